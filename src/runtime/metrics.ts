@@ -1,0 +1,147 @@
+/**
+ * The one place where metrics are declared and kept. Every metric name Tributary emits is in
+ * `METRICS` with its kind and meaning; a step labels its series with `{ step: id }`.
+ */
+export const METRICS = {
+  records_in_total: { kind: 'counter', help: 'Records a step received' },
+  records_out_total: { kind: 'counter', help: 'Records a step emitted' },
+  source_records_total: { kind: 'counter', help: 'Records read from Kafka, per topic' },
+  source_bytes_total: { kind: 'counter', help: 'Value bytes read from Kafka' },
+  inflight_records: { kind: 'gauge', help: 'Records read and not yet done (bounded)' },
+  inflight_bytes: { kind: 'gauge', help: 'Bytes of records read and not yet done (bounded)' },
+  buffer_records: { kind: 'gauge', help: 'Records waiting in a sink buffer' },
+  paused_partitions: { kind: 'gauge', help: 'Partitions paused by backpressure' },
+  pauses_total: { kind: 'counter', help: 'Times the source paused for backpressure' },
+  commits_total: { kind: 'counter', help: 'Offset commits' },
+  commit_lag_records: { kind: 'gauge', help: 'Records read but not yet committed' },
+  consumer_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, summed' },
+  dead_letters_total: { kind: 'counter', help: 'Records sent to dead letters, per step' },
+  late_events_total: { kind: 'counter', help: 'Events later than a window grace, per step' },
+  duplicates_total: { kind: 'counter', help: 'Duplicates removed, per step' },
+  state_limit_total: { kind: 'counter', help: 'Records refused because a state bound was hit' },
+  open_windows: { kind: 'gauge', help: 'Windows open in a step' },
+  alerts_total: { kind: 'counter', help: 'Fraud alerts, per pattern' },
+  sink_records_total: { kind: 'counter', help: 'Records a sink made durable' },
+  sink_retries_total: { kind: 'counter', help: 'Sink retries (unprocessed items, throttling, failed uploads)' },
+  sink_latency_ms: { kind: 'histogram', help: 'Sink write latency' },
+  sink_files_total: { kind: 'counter', help: 'Files a sink uploaded' },
+} as const;
+
+export type MetricName = keyof typeof METRICS;
+export type Labels = Readonly<Record<string, string | number>>;
+
+export interface HistogramSnapshot {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface MetricSample {
+  name: MetricName;
+  labels: Labels;
+  value: number | HistogramSnapshot;
+}
+
+const RESERVOIR = 1024;
+
+class Histogram {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  readonly samples: number[] = [];
+
+  observe(value: number): void {
+    this.count += 1;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    // Reservoir sampling keeps the percentiles honest in constant memory.
+    if (this.samples.length < RESERVOIR) this.samples.push(value);
+    else {
+      const slot = Math.floor(Math.random() * this.count);
+      if (slot < RESERVOIR) this.samples[slot] = value;
+    }
+  }
+
+  snapshot(): HistogramSnapshot {
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number));
+    return {
+      count: this.count,
+      sum: this.sum,
+      min: this.count === 0 ? 0 : this.min,
+      max: this.count === 0 ? 0 : this.max,
+      p50: at(0.5),
+      p95: at(0.95),
+      p99: at(0.99),
+    };
+  }
+}
+
+interface Series {
+  name: MetricName;
+  labels: Labels;
+  value: number;
+  histogram?: Histogram;
+}
+
+/** A registry of counters, gauges and histograms; `snapshot()` is what an endpoint would expose. */
+export class Metrics {
+  readonly #series = new Map<string, Series>();
+
+  #get(name: MetricName, labels: Labels): Series {
+    const key = seriesKey(name, labels);
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      series = { name, labels, value: 0 };
+      if (METRICS[name].kind === 'histogram') series.histogram = new Histogram();
+      this.#series.set(key, series);
+    }
+    return series;
+  }
+
+  /** Adds `by` (default 1) to a counter. */
+  inc(name: MetricName, labels: Labels = {}, by = 1): void {
+    this.#get(name, labels).value += by;
+  }
+
+  set(name: MetricName, labels: Labels, value: number): void {
+    this.#get(name, labels).value = value;
+  }
+
+  observe(name: MetricName, labels: Labels, value: number): void {
+    this.#get(name, labels).histogram?.observe(value);
+  }
+
+  /** The current value of a counter or gauge (0 if never touched). */
+  value(name: MetricName, labels: Labels = {}): number {
+    return this.#series.get(seriesKey(name, labels))?.value ?? 0;
+  }
+
+  /** Sum of a counter or gauge over all label sets. */
+  total(name: MetricName): number {
+    let sum = 0;
+    for (const series of this.#series.values()) if (series.name === name) sum += series.value;
+    return sum;
+  }
+
+  snapshot(): MetricSample[] {
+    return [...this.#series.values()].map((s) => ({
+      name: s.name,
+      labels: s.labels,
+      value: s.histogram ? s.histogram.snapshot() : s.value,
+    }));
+  }
+}
+
+function seriesKey(name: string, labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return name;
+  keys.sort();
+  return `${name}{${keys.map((k) => `${k}=${labels[k]}`).join(',')}}`;
+}

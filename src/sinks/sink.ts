@@ -1,0 +1,39 @@
+import type { TributaryError } from '../errors.ts';
+import type { Envelope } from '../runtime/envelope.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { Metrics } from '../runtime/metrics.ts';
+
+/**
+ * The one interface every sink implements (DynamoDB, S3 Parquet, Kafka).
+ *
+ * Acknowledgement is by lease (see `runtime/envelope.ts`): a sink releases an envelope's lease only
+ * once that record is durable in the target, or after handing it to `deadLetter`. The runtime commits
+ * a partition's offset only past records whose leases are all released, so a sink that acknowledges
+ * early loses data on a crash, and one that never acknowledges stalls commits (and, through the
+ * in-flight bound, the source).
+ */
+export interface Sink<T = unknown> {
+  /** The topology step id, used in logs, metrics and dead-letter headers. */
+  readonly id: string;
+  /**
+   * Takes a batch. Resolves once the sink has accepted it (written, or buffered within its bounds).
+   * Rejects with `SinkOverloadError` (carrying `retryAfterMs`) to make the runtime wait and retry the
+   * same batch; a rejection with any other error is treated as a failure of the whole pipeline.
+   * Records the target refuses for good go to `context.deadLetter` and the rest of the batch goes on.
+   */
+  write(batch: readonly Envelope<T>[]): Promise<void>;
+  /** Makes everything accepted so far durable (and so releases its leases). */
+  flush(): Promise<void>;
+  /** Flushes, then frees clients and timers. */
+  close(): Promise<void>;
+}
+
+/** Takes ownership of the envelope's lease; releases it once the dead letter is durable. */
+export type DeadLetter = (envelope: Envelope<unknown>, error: TributaryError, stepId: string) => void;
+
+/** What the runtime gives each sink when it builds it. */
+export interface SinkContext {
+  readonly deadLetter: DeadLetter;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
