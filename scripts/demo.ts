@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   await admin.close();
   console.log(`topics: ${TOPICS.join(', ')} (${missing.length} created)`);
 
-  const producer = new Producer({ clientId: 'tributary-demo', bootstrapBrokers: brokers, serializers: stringSerializers });
+  const producer = new Producer({ clientId: 'tributary-demo', bootstrapBrokers: brokers, serializers: stringSerializers, idempotent: true, acks: -1 });
   const started = Date.now();
   const events = Array.from({ length: SAMPLE }, (_, i) => sampleEvent(i));
   for (let i = 0; i < events.length; i += 500) await producer.send({ messages: events.slice(i, i + 500) });

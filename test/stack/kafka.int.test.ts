@@ -25,7 +25,8 @@ async function committedTotal(groupId: string, topic: string): Promise<number> {
 describe('the local Kafka broker', () => {
   it('carries 10,000 records with @platformatic/kafka, a consumer group and committed offsets', async () => {
     const topic = await createTopic({ prefix: 'stack-platformatic', partitions: PARTITIONS });
-    const producer = new Producer({ clientId: uniqueName('p'), bootstrapBrokers: brokers, serializers: stringSerializers });
+    // Idempotent: on a loaded machine a retried send would otherwise write the same record twice.
+    const producer = new Producer({ clientId: uniqueName('p'), bootstrapBrokers: brokers, serializers: stringSerializers, idempotent: true, acks: -1 });
     const all = records(topic);
     for (let i = 0; i < all.length; i += 1000) await producer.send({ messages: all.slice(i, i + 1000) });
     await producer.close();
@@ -54,7 +55,7 @@ describe('the local Kafka broker', () => {
   it('carries 10,000 records with kafkajs, a consumer group and committed offsets', async () => {
     const topic = await createTopic({ prefix: 'stack-kafkajs', partitions: PARTITIONS });
     const kafka = new Kafka({ clientId: uniqueName('kafkajs'), brokers, logLevel: logLevel.NOTHING });
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const all = records(topic);
     for (let i = 0; i < all.length; i += 1000) {
