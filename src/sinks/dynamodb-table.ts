@@ -1,0 +1,85 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type DynamoDBClient,
+  type KeySchemaElement,
+} from '@aws-sdk/client-dynamodb';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { DynamoItemOptions } from './dynamodb-item.ts';
+
+/** The shape of a table as the sink writes it. */
+export interface TableDefinition {
+  readonly table: string;
+  readonly partitionKey: { readonly name: string; readonly type?: 'string' | 'number' };
+  readonly sortKey?: { readonly name: string; readonly type?: 'string' | 'number' };
+  /** Enables DynamoDB TTL on this attribute. */
+  readonly ttlAttribute?: string;
+}
+
+/** The table a sink's options imply. */
+export function tableDefinitionOf(options: DynamoItemOptions & { readonly table: string }): TableDefinition {
+  return {
+    table: options.table,
+    partitionKey: { name: options.partitionKey.name, type: options.partitionKey.type ?? 'string' },
+    ...(options.sortKey ? { sortKey: { name: options.sortKey.name, type: options.sortKey.type ?? 'string' } } : {}),
+    ...(options.ttl ? { ttlAttribute: options.ttl.attribute } : {}),
+  };
+}
+
+/**
+ * Creates the table (on-demand, `PAY_PER_REQUEST`) if it is missing and enables TTL when asked.
+ * For the local stack and the demo: in production tables belong to infrastructure code, and the
+ * sink never creates them.
+ *
+ * ```ts
+ * await ensureTable(client, tableDefinitionOf(sinkOptions));
+ * ```
+ * @returns whether the table was created
+ */
+export async function ensureTable(client: DynamoDBClient, definition: TableDefinition, timeoutMs = 60_000): Promise<boolean> {
+  const { table } = definition;
+  let created = false;
+  if (!(await tableStatus(client, table))) {
+    const keys: KeySchemaElement[] = [{ AttributeName: definition.partitionKey.name, KeyType: 'HASH' }];
+    const attributes: AttributeDefinition[] = [{ AttributeName: definition.partitionKey.name, AttributeType: scalar(definition.partitionKey.type) }];
+    if (definition.sortKey) {
+      keys.push({ AttributeName: definition.sortKey.name, KeyType: 'RANGE' });
+      attributes.push({ AttributeName: definition.sortKey.name, AttributeType: scalar(definition.sortKey.type) });
+    }
+    try {
+      await client.send(new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', KeySchema: keys, AttributeDefinitions: attributes }));
+      created = true;
+    } catch (error) {
+      // Someone else created it meanwhile.
+      if ((error as Error).name !== 'ResourceInUseException') throw error;
+    }
+  }
+  const deadline = performance.now() + timeoutMs;
+  while ((await tableStatus(client, table)) !== 'ACTIVE') {
+    if (performance.now() > deadline) throw new Error(`table ${table} did not become ACTIVE within ${timeoutMs} ms`);
+    await delay(200);
+  }
+  if (definition.ttlAttribute !== undefined) {
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
+    const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
+    if (status !== 'ENABLED' && status !== 'ENABLING') {
+      await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: definition.ttlAttribute, Enabled: true } }));
+    }
+  }
+  return created;
+}
+
+const scalar = (type: 'string' | 'number' | undefined) => (type === 'number' ? 'N' : 'S');
+
+async function tableStatus(client: DynamoDBClient, table: string): Promise<string | undefined> {
+  try {
+    const out = await client.send(new DescribeTableCommand({ TableName: table }));
+    return out.Table?.TableStatus ?? 'ACTIVE';
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}

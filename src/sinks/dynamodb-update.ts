@@ -1,0 +1,89 @@
+import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { ConfigError } from '../errors.ts';
+import { compileField, type Getter } from '../operators/expression.ts';
+import type { Envelope } from '../runtime/envelope.ts';
+
+/**
+ * How the DynamoDB sink writes:
+ * - `put` (default): an idempotent upsert of the whole item through `BatchWriteItem`.
+ * - `max`: "keep the maximum" (a leaderboard's best score): one `UpdateItem` that sets the item's
+ *   attributes only if `attribute_not_exists(attr) OR attr < :v`. A replay is harmless (the same
+ *   value is not greater), and a lower value is a normal `ConditionalCheckFailedException`.
+ * - `add`: counters (`ADD attr :v`). NOT idempotent: a replay after a crash adds again. Prefer
+ *   counting in a window and `put` the window's result, which a replay overwrites with itself.
+ */
+export type DynamoWriteMode = 'put' | 'max' | 'add';
+
+export interface DynamoUpdateOptions {
+  readonly mode?: DynamoWriteMode;
+  /**
+   * For `max` and `add`: the attribute kept at its maximum (a number or string) or incremented (a
+   * number), and the expression giving the new value, e.g. `{ attribute: 'best', value: 'score' }`.
+   */
+  readonly update?: { readonly attribute: string; readonly value: string };
+}
+
+export type UpdateResult =
+  | { readonly ok: true; readonly input: UpdateItemCommandInput }
+  | { readonly ok: false; readonly reason: string };
+
+/** The checks of the update options, as problems (empty when valid). */
+export function updateOptionProblems(o: DynamoUpdateOptions): string[] {
+  const mode = o.mode ?? 'put';
+  if (mode !== 'put' && mode !== 'max' && mode !== 'add') return [`mode must be 'put', 'max' or 'add'`];
+  if (mode === 'put') return o.update === undefined ? [] : ["update is only for mode 'max' or 'add'"];
+  return o.update?.attribute && o.update.value ? [] : [`mode '${mode}' needs update: { attribute, value }`];
+}
+
+/**
+ * Compiles the `UpdateItem` request builder of a `max` or `add` sink. Every non-key attribute of
+ * the mapped item is SET alongside (in `max` mode only when the new value wins).
+ * @throws ConfigError naming the step
+ */
+export function compileUpdateBuilder(
+  options: DynamoUpdateOptions,
+  table: string,
+  stepId: string,
+): (envelope: Envelope<unknown>, item: Readonly<Record<string, AttributeValue>>, key: Readonly<Record<string, AttributeValue>>) => UpdateResult {
+  const problems = updateOptionProblems(options);
+  if (problems.length > 0 || options.mode === undefined || options.mode === 'put') {
+    throw new ConfigError((problems.length ? problems : ['compileUpdateBuilder needs mode max or add']).map((p) => `${stepId}: ${p}`), { stepId });
+  }
+  const { attribute } = options.update as { attribute: string; value: string };
+  let get: Getter;
+  try {
+    get = compileField((options.update as { value: string }).value);
+  } catch (error) {
+    throw new ConfigError(`${stepId}: update.value: ${(error as Error).message}`, { stepId, cause: error });
+  }
+  const isMax = options.mode === 'max';
+
+  return (envelope, item, key) => {
+    const v = get(envelope.value, envelope.meta);
+    if (isMax ? typeof v !== 'number' && typeof v !== 'string' : typeof v !== 'number' || !Number.isFinite(v))
+      return { ok: false, reason: `${attribute}: the value is ${v === undefined ? 'missing' : typeof v}, not ${isMax ? 'a number or string' : 'a number'}` };
+    const names: Record<string, string> = { '#t': attribute };
+    const values: Record<string, AttributeValue> = { ':t': typeof v === 'number' ? { N: String(v) } : { S: v as string } };
+    const sets: string[] = isMax ? ['#t = :t'] : [];
+    let n = 0;
+    for (const name of Object.keys(item)) {
+      if (name in key || name === attribute) continue;
+      names[`#a${n}`] = name;
+      values[`:a${n}`] = item[name] as AttributeValue;
+      sets.push(`#a${n} = :a${n}`);
+      n++;
+    }
+    const clauses = [sets.length ? `SET ${sets.join(', ')}` : '', isMax ? '' : 'ADD #t :t'].filter(Boolean);
+    return {
+      ok: true,
+      input: {
+        TableName: table,
+        Key: { ...key },
+        UpdateExpression: clauses.join(' '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ...(isMax ? { ConditionExpression: 'attribute_not_exists(#t) OR #t < :t' } : {}),
+      },
+    };
+  };
+}

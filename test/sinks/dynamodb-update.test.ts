@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { envelopeOf } from '../../src/runtime/envelope.ts';
+import { compileUpdateBuilder, updateOptionProblems } from '../../src/sinks/dynamodb-update.ts';
+
+const key = { pk: { S: 'BOARD#1' }, sk: { S: 'u1' } };
+const item = { ...key, score: { N: '90' }, name: { S: 'ann' } };
+
+describe('compileUpdateBuilder', () => {
+  it("max: sets the attribute and the item's others only when greater", () => {
+    const build = compileUpdateBuilder({ mode: 'max', update: { attribute: 'best', value: 'score' } }, 'boards', 's');
+    const r = build(envelopeOf({ score: 90, name: 'ann' }), item, key);
+    expect(r).toEqual({
+      ok: true,
+      input: {
+        TableName: 'boards',
+        Key: key,
+        UpdateExpression: 'SET #t = :t, #a0 = :a0, #a1 = :a1',
+        ConditionExpression: 'attribute_not_exists(#t) OR #t < :t',
+        ExpressionAttributeNames: { '#t': 'best', '#a0': 'score', '#a1': 'name' },
+        ExpressionAttributeValues: { ':t': { N: '90' }, ':a0': { N: '90' }, ':a1': { S: 'ann' } },
+      },
+    });
+  });
+
+  it('max compares strings too', () => {
+    const build = compileUpdateBuilder({ mode: 'max', update: { attribute: 'latest', value: 'at' } }, 'boards', 's');
+    const r = build(envelopeOf({ at: '2024-05-01' }), key, key);
+    expect(r.ok && r.input.ExpressionAttributeValues).toEqual({ ':t': { S: '2024-05-01' } });
+  });
+
+  it('add: ADDs the counter and SETs the other attributes, never the counter', () => {
+    const add = compileUpdateBuilder({ mode: 'add', update: { attribute: 'score', value: 'points' } }, 'boards', 's');
+    const r = add(envelopeOf({ points: 5 }), item, key);
+    expect(r.ok && r.input.UpdateExpression).toBe('SET #a0 = :a0 ADD #t :t');
+    expect(r.ok && r.input.ExpressionAttributeNames).toEqual({ '#t': 'score', '#a0': 'name' });
+    expect(r.ok && r.input.ExpressionAttributeValues).toEqual({ ':t': { N: '5' }, ':a0': { S: 'ann' } });
+    expect(r.ok && r.input.ConditionExpression).toBeUndefined();
+  });
+
+  it('refuses a value of the wrong type', () => {
+    const max = compileUpdateBuilder({ mode: 'max', update: { attribute: 'best', value: 'score' } }, 't', 's');
+    expect(max(envelopeOf({}), key, key)).toEqual({ ok: false, reason: 'best: the value is missing, not a number or string' });
+    const add = compileUpdateBuilder({ mode: 'add', update: { attribute: 'n', value: 'score' } }, 't', 's');
+    expect(add(envelopeOf({ score: '3' }), key, key)).toEqual({ ok: false, reason: 'n: the value is string, not a number' });
+  });
+
+  it('checks the options', () => {
+    expect(updateOptionProblems({ mode: 'max' })).toEqual(["mode 'max' needs update: { attribute, value }"]);
+    expect(updateOptionProblems({ mode: 'add', update: { attribute: 'a', value: '' } })).toHaveLength(1);
+    expect(updateOptionProblems({ mode: 'put', update: { attribute: 'a', value: 'b' } })).toEqual(["update is only for mode 'max' or 'add'"]);
+    expect(updateOptionProblems({ mode: 'upsert' as 'put' })).toHaveLength(1);
+    expect(updateOptionProblems({})).toEqual([]);
+    expect(() => compileUpdateBuilder({ mode: 'max', update: { attribute: 'a', value: '>' } }, 't', 'lb')).toThrow(/lb: update.value/);
+  });
+});
