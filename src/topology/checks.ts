@@ -1,0 +1,142 @@
+/** Leaf checks of the spec: strings (with `${VAR}`), names, words, numbers, durations, sizes, expressions. */
+import { ConfigError } from '../errors.ts';
+import { compileField, compileKey, compilePredicate, compileTemplate } from '../operators/expression.ts';
+import type { Check } from './schema.ts';
+import { closest, describe, fail, oneOrMore } from './schema.ts';
+import { interpolate, parseDuration, parseSize } from './units.ts';
+
+/** A string, with `${VAR}` substituted. */
+export function str(options: { nonEmpty?: boolean } = {}): Check<string> {
+  return (value, at, c) => {
+    if (typeof value !== 'string') return fail(c, at, `must be a string (got ${describe(value)})`);
+    const result = interpolate(value, c.env);
+    if ('error' in result) return fail(c, at, result.error);
+    if (options.nonEmpty !== false && result.value === '') return fail(c, at, 'must not be empty');
+    return result.value;
+  };
+}
+
+/** A string (with `${VAR}` substituted) matching `re`, else "must be <what> (got ...)". */
+export function matching(re: RegExp, what: string): Check<string> {
+  const text = str();
+  return (value, at, c) => {
+    const s = text(value, at, c);
+    if (s === undefined || re.test(s)) return s;
+    return fail(c, at, `must be ${what} (got "${s}")`);
+  };
+}
+
+export const topicName = matching(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, ".", "_" and "-")');
+export const tableName = matching(/^[A-Za-z0-9._-]{3,255}$/, 'a DynamoDB table name (3 to 255 letters, digits, "_", "-" and ".")');
+export const bucketName = matching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3 to 63 lowercase letters, digits, "." and "-")');
+
+export const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/** An id or output name (no substitution): letters, digits, `-`, `_`. */
+export const name: Check<string> = (value, at, c) => {
+  if (typeof value !== 'string') return fail(c, at, `must be a string (got ${describe(value)})`);
+  if (!NAME_RE.test(value)) return fail(c, at, `must be a name of letters, digits, "-" and "_" starting with a letter (got "${value}")`);
+  return value;
+};
+
+/** One of fixed words. */
+export function oneOf<const T extends string>(...values: T[]): Check<T> {
+  return (value, at, c) => {
+    if (typeof value === 'string' && (values as string[]).includes(value)) return value as T;
+    const near = typeof value === 'string' ? closest(value, values) : undefined;
+    return fail(c, at, `must be one of ${values.join(', ')} (got ${describe(value)}${near ? `; did you mean "${near}"?` : ''})`);
+  };
+}
+
+/** A number; `integer` and `min` (inclusive) or `above` (exclusive) bounds. */
+export function num(options: { integer?: boolean; min?: number; above?: number } = {}): Check<number> {
+  return (value, at, c) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return fail(c, at, `must be ${options.integer ? 'an integer' : 'a number'} (got ${describe(value)})`);
+    if (options.integer && !Number.isInteger(value)) return fail(c, at, `must be an integer (got ${value})`);
+    if (options.min !== undefined && value < options.min) return fail(c, at, `must be at least ${options.min} (got ${value})`);
+    if (options.above !== undefined && value <= options.above) return fail(c, at, `must be greater than ${options.above} (got ${value})`);
+    return value;
+  };
+}
+
+export const positiveInt = num({ integer: true, min: 1 });
+
+export const bool: Check<boolean> = (value, at, c) => (typeof value === 'boolean' ? value : fail(c, at, `must be true or false (got ${describe(value)})`));
+
+/** A duration string or a whole number of milliseconds, to milliseconds. */
+export function duration(options: { positive?: boolean } = {}): Check<number> {
+  return (value, at, c) => {
+    let ms: number | undefined;
+    if (typeof value === 'number') ms = Number.isInteger(value) ? value : undefined;
+    else if (typeof value === 'string') {
+      const result = interpolate(value, c.env);
+      if ('error' in result) return fail(c, at, result.error);
+      ms = parseDuration(result.value);
+    }
+    if (ms === undefined) return fail(c, at, 'must be a duration like "60s"');
+    const got = typeof value === 'string' ? `"${value}"` : String(value);
+    if (ms < 0) return fail(c, at, `must not be negative (got ${got})`);
+    if (options.positive !== false && ms === 0) return fail(c, at, `must be greater than 0 (got ${got})`);
+    return ms;
+  };
+}
+
+/** A size string or a whole number of bytes, to bytes (at least 1). */
+export const size: Check<number> = (value, at, c) => {
+  let bytes: number | undefined;
+  if (typeof value === 'number') bytes = Number.isInteger(value) ? value : undefined;
+  else if (typeof value === 'string') {
+    const result = interpolate(value, c.env);
+    if ('error' in result) return fail(c, at, result.error);
+    bytes = parseSize(result.value);
+  }
+  if (bytes === undefined) return fail(c, at, 'must be a size like "64MiB"');
+  if (bytes < 1) return fail(c, at, `must be greater than 0 (got ${JSON.stringify(value)})`);
+  return bytes;
+};
+
+/** A string that `compile` accepts; its `ConfigError` message is reported at the string's path. */
+function compiled(compile: (source: string) => unknown): Check<string> {
+  const text = str();
+  return (value, at, c) => {
+    const source = text(value, at, c);
+    if (source === undefined) return source;
+    try {
+      compile(source);
+      return source;
+    } catch (error) {
+      if (error instanceof ConfigError) return fail(c, at, error.message);
+      throw error;
+    }
+  };
+}
+
+/** A boolean expression: `"event_type == 'purchase' and event_data.amount > 100"`. */
+export const predicate = compiled(compilePredicate);
+
+/** A value expression, usually a field path: `event_data.amount`. */
+export const expression = compiled(compileField);
+
+/** A `{path}` template: `"USER#{user_id}"`. */
+export const template: Check<string> = (value, at, c) => {
+  const source = compiled(compileTemplate)(value, at, c);
+  if (source === undefined || !/[{}]/.test(source.replace(/\{[^{}]+\}/g, ''))) return source;
+  return fail(c, at, 'has an unmatched "{" or "}" (placeholders look like {user_id})');
+};
+
+/** A key: one expression or a list of them, normalized to a list. */
+export const key: Check<string[]> = oneOrMore(compiled((source) => compileKey(source)));
+
+const PATH_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** A dotted field path (a place to read or write, not an expression): `event_data.game_id`. */
+export const path: Check<string> = (value, at, c) => {
+  if (typeof value !== 'string') return fail(c, at, `must be a string (got ${describe(value)})`);
+  if (!PATH_RE.test(value)) return fail(c, at, `must be a field path like "event_data.amount" (got "${value}")`);
+  return value;
+};
+
+/** Why `key` is not a field path, or `undefined` if it is one. */
+export function pathProblem(key: string): string | undefined {
+  return PATH_RE.test(key) ? undefined : `must be a field path like "event_data.amount" (got "${key}")`;
+}

@@ -1,0 +1,200 @@
+import type { ValidSink, ValidStep, ValidTopology } from './types.ts';
+
+export type NodeRole = 'source' | 'step' | 'sink' | 'dead-letters';
+
+export interface GraphNode {
+  readonly id: string;
+  readonly role: NodeRole;
+  /** `kafka` for sources and the dead-letter topic, else the step or sink kind. */
+  readonly kind: string;
+  /** One short line: `window · tumbling 1m`, `dynamodb · user_sessions`. */
+  readonly detail: string;
+}
+
+export interface GraphEdge {
+  readonly from: string;
+  readonly to: string;
+  /** The named output the edge leaves from (`late`, a route output). */
+  readonly output?: string;
+  /** Records that failed `from` (parse, validate) on their way to the dead-letter topic. */
+  readonly deadLetter?: boolean;
+}
+
+export interface TopologyGraph {
+  readonly nodes: readonly GraphNode[];
+  readonly edges: readonly GraphEdge[];
+}
+
+/** The id of the dead-letter node; never a valid step id, so it cannot collide. */
+export const DEAD_LETTERS = '(dead letters)';
+
+/**
+ * The topology as nodes and edges, for pictures: sources, steps and sinks in spec order, then the
+ * dead-letter topic fed by the parse and validate steps.
+ */
+export function buildGraph(topology: ValidTopology, options: { deadLetters?: boolean } = {}): TopologyGraph {
+  const nodes: GraphNode[] = [
+    ...topology.sources.map((s): GraphNode => ({ id: s.id, role: 'source', kind: 'kafka', detail: `kafka · ${s.topics.join(', ')}` })),
+    ...topology.steps.map((s): GraphNode => ({ id: s.id, role: 'step', kind: s.kind, detail: describe(s) })),
+    ...topology.sinks.map((s): GraphNode => ({ id: s.id, role: 'sink', kind: s.kind, detail: describe(s) })),
+  ];
+  const edges: GraphEdge[] = [];
+  for (const node of [...topology.steps, ...topology.sinks])
+    for (const input of node.from) edges.push(input.output === undefined ? { from: input.id, to: node.id } : { from: input.id, to: node.id, output: input.output });
+  const failing = topology.steps.filter((s) => s.kind === 'parse' || s.kind === 'validate');
+  if (options.deadLetters !== false && failing.length > 0) {
+    nodes.push({ id: DEAD_LETTERS, role: 'dead-letters', kind: 'kafka', detail: `kafka · ${topology.deadLetters.topic}` });
+    for (const s of failing) edges.push({ from: s.id, to: DEAD_LETTERS, deadLetter: true });
+  }
+  return { nodes, edges };
+}
+
+/** `60_000` -> `1m`, `86_400_000` -> `24h` (the largest unit that divides it, hours up to 48). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms % 86_400_000 === 0 && ms > 172_800_000) return `${ms / 86_400_000}d`;
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** `event_data.game_id` -> `game_id`: short enough for a label. */
+function lastSegment(path: string): string {
+  return /^[\w.]+$/.test(path) ? (path.split('.').at(-1) as string) : path;
+}
+
+function describe(node: ValidStep | ValidSink): string {
+  return `${node.kind} · ${summary(node)}`.replace(/ · $/, '');
+}
+
+function summary(node: ValidStep | ValidSink): string {
+  switch (node.kind) {
+    case 'parse':
+      return node.format;
+    case 'validate':
+      return node.events === undefined ? `${Object.keys(node.common).length} fields` : `${Object.keys(node.events).length} event types`;
+    case 'flatten':
+      return `"${node.delimiter}"`;
+    case 'project':
+    case 'map':
+      return `${Array.isArray(node.fields) ? node.fields.length : Object.keys(node.fields).length} fields`;
+    case 'filter':
+      return node.when;
+    case 'dedup':
+      return `${node.key.join(', ')} for ${formatDuration(node.ttlMs)}`;
+    case 'window': {
+      const w = node.window;
+      const shape = w.kind === 'session' ? `session gap ${formatDuration(w.gapMs)}` : `${w.kind} ${formatDuration(w.sizeMs)}`;
+      return node.key.length > 0 ? `${shape} by ${node.key.map(lastSegment).join(', ')}` : shape;
+    }
+    case 'fraud':
+      switch (node.pattern) {
+        case 'velocity':
+          return `velocity > ${node.threshold} in ${formatDuration(node.withinMs)}`;
+        case 'amount': {
+          const rules = [node.factor === undefined ? '' : `> ${node.factor}x avg`, node.absoluteThreshold === undefined ? '' : `> ${node.absoluteThreshold}`];
+          return `amount ${rules.filter(Boolean).join(' or ')}`;
+        }
+        case 'distinct':
+          return `distinct ${lastSegment(node.field)} > ${node.threshold} in ${formatDuration(node.withinMs)}`;
+        case 'sequence':
+          return `sequence ${node.steps.map((s) => s.name).join(' → ')} in ${formatDuration(node.withinMs)}`;
+      }
+      return '';
+    case 'route':
+      return `${node.routes.length} routes, ${node.mode}`;
+    case 'dynamodb':
+      return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute})`;
+    case 's3-parquet':
+      return `${node.bucket}/${node.prefix}`;
+    case 'kafka':
+      return node.topic;
+  }
+}
+
+/**
+ * Every cycle among `ids` (one per strongly connected component), each as a path that starts and
+ * ends at its member listed first in `ids`: `['a', 'b', 'a']`.
+ */
+export function findCycles(ids: readonly string[], edges: readonly (readonly [string, string])[]): string[][] {
+  const next = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (const [from, to] of edges) next.get(from)?.push(to);
+  const order = new Map(ids.map((id, i) => [id, i]));
+  const components = stronglyConnected(ids, next);
+  const cycles: string[][] = [];
+  for (const component of components) {
+    const members = new Set(component);
+    const start = component.reduce((a, b) => ((order.get(a) as number) <= (order.get(b) as number) ? a : b));
+    const selfLoop = next.get(start)?.includes(start);
+    if (component.length === 1 && !selfLoop) continue;
+    cycles.push(selfLoop && component.length === 1 ? [start, start] : pathBack(start, members, next));
+  }
+  return cycles.sort((a, b) => (order.get(a[0] as string) as number) - (order.get(b[0] as string) as number));
+}
+
+/** Breadth-first: the shortest path from `start` back to itself inside the component. */
+function pathBack(start: string, members: ReadonlySet<string>, next: ReadonlyMap<string, string[]>): string[] {
+  const parent = new Map<string, string>();
+  const queue = [start];
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i] as string;
+    for (const to of next.get(node) ?? []) {
+      if (!members.has(to)) continue;
+      if (to === start) {
+        const path: string[] = [];
+        for (let at: string | undefined = node; at !== undefined; at = at === start ? undefined : parent.get(at)) path.push(at);
+        return [...path.reverse(), start];
+      }
+      if (!parent.has(to) && to !== start) {
+        parent.set(to, node);
+        queue.push(to);
+      }
+    }
+  }
+  return [start, start];
+}
+
+/** Tarjan's algorithm, iterative. */
+function stronglyConnected(ids: readonly string[], next: ReadonlyMap<string, string[]>): string[][] {
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  for (const root of ids) {
+    if (index.has(root)) continue;
+    const work: [string, number][] = [[root, 0]];
+    while (work.length > 0) {
+      const frame = work[work.length - 1] as [string, number];
+      const [v, i] = frame;
+      if (i === 0) {
+        index.set(v, counter);
+        low.set(v, counter++);
+        stack.push(v);
+        onStack.add(v);
+      }
+      const targets = next.get(v) ?? [];
+      if (i < targets.length) {
+        frame[1]++;
+        const w = targets[i] as string;
+        if (!index.has(w)) work.push([w, 0]);
+        else if (onStack.has(w)) low.set(v, Math.min(low.get(v) as number, index.get(w) as number));
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent) low.set(parent[0], Math.min(low.get(parent[0]) as number, low.get(v) as number));
+      if (low.get(v) === index.get(v)) {
+        const component: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop() as string;
+          onStack.delete(w);
+          component.push(w);
+        } while (w !== v);
+        out.push(component);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,293 @@
+/**
+ * The topology spec as its author writes it, in YAML, JSON or TypeScript: sources, steps and sinks
+ * wired by name. Durations are strings like `"60s"`, `"5m"`, `"30d"`, `"250ms"` (or a number of
+ * milliseconds); sizes are strings like `"64MiB"` (or a number of bytes). Any string may contain
+ * `${NAME}` or `${NAME:-default}`, replaced by an environment variable when the spec is validated
+ * (`$${` writes a literal `${`).
+ *
+ * Every spec, whatever its format, goes through the one validation (`validateTopology`), which
+ * yields the normalized `ValidTopology` (see `types.ts`).
+ */
+
+/** `"60s"`, `"5m"`, `"1h30m"`, `"250ms"`, `"30d"`, or a whole number of milliseconds. */
+export type Duration = string | number;
+/** `"64MiB"`, `"1MB"`, `"512KiB"`, or a whole number of bytes. */
+export type Size = string | number;
+/** An expression of `src/operators/expression.ts`: a field path like `event_data.amount` or more. */
+export type Expression = string;
+/** A key: one expression, or several joined with `|`. */
+export type KeySpec = Expression | readonly Expression[];
+/** A dotted field path: `event_data.game_id`. */
+export type FieldPath = string;
+/** A name to read from: `<id>` (a source or a step's main output) or `<step>.<output>`. */
+export type FromSpec = string | readonly string[];
+
+export interface TopologySpec {
+  /** Kebab-case name: labels metrics and default consumer groups. */
+  readonly name: string;
+  readonly description?: string;
+  readonly sources: readonly SourceSpec[];
+  readonly steps?: readonly StepSpec[];
+  readonly sinks: readonly SinkSpec[];
+  /** Where records that fail parse, validation or a sink go. Default topic `tributary-dead-letters`. */
+  readonly deadLetters?: { readonly topic: string };
+}
+
+export interface SourceSpec {
+  readonly id: string;
+  readonly topics: readonly string[];
+  /** Default `platformatic`. */
+  readonly client?: 'platformatic' | 'kafkajs';
+  /** Default `tributary-<name>-<id>`. */
+  readonly group?: string;
+  /** Default `json`. */
+  readonly format?: 'json';
+  /** Event time from a field of the parsed value (ISO-8601 or epoch ms), or the Kafka timestamp. Default `kafka`. */
+  readonly eventTime?: { readonly field: FieldPath } | 'kafka';
+  /** Where a group without committed offsets starts. Default `committed` (then `latest`). */
+  readonly startFrom?: 'earliest' | 'latest' | 'committed';
+}
+
+interface StepBase {
+  readonly id: string;
+  readonly from: FromSpec;
+}
+
+/** `string`, `number`, `integer`, `boolean`, `timestamp`, `object`, `array`; a trailing `?` makes the field optional. */
+export type FieldTypeSpec = string;
+
+export type StepSpec =
+  | ParseSpec
+  | ValidateSpec
+  | FlattenSpec
+  | ProjectSpec
+  | FilterSpec
+  | DedupSpec
+  | WindowSpec
+  | FraudSpec
+  | RouteSpec;
+
+export interface ParseSpec extends StepBase {
+  readonly kind: 'parse';
+  readonly format?: 'json';
+  /** Larger values go to dead letters. Default `1MiB`. */
+  readonly maxBytes?: Size;
+}
+
+/** The validate operator's `EventSchema`: records that fail go to dead letters. */
+export interface ValidateSpec extends StepBase {
+  readonly kind: 'validate';
+  /** Default `event_type`. */
+  readonly discriminator?: FieldPath;
+  /** Fields every event has, by path: `{ event_id: string, platform: "string?" }`. */
+  readonly common?: Readonly<Record<FieldPath, FieldTypeSpec>>;
+  /** Fields per event type (the discriminator's value); `null` or `{}` for none. Without it, only `common` is checked. */
+  readonly events?: Readonly<Record<string, Readonly<Record<FieldPath, FieldTypeSpec>> | null>>;
+  /** An event type `events` does not list: `reject` (default, to dead letters) or `pass`. */
+  readonly unknownEventTypes?: 'reject' | 'pass';
+}
+
+export interface FlattenSpec extends StepBase {
+  readonly kind: 'flatten';
+  /** Default `_`: `{ event_data: { amount } }` becomes `{ event_data_amount }`. */
+  readonly delimiter?: string;
+  /** Arrays kept as they are (`keep`, default) or written as JSON strings (`json`). */
+  readonly arrays?: 'keep' | 'json';
+}
+
+/** `project` keeps only the selected fields; `map` keeps the whole record and sets them on it. */
+export interface ProjectSpec extends StepBase {
+  readonly kind: 'project' | 'map';
+  /** Paths to keep, or `{ outPath: expression }`. */
+  readonly fields: readonly FieldPath[] | Readonly<Record<FieldPath, Expression>>;
+}
+
+export interface FilterSpec extends StepBase {
+  readonly kind: 'filter';
+  readonly when: Expression;
+}
+
+export interface DedupSpec extends StepBase {
+  readonly kind: 'dedup';
+  /** Default `event_id`. */
+  readonly key?: KeySpec;
+  /** How long a key is remembered. Default `1h`. */
+  readonly ttl?: Duration;
+  /** Default 1,000,000. */
+  readonly maxKeys?: number;
+  /** Remember keys in a DynamoDB table too, across restarts. */
+  readonly durable?: { readonly table: string };
+  /** `drop` (default) or `route` to the `duplicate` output. */
+  readonly duplicates?: 'drop' | 'route';
+}
+
+export type AggregateFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct' | 'approx_distinct' | 'top_k';
+
+export interface AggregateSpec {
+  readonly fn: AggregateFn;
+  /** Required except for `count`. */
+  readonly field?: Expression;
+  /** `top_k` only. Default 10. */
+  readonly k?: number;
+  /** Only events matching this predicate count. */
+  readonly when?: Expression;
+}
+
+export interface WindowSpec extends StepBase {
+  readonly kind: 'window';
+  readonly window:
+    | { readonly type: 'tumbling'; readonly size: Duration }
+    | { readonly type: 'hopping'; readonly size: Duration; readonly advance: Duration }
+    | { readonly type: 'session'; readonly gap: Duration };
+  /** Default: one window for all events. */
+  readonly key?: KeySpec;
+  readonly aggregate: Readonly<Record<string, AggregateSpec>>;
+  /** How long after a window's end its late events still count. Default `0s`. */
+  readonly grace?: Duration;
+  /** How far behind the newest event time the watermark trails. Default `0s`. */
+  readonly maxOutOfOrderness?: Duration;
+  /** Advance the watermark by processing time when no event arrives for this long. */
+  readonly idleTimeout?: Duration;
+  /** Default `final`. */
+  readonly emit?: 'final' | 'update';
+  /** Default 100,000. */
+  readonly maxOpenWindows?: number;
+  /** Fields copied from the window's first event into its result. */
+  readonly carry?: readonly FieldPath[];
+}
+
+interface FraudBase extends StepBase {
+  readonly kind: 'fraud';
+  /** Default `user_id`. */
+  readonly key?: KeySpec;
+  /** Only events matching this predicate are watched. */
+  readonly when?: Expression;
+  /** Default `medium`. */
+  readonly severity?: 'low' | 'medium' | 'high' | 'critical';
+  /** Keys holding state at most. Default 100,000. */
+  readonly maxKeys?: number;
+}
+
+/** More than `threshold` events per key within `within`. */
+export interface FraudVelocitySpec extends FraudBase {
+  readonly pattern: 'velocity';
+  readonly threshold: number;
+  readonly within: Duration;
+}
+
+/** `field` above `factor` times the key's rolling average over `window`, or above `absoluteThreshold`. */
+export interface FraudAmountSpec extends FraudBase {
+  readonly pattern: 'amount';
+  readonly field: Expression;
+  readonly factor?: number;
+  /** Default `24h`. */
+  readonly window?: Duration;
+  /** Previous amounts needed before the ratio rule applies. Default 3. */
+  readonly minSamples?: number;
+  readonly absoluteThreshold?: number;
+}
+
+/** More than `threshold` distinct values of `field` per key within `within`. */
+export interface FraudDistinctSpec extends FraudBase {
+  readonly pattern: 'distinct';
+  readonly field: Expression;
+  readonly threshold: number;
+  readonly within: Duration;
+}
+
+/** Events matching `steps` in order, per key (and equal `correlate`), within `within`. */
+export interface FraudSequenceSpec extends FraudBase {
+  readonly pattern: 'sequence';
+  readonly steps: readonly { readonly name: string; readonly when: Expression }[];
+  readonly correlate?: KeySpec;
+  readonly within: Duration;
+}
+
+export type FraudSpec = FraudVelocitySpec | FraudAmountSpec | FraudDistinctSpec | FraudSequenceSpec;
+
+export interface RouteSpec extends StepBase {
+  readonly kind: 'route';
+  readonly routes: readonly { readonly output: string; readonly when: Expression }[];
+  /** `first` (default): the first matching route; `all`: every matching route. */
+  readonly mode?: 'first' | 'all';
+  /** Output for records no route matches; without it they are dropped. */
+  readonly default?: string;
+}
+
+export type SinkSpec = DynamoDbSinkSpec | S3ParquetSinkSpec | KafkaSinkSpec;
+
+/** A DynamoDB key attribute: its name and a `{path}` template for its value. */
+export interface KeyMappingSpec {
+  readonly name: string;
+  readonly value: string;
+  /** Default `string`. */
+  readonly type?: 'string' | 'number';
+}
+
+export interface DynamoDbSinkSpec extends StepBase {
+  readonly kind: 'dynamodb';
+  readonly table: string;
+  readonly partitionKey: KeyMappingSpec;
+  readonly sortKey?: KeyMappingSpec;
+  /** `all` (default), a list of paths, or `{ attribute: expression }`. */
+  readonly attributes?: 'all' | readonly FieldPath[] | Readonly<Record<string, Expression>>;
+  /** Expire items `after` their event time, in `attribute` (epoch seconds). */
+  readonly ttl?: { readonly attribute: string; readonly after: Duration };
+  /** `put` (default); `max` keeps the larger `value` in `attribute`; `add` adds `value` to it. */
+  readonly mode?: 'put' | 'max' | 'add';
+  readonly attribute?: string;
+  readonly value?: Expression;
+  /** Writers, each owning a hash range of keys (per-key order kept). Default 1. */
+  readonly shards?: number;
+  /** In-flight batch requests per shard. Default 4. */
+  readonly concurrency?: number;
+}
+
+/** As the Parquet sink: `timestamp` is epoch ms (ISO strings are converted). */
+export type ColumnType = 'string' | 'int64' | 'double' | 'boolean' | 'timestamp';
+export type ParquetWriterName = 'hyparquet' | 'parquetjs-lite' | 'dsnp' | 'parquet-wasm';
+
+export interface S3ParquetSinkSpec extends StepBase {
+  readonly kind: 's3-parquet';
+  readonly bucket: string;
+  /** Objects go to `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/`. Default `events`. */
+  readonly prefix?: string;
+  /** Declared columns (nullable unless `{ type, nullable: false }`); default: inferred from the records. */
+  readonly columns?: Readonly<Record<string, ColumnType | { readonly type: ColumnType; readonly nullable?: boolean }>>;
+  /** Fields no declared column names: `widen` (default) adds columns, `drop` leaves them out. */
+  readonly extraFields?: 'widen' | 'drop';
+  /** Close a file at whichever comes first. Defaults 100,000 rows, `64MiB`, `5m`. */
+  readonly rotation?: { readonly rows?: number; readonly bytes?: Size; readonly interval?: Duration };
+  /** Default `snappy`; `none` (or `uncompressed`) for none. zstd needs the hyparquet or parquet-wasm writer. */
+  readonly compression?: 'snappy' | 'zstd' | 'gzip' | 'none' | 'uncompressed';
+  /** Time zone of the hour partitions. Default `UTC`. */
+  readonly timezone?: string;
+  /** Default `hyparquet`. */
+  readonly writer?: ParquetWriterName;
+}
+
+export interface KafkaSinkSpec extends StepBase {
+  readonly kind: 'kafka';
+  readonly topic: string;
+  /** Record key expression; default: the source record's key. */
+  readonly key?: Expression;
+  /** Default `lz4`. */
+  readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+}
+
+/**
+ * Types a topology written in TypeScript; it is validated like a YAML one, by `validateTopology`.
+ *
+ * ```ts
+ * export default defineTopology({
+ *   name: 'purchases',
+ *   sources: [{ id: 'tx', topics: ['transaction-events'] }],
+ *   steps: [{ id: 'parse', kind: 'parse', from: 'tx' }],
+ *   sinks: [{ id: 'alerts', kind: 'kafka', from: 'parse', topic: 'copy' }],
+ * });
+ * ```
+ * @returns the same object, typed
+ */
+export function defineTopology<const T extends TopologySpec>(spec: T): T {
+  return spec;
+}

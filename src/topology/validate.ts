@@ -1,0 +1,183 @@
+import { NAME_RE, name, oneOf, path, str, topicName } from './checks.ts';
+import { checkReferences, type NodeInfo } from './references.ts';
+import type { At, Fields, Problem } from './schema.ts';
+import { Checker, child, describe, fields, list, oneOrMore, ROOT } from './schema.ts';
+import { SINK_KINDS } from './validate-sinks.ts';
+import { STEP_KINDS, type StepInput } from './validate-steps.ts';
+import type { InputRef, ValidSink, ValidSource, ValidStep, ValidTopology } from './types.ts';
+import type { Env } from './units.ts';
+
+export interface ValidateOptions {
+  /** Values for `${VAR}` references. Default `process.env`. */
+  readonly env?: Env;
+}
+
+/**
+ * Validates a topology spec (parsed YAML or JSON, or a `defineTopology` object) and normalizes it.
+ *
+ * ```ts
+ * const topology = validateTopology(parse(readFileSync('topologies/game-events.yaml', 'utf8')));
+ * ```
+ * @returns the frozen, normalized topology
+ * @throws ConfigError listing every problem as `path: message`
+ */
+export function validateTopology(spec: unknown, options: ValidateOptions = {}): ValidTopology {
+  const c = new Checker(options.env ?? process.env);
+  const topology = check(spec, c);
+  c.throwIfAny();
+  return deepFreeze(topology);
+}
+
+/** Like `validateTopology`, but returns the problems (in document order) instead of throwing. */
+export function checkTopology(spec: unknown, options: ValidateOptions = {}): { topology: ValidTopology | undefined; problems: readonly Problem[] } {
+  const c = new Checker(options.env ?? process.env);
+  const topology = check(spec, c);
+  return c.problems.length > 0 ? { topology: undefined, problems: c.problems } : { topology: deepFreeze(topology), problems: [] };
+}
+
+const SECTIONS = ['sources', 'steps', 'sinks'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function check(spec: unknown, c: Checker): ValidTopology {
+  const top = fields(spec, ROOT, c);
+  if (!top) return undefined as never;
+  const topologyName = top.req('name', name);
+  const description = top.opt('description', str());
+  const labels = labelItems(top, c);
+  const nodes = new Map<string, NodeInfo>();
+
+  const sources = section(top, 'sources', labels, c, (f, id) => source(f, id, topologyName), nodes);
+  const steps = section(top, 'steps', labels, c, (f, id, at) => item<ValidStep>(f, id, at, c, 'step', nodes), nodes);
+  const sinks = section(top, 'sinks', labels, c, (f, id, at) => item<ValidSink>(f, id, at, c, 'sink', nodes), nodes);
+  const deadLetters = top.def('deadLetters', deadLetterTopic, { topic: 'tributary-dead-letters' });
+  top.done();
+
+  checkReferences(nodes, c);
+  sortByDocument(c.problems, spec);
+  return { name: topologyName, description, sources, steps, sinks, deadLetters };
+}
+
+/** Names each list item by its id when the id is valid and not taken; reports duplicates. */
+function labelItems(top: Fields, c: Checker): Record<Section, string[]> {
+  const claimed = new Map<string, string>();
+  const labels = { sources: [] as string[], steps: [] as string[], sinks: [] as string[] };
+  for (const s of SECTIONS) {
+    const items = top.raw(s);
+    if (!Array.isArray(items)) continue;
+    items.forEach((entry: unknown, i) => {
+      const id = (entry as { id?: unknown } | null)?.id;
+      const valid = typeof id === 'string' && NAME_RE.test(id);
+      const first = valid ? claimed.get(id) : undefined;
+      if (valid && first === undefined) claimed.set(id, `/${s}/${id}`);
+      labels[s].push(valid && first === undefined ? id : String(i));
+      if (first !== undefined) c.report(child(child(child(ROOT, s), i), 'id'), `duplicate id "${id as string}" (first used at ${first})`);
+    });
+  }
+  return labels;
+}
+
+type Build<T> = (f: Fields, id: string, at: At) => T;
+
+function section<T>(top: Fields, s: Section, labels: Record<Section, string[]>, c: Checker, build: Build<T>, nodes: Map<string, NodeInfo>): T[] {
+  if (s === 'steps' && !top.has(s)) return [];
+  return top.req(s, list((entry, at) => {
+    const index = at.keys.at(-1) as number;
+    const itemAt = child(child(ROOT, s), index, labels[s][index]);
+    const f = fields(entry, itemAt, c);
+    if (!f) return undefined as T;
+    const id = f.req('id', name);
+    const value = build(f, id, itemAt);
+    f.done();
+    if (s === 'sources' && id !== undefined && !nodes.has(id)) nodes.set(id, { role: 'source', kind: 'kafka', at: itemAt, value: undefined, inputs: [] });
+    return value;
+  }));
+}
+
+function source(f: Fields, id: string, topologyName: string): ValidSource {
+  return {
+    id,
+    topics: f.req('topics', oneOrMore(topicName)),
+    client: f.def('client', oneOf('platformatic', 'kafkajs'), 'platformatic'),
+    group: f.def('group', str(), `tributary-${topologyName}-${id}`),
+    format: f.def('format', oneOf('json'), 'json'),
+    eventTime: f.def('eventTime', eventTime, 'kafka'),
+    startFrom: f.def('startFrom', oneOf('earliest', 'latest', 'committed'), 'committed'),
+  };
+}
+
+function eventTime(value: unknown, at: At, c: Checker): ValidSource['eventTime'] {
+  if (value === 'kafka') return 'kafka';
+  if (typeof value !== 'object' || value === null) {
+    c.report(at, `must be kafka or { field: <path> } (got ${describe(value)})`);
+    return undefined as never;
+  }
+  const f = fields(value, at, c) as Fields;
+  const field = f.req('field', path);
+  f.done();
+  return { field };
+}
+
+function deadLetterTopic(value: unknown, at: At, c: Checker): ValidTopology['deadLetters'] {
+  const f = fields(value, at, c);
+  if (!f) return undefined as never;
+  const topic = f.req('topic', topicName);
+  f.done();
+  return { topic };
+}
+
+const FROM_RE = /^([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))?$/;
+
+function item<T extends ValidStep | ValidSink>(f: Fields, id: string, at: At, c: Checker, role: 'step' | 'sink', nodes: Map<string, NodeInfo>): T {
+  const kinds = role === 'step' ? STEP_KINDS : SINK_KINDS;
+  const kind = f.req('kind', oneOf(...(Object.keys(kinds) as [string, ...string[]])));
+  const inputs: { input: InputRef; at: At }[] = [];
+  const from = f.req('from', oneOrMore((value, refAt, cc) => {
+    const text = str()(value, refAt, cc);
+    if (text === undefined) return undefined as never;
+    const m = FROM_RE.exec(text);
+    if (!m) {
+      cc.report(refAt, `must be a name like "dedup" or "dedup.duplicate" (got "${text}")`);
+      return undefined as never;
+    }
+    const input: InputRef = m[2] === undefined ? { ref: text, id: m[1] as string } : { ref: text, id: m[1] as string, output: m[2] };
+    inputs.push({ input, at: refAt });
+    return input;
+  }));
+  let value: T | undefined;
+  if (kind === undefined) f.skipUnknown(); // without a kind, the other keys cannot be checked
+  else value = ((kinds as Record<string, unknown>)[kind] as (f: Fields, input: StepInput, c: Checker) => T)(f, { id, from }, c);
+  if (id !== undefined && !nodes.has(id)) nodes.set(id, { role, kind, at, value, inputs });
+  return value as T;
+}
+
+/** Sorts problems by where their paths sit in the spec (stable, so one place keeps its order). */
+function sortByDocument(problems: Problem[], spec: unknown): void {
+  const rank = (p: Problem): number[] => {
+    const out: number[] = [];
+    let node: unknown = spec;
+    for (const key of p.keys) {
+      if (typeof key === 'number') out.push(key);
+      else if (typeof node === 'object' && node !== null) {
+        const keys = Object.keys(node);
+        const i = keys.indexOf(key);
+        out.push(i < 0 ? keys.length : i);
+      } else out.push(0);
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+    }
+    return out;
+  };
+  const ranked = problems.map((p, i) => ({ p, r: rank(p), i }));
+  ranked.sort((a, b) => {
+    for (let k = 0; k < Math.min(a.r.length, b.r.length); k++) if (a.r[k] !== b.r[k]) return (a.r[k] as number) - (b.r[k] as number);
+    return a.r.length - b.r.length || a.i - b.i;
+  });
+  problems.splice(0, problems.length, ...ranked.map((x) => x.p));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

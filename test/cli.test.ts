@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { xmlProblems } from './topology/xml.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const node = join(root, 'node_modules/.bin/node');
+const dir = mkdtempSync(join(tmpdir(), 'tributary-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `node src/cli.ts ...args` on Node 24; resolves with its exit code and output. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(node, ['src/cli.ts', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Each test spawns Node a few times; other helpers' tests share the two cores. */
+const SPAWNS = { timeout: 60_000 };
+
+const gameEvents = readFileSync(join(root, 'topologies/game-events.yaml'), 'utf8');
+
+describe('tributary validate', SPAWNS, () => {
+  it('exits 0 with a one-line summary for a valid topology', async () => {
+    const result = await cli(['validate', 'topologies/game-events.yaml']);
+    expect(result).toEqual({ code: 0, stdout: 'topologies/game-events.yaml: valid topology "game-events": 3 sources, 11 steps, 8 sinks\n', stderr: '' });
+  });
+
+  it('exits 1 and lists every problem, one per line, with its line', async () => {
+    const file = join(dir, 'bad.yaml');
+    const text = gameEvents.replace('within: 60s', 'within: sixty').replace('table: ${TABLE_PREFIX:-}leaderboard', 'table: ${LEADERBOARD_TABLE}');
+    writeFileSync(file, text);
+    const line = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const result = await cli(['validate', file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n')).toEqual([
+      `/steps/fraud-velocity/within: must be a duration like "60s" (line ${line('within: sixty')})`,
+      `/sinks/leaderboard/table: environment variable LEADERBOARD_TABLE is not set (write \${LEADERBOARD_TABLE:-default} to give a default) (line ${line('LEADERBOARD_TABLE')})`,
+      '',
+    ]);
+    expect((await cli(['validate', file], { LEADERBOARD_TABLE: 'scores' })).stderr.split('\n')).toHaveLength(2); // the variable set, one problem left
+  });
+
+  it('exits 1 on a file it cannot read, 2 on a usage error', async () => {
+    expect(await cli(['validate', join(dir, 'missing.yaml')])).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot read') });
+    const usage = await cli(['frobnicate', 'x.yaml']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^unknown command "frobnicate"\n\nUsage: tributary <command>/);
+    expect((await cli(['validate'])).code).toBe(2);
+  });
+});
+
+describe('tributary graph', SPAWNS, () => {
+  it('prints Mermaid by default', async () => {
+    const result = await cli(['graph', 'topologies/game-events.yaml']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('flowchart LR\n');
+    expect(result.stdout).toContain('  n_game_minute -->|late| n_late_events\n');
+  });
+
+  it('writes an SVG with --format svg --out, or from the .svg extension alone', async () => {
+    const out = join(dir, 'picture', 'topology.svg');
+    const result = await cli(['graph', 'topologies/game-events.yaml', '--format', 'svg', '--out', out]);
+    expect(result).toEqual({ code: 0, stdout: '', stderr: `wrote ${out}\n` });
+    const svg = readFileSync(out, 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(xmlProblems(svg)).toEqual([]);
+    const inferred = join(dir, 'inferred.svg');
+    expect((await cli(['graph', 'topologies/game-events.yaml', '-o', inferred])).code).toBe(0);
+    expect(readFileSync(inferred, 'utf8')).toBe(svg);
+  });
+
+  it('refuses an unknown format', async () => {
+    expect(await cli(['graph', 'topologies/game-events.yaml', '--format', 'png'])).toMatchObject({ code: 2, stderr: '--format must be mermaid or svg (got "png")\n' });
+  });
+});
+
+describe('tributary run', SPAWNS, () => {
+  it('validates before running anything', async () => {
+    const file = join(dir, 'run-bad.yaml');
+    writeFileSync(file, 'name: shop\nsources: []\nsinks: []\n');
+    expect(await cli(['run', file])).toEqual({ code: 1, stdout: '', stderr: '/sources: must not be empty (line 2)\n/sinks: must not be empty (line 3)\n' });
+  });
+});
