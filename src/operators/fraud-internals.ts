@@ -1,0 +1,137 @@
+/**
+ * Keyed state shared by the fraud patterns: `KeyedWindows`, per-key state whose window follows the
+ * key's newest event time, bounded in keys, and the small list helpers the patterns keep it with.
+ */
+
+export interface KeySlot<S> {
+  state: S;
+  /** The newest event time seen for the key; its window is `(newestMs - withinMs, newestMs]`. */
+  newestMs: number;
+  /** Used since it last passed the old end of the clock (its second chance). */
+  referenced: boolean;
+}
+
+/** How many acquisitions between two sweeps of abandoned keys, and the most keys a sweep looks at. */
+const SWEEP_EVERY = 256;
+
+/**
+ * Per-key state whose window follows each key's newest event time, bounded in keys.
+ *
+ * A key's window is the half-open span `(newestMs - withinMs, newestMs]`: two events exactly
+ * `withinMs` apart are NOT in one window (as Flink CEP's `within`). A key is expired once its newest
+ * event is at least `withinMs` older than the newest event time the operator has seen (the
+ * watermark): nothing it holds is in any window any more.
+ *
+ * Keys are kept in CLOCK order, the usual approximation of least recently used: an access only marks
+ * the key (moving a Map entry on every event costs more than the detection). Every `SWEEP_EVERY`
+ * acquisitions, a sweep walks the old end: expired keys are dropped, marked keys get a second chance
+ * (moved to the new end, mark cleared), and it stops at the first live unmarked key. A new key
+ * beyond `maxKeys` takes the place of the first expired or unmarked key from the old end, and when
+ * that key was live `onLimit` is called (`state_limit_total`).
+ */
+export class KeyedWindows<S> {
+  readonly #slots = new Map<string, KeySlot<S>>();
+  readonly #withinMs: number;
+  readonly #maxKeys: number;
+  readonly #create: () => S;
+  readonly #onLimit: () => void;
+  #watermarkMs = -Infinity;
+  #untilSweep = SWEEP_EVERY;
+
+  constructor(options: { withinMs: number; maxKeys: number; create: () => S; onLimit: () => void }) {
+    this.#withinMs = options.withinMs;
+    this.#maxKeys = options.maxKeys;
+    this.#create = options.create;
+    this.#onLimit = options.onLimit;
+  }
+
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /**
+   * The key's slot for an event at `timeMs`, its `newestMs` advanced; `undefined` when the event is
+   * late: at or before the key's `newestMs - withinMs`, so outside the key's window. A key whose
+   * every event has left the window starts again from fresh state.
+   */
+  acquire(key: string, timeMs: number): KeySlot<S> | undefined {
+    if (timeMs > this.#watermarkMs) this.#watermarkMs = timeMs;
+    if (--this.#untilSweep === 0) this.sweep();
+    let slot = this.#slots.get(key);
+    if (slot !== undefined) {
+      if (timeMs <= slot.newestMs - this.#withinMs) return undefined;
+      slot.referenced = true;
+      if (timeMs - this.#withinMs >= slot.newestMs) slot.state = this.#create();
+      if (timeMs > slot.newestMs) slot.newestMs = timeMs;
+      return slot;
+    }
+    if (this.#slots.size >= this.#maxKeys) this.#evictOne();
+    slot = { state: this.#create(), newestMs: timeMs, referenced: false };
+    this.#slots.set(key, slot);
+    return slot;
+  }
+
+  /** Drops expired keys from the old end, giving marked ones a second chance; returns how many were dropped. */
+  sweep(): number {
+    this.#untilSweep = SWEEP_EVERY;
+    let dropped = 0;
+    let looked = 0;
+    // One iterator for the walk: each fresh `entries()` would step over every hole that deletions
+    // left at the front of the Map's table. Entries moved to the end come round again at most once.
+    for (const [key, slot] of this.#slots) {
+      if (++looked > SWEEP_EVERY) break;
+      if (this.#expired(slot)) {
+        this.#slots.delete(key);
+        dropped++;
+      } else if (slot.referenced) this.#secondChance(key, slot);
+      else break;
+    }
+    return dropped;
+  }
+
+  #evictOne(): void {
+    for (const [key, slot] of this.#slots) {
+      if (!this.#expired(slot) && slot.referenced) {
+        this.#secondChance(key, slot);
+        continue;
+      }
+      this.#slots.delete(key);
+      if (!this.#expired(slot)) this.#onLimit();
+      return;
+    }
+  }
+
+  #expired(slot: KeySlot<S>): boolean {
+    return slot.newestMs <= this.#watermarkMs - this.#withinMs;
+  }
+
+  #secondChance(key: string, slot: KeySlot<S>): void {
+    slot.referenced = false;
+    this.#slots.delete(key);
+    this.#slots.set(key, slot);
+  }
+}
+
+/** Inserts into a list kept sorted by `timeMs`; equal times keep arrival order. Returns the index. */
+export function insertByTime<E extends { readonly timeMs: number }>(list: E[], item: E): number {
+  let i = list.length;
+  while (i > 0 && (list[i - 1] as E).timeMs > item.timeMs) i--;
+  if (i === list.length) list.push(item);
+  else list.splice(i, 0, item);
+  return i;
+}
+
+/** Removes the leading items at or before `horizonMs` (out of the window); returns how many. */
+export function dropUntil<E extends { readonly timeMs: number }>(list: E[], horizonMs: number): number {
+  let n = 0;
+  while (n < list.length && (list[n] as E).timeMs <= horizonMs) n++;
+  if (n === 1) list.shift();
+  else if (n > 1) list.splice(0, n);
+  return n;
+}
+
+/** A value as a comparable string (distinct values, correlation ids), or `undefined` when missing. */
+export function valueKey(x: unknown): string | undefined {
+  if (x === undefined || x === null || x === '') return undefined;
+  return typeof x === 'string' ? x : typeof x === 'object' ? JSON.stringify(x) : String(x);
+}
