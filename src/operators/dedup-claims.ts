@@ -1,0 +1,124 @@
+import type { LRUCache } from 'lru-cache';
+import type { SchedulerLike } from 'rxjs';
+import type { Envelope } from '../runtime/envelope.ts';
+import type { DedupOrigin, DedupStore, DedupVerdict } from './dedup-store.ts';
+
+interface Slot<T> {
+  readonly envelope: Envelope<T>;
+  readonly key: string;
+  /** `true` unique, `false` duplicate, `undefined` waiting for the store. */
+  verdict: boolean | undefined;
+}
+
+export interface ClaimsContext<T> {
+  readonly storeConcurrency: number;
+  readonly storeBatchSize: number;
+  readonly ttlMs: number;
+  readonly scheduler: SchedulerLike;
+  readonly emit: (envelope: Envelope<T>, duplicate: boolean) => void;
+  readonly seen: LRUCache<string, DedupOrigin>;
+  readonly fail: (error: unknown) => void;
+}
+
+/**
+ * The store path of `dedup`, kept apart from the operator the way RxJS keeps `scanInternals`.
+ * Records in input order, each judged at once (from memory) or by the store; emits from the head
+ * as verdicts arrive. Misses that arrive in one synchronous burst (a fetched Kafka batch) are
+ * batched on the next microtask; at most `storeConcurrency` claims are in flight.
+ */
+export class OrderedClaims<T> {
+  readonly #store: DedupStore;
+  readonly #context: ClaimsContext<T>;
+  #queue: Slot<T>[] = [];
+  #head = 0;
+  #misses: Slot<T>[] = [];
+  #inFlight = 0;
+  #flushQueued = false;
+  #closed = false;
+  #onIdle: (() => void) | undefined;
+
+  constructor(store: DedupStore, context: ClaimsContext<T>) {
+    this.#store = store;
+    this.#context = context;
+  }
+
+  add(envelope: Envelope<T>, key: string, verdict: boolean | undefined): void {
+    if (verdict !== undefined && this.#head === this.#queue.length) return this.#context.emit(envelope, !verdict);
+    const slot: Slot<T> = { envelope, key, verdict };
+    this.#queue.push(slot);
+    if (verdict !== undefined) return;
+    this.#misses.push(slot);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#flush();
+      });
+    }
+  }
+
+  /** Calls `done` once every record has been emitted (at once if none is waiting). */
+  whenIdle(done: () => void): void {
+    this.#onIdle = done;
+    this.#checkIdle();
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #flush(): void {
+    const { storeConcurrency, storeBatchSize, ttlMs, scheduler } = this.#context;
+    while (!this.#closed && this.#misses.length > 0 && this.#inFlight < storeConcurrency) {
+      const batch = this.#misses.splice(0, storeBatchSize);
+      const request = batch.map(({ key, envelope: { meta } }) => ({ key, origin: { topic: meta.topic, partition: meta.partition, offset: meta.offset } }));
+      this.#inFlight += 1;
+      this.#store.claim(request, { nowMs: scheduler.now(), ttlMs }).then(
+        (verdicts) => this.#settle(batch, verdicts),
+        (error: unknown) => {
+          this.#inFlight -= 1;
+          if (!this.#closed) this.#context.fail(error);
+        },
+      );
+    }
+  }
+
+  #settle(batch: readonly Slot<T>[], verdicts: readonly DedupVerdict[]): void {
+    this.#inFlight -= 1;
+    if (this.#closed) return;
+    if (verdicts.length !== batch.length) return this.#context.fail(new Error(`store answered ${verdicts.length} verdicts for ${batch.length} claims`));
+    batch.forEach((slot, i) => {
+      const verdict = verdicts[i] as DedupVerdict;
+      slot.verdict = !verdict.duplicate;
+      // The store knows who holds the key: remember that holder rather than our tentative claim.
+      this.#context.seen.set(slot.key, verdict.owner);
+    });
+    this.#drain();
+    this.#flush();
+    this.#checkIdle();
+  }
+
+  #drain(): void {
+    const queue = this.#queue;
+    while (!this.#closed && this.#head < queue.length) {
+      const slot = queue[this.#head] as Slot<T>;
+      if (slot.verdict === undefined) break;
+      this.#head += 1;
+      this.#context.emit(slot.envelope, !slot.verdict);
+    }
+    if (this.#head === queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #checkIdle(): void {
+    const done = this.#onIdle;
+    if (done === undefined || this.#closed || this.#head !== this.#queue.length || this.#inFlight !== 0) return;
+    this.#onIdle = undefined;
+    done();
+  }
+}
