@@ -73,8 +73,10 @@ export interface WatermarkOptions {
  * elapsed since the last event, so a quiet stream still moves on. The watermark never goes back:
  * a partition waking up below it does not lower it.
  *
- * Partitions are known from their events: one that never had an event does not hold the watermark.
- * Idleness is computed from `nowMs` on each call (nothing needs a timer to be correct); a caller
+ * Partitions are known from their events, or registered before any (`register`, from the source's
+ * assignment): a registered partition with no event yet holds the watermark back until it has events
+ * or turns idle, so a backlog read one partition after another does not make the later partitions'
+ * events late. Idleness is computed from `nowMs` on each call (nothing needs a timer to be correct); a caller
  * that wants to act when the watermark moves without events schedules a wake-up at `nextChangeAt`.
  */
 export class WatermarkTracker {
@@ -91,6 +93,18 @@ export class WatermarkTracker {
   constructor(options: WatermarkOptions) {
     this.#outOfOrderMs = options.maxOutOfOrdernessMs;
     this.#idleMs = options.idleTimeoutMs;
+  }
+
+  /**
+   * Makes a partition known before its first event (it was assigned): until it has events or turns
+   * idle, it holds the watermark where it is. A partition already known is left as it is.
+   */
+  register(topic: string, partition: number, nowMs: number): void {
+    const key = `${topic}\u0000${partition}`;
+    if (this.#byKey.has(key)) return;
+    const clock: PartitionClock = { watermark: -Infinity, lastSeenAt: nowMs };
+    this.#byKey.set(key, clock);
+    this.#clocks.push(clock);
   }
 
   /** Records an event of `topic`/`partition` at `eventTimeMs`, seen at processing time `nowMs`. */

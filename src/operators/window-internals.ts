@@ -56,6 +56,11 @@ export class WindowEngine<T> {
     return this.#store.size;
   }
 
+  /** Registers partitions that will feed this window (assigned to the source) before their first event. */
+  expect(partitions: readonly { readonly topic: string; readonly partition: number }[], nowMs: number): void {
+    for (const { topic, partition } of partitions) this.#tracker.register(topic, partition, nowMs);
+  }
+
   /** Takes one event (and ownership of its lease) seen at processing time `nowMs`. */
   next(envelope: Envelope<T>, nowMs: number): void {
     const c = this.#c;

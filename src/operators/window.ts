@@ -62,6 +62,13 @@ export interface WindowOptions<T, Aggs extends Record<string, Aggregator<T>> = R
   readonly scheduler?: SchedulerLike;
   /** On completion, close every open window and emit its result (default true); see `window()`. */
   readonly flushOnComplete?: boolean;
+  /**
+   * Partitions that will feed this window, as the source is assigned them (the runtime's
+   * `assigned` events). Each holds the watermark back from its assignment until it has events or
+   * turns idle. Without it, partitions are known from their first event only, and a backlog read one
+   * partition after another makes the later partitions' early events late.
+   */
+  readonly partitions?: Observable<readonly { readonly topic: string; readonly partition: number }[]>;
 }
 
 /**
@@ -153,6 +160,11 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
           subscriber.error(error);
         }
       };
+      const expected = options.partitions?.subscribe((partitions) => guard(() => {
+        const now = scheduler.now();
+        engine.expect(partitions, now);
+        arm(now);
+      }));
       const input = source.subscribe({
         next: (envelope) => {
           if (subscriber.closed) return; // a failed step takes no more records
@@ -178,6 +190,7 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
         },
       });
       return () => {
+        expected?.unsubscribe();
         input.unsubscribe();
         stopTimer();
       };
