@@ -17,7 +17,7 @@ export function validUniqueEvents(values: Iterable<string>): GameEvent[] {
     } catch {
       continue;
     }
-    if (typeof event.user_id !== 'string' || seen.has(event.event_id)) continue;
+    if (typeof event.user_id !== 'string' || Number.isNaN(Date.parse(event.timestamp)) || seen.has(event.event_id)) continue;
     seen.add(event.event_id);
     out.push(event);
   }

@@ -101,7 +101,7 @@ export function corrupt(event: GameEvent, rng: Rng): Malformed {
       const data = event.event_data;
       if ('amount' in data) return { kind, detail: 'event_data.amount is a string', value: JSON.stringify({ ...event, event_data: { ...data, amount: 'abc' } }), key };
       if ('score' in data) return { kind, detail: 'event_data.score is a string', value: JSON.stringify({ ...event, event_data: { ...data, score: 'abc' } }), key };
-      return { kind, detail: 'timestamp is a number', value: JSON.stringify({ ...event, timestamp: Date.parse(event.timestamp) }), key };
+      return { kind, detail: 'timestamp is not a time', value: JSON.stringify({ ...event, timestamp: 'yesterday' }), key };
     }
     case 'unknown_event_type': {
       const type = rng.pick(['game_paused', 'power_up_used', 'chat_message']);

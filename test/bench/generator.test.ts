@@ -153,7 +153,7 @@ describe('ground truth', () => {
           expect(e).toBeUndefined();
           break;
         case 'wrong_type':
-          expect(typeof e?.event_data.amount === 'string' || typeof e?.event_data.score === 'string' || typeof e?.timestamp === 'number').toBe(true);
+          expect(typeof e?.event_data.amount === 'string' || typeof e?.event_data.score === 'string' || e?.timestamp === 'yesterday').toBe(true);
           break;
         case 'unknown_event_type':
           expect(known.has(e?.event_type as string)).toBe(false);
@@ -192,7 +192,7 @@ describe('ground truth', () => {
     const known = new Set(Object.keys(EVENT_TOPIC));
     for (const r of run.records) {
       const e = parse(r.value);
-      if (e === undefined || typeof e.user_id !== 'string' || !known.has(e.event_type) || typeof e.timestamp !== 'string') continue;
+      if (e === undefined || typeof e.user_id !== 'string' || !known.has(e.event_type) || typeof e.timestamp !== 'string' || Number.isNaN(Date.parse(e.timestamp))) continue;
       if (typeof e.event_data.amount === 'string' || typeof e.event_data.score === 'string' || r.value.length > 1_048_576) continue;
       if (seen.has(e.event_id)) continue;
       seen.add(e.event_id);
