@@ -1,0 +1,76 @@
+/**
+ * Checkpoints: flush every sink runner and the dead letters, then commit each partition's commit
+ * point. Never the other way round: a commit only ever covers records whose leases are released.
+ */
+import type { Subject } from 'rxjs';
+import type { KafkaSource } from '../sources/source.ts';
+import type { RuntimeEvent } from './context.ts';
+import type { KafkaDeadLetters } from './dead-letters.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { PartitionBook } from './partitions.ts';
+import type { SinkRunnerHandle } from './sink-runner.ts';
+
+export interface CheckpointDeps {
+  readonly book: PartitionBook;
+  readonly source: KafkaSource;
+  readonly deadLetters: Pick<KafkaDeadLetters, 'flush'>;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly events: Subject<RuntimeEvent>;
+}
+
+export class Checkpointer {
+  readonly #deps: CheckpointDeps;
+  readonly #runners = new Set<SinkRunnerHandle>();
+  #last: Promise<void> = Promise.resolve();
+  #queued: Promise<void> | undefined;
+
+  constructor(deps: CheckpointDeps) {
+    this.#deps = deps;
+  }
+
+  /** Registers a running sink runner; returns the unregistration. */
+  register(runner: SinkRunnerHandle): () => void {
+    this.#runners.add(runner);
+    return () => this.#runners.delete(runner);
+  }
+
+  /** Flushes, then commits. Calls made while one runs share the next one. */
+  checkpoint(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    const next = this.#last
+      .catch(() => {})
+      .then(() => {
+        this.#queued = undefined;
+        return this.#run();
+      });
+    this.#queued = next;
+    this.#last = next;
+    return next;
+  }
+
+  async #run(): Promise<void> {
+    const { book, deadLetters } = this.#deps;
+    const revoked = book.revokedPending;
+    try {
+      await Promise.all([...this.#runners].map((runner) => runner.flush()));
+      await deadLetters.flush();
+      await this.commitDone();
+    } finally {
+      book.dropRevoked(revoked);
+    }
+  }
+
+  /** Commits what is done, without flushing (after a failure or past the shutdown deadline). */
+  async commitDone(): Promise<void> {
+    const { book, source, metrics, logger, events } = this.#deps;
+    const { offsets, trackers } = book.commitOffsets();
+    if (offsets.length === 0) return;
+    await source.commit(offsets);
+    offsets.forEach((o, i) => ((trackers[i] as { committed: number }).committed = o.offset));
+    metrics.inc('commits_total');
+    logger.debug({ offsets }, 'committed');
+    events.next({ type: 'committed', offsets });
+  }
+}

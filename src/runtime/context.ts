@@ -1,0 +1,79 @@
+/**
+ * The types a pipeline sees: its context, the runtime's events and options.
+ */
+import type { Observable, OperatorFunction } from 'rxjs';
+import type { DeadLetter, Sink, SinkContext } from '../sinks/sink.ts';
+import type { KafkaProducerOptions } from './kafka-producer.ts';
+import type { CommitOffset, KafkaSource, SourceOptions, TopicPartition } from '../sources/source.ts';
+import type { Envelope } from './envelope.ts';
+import type { InflightLimits } from './inflight.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { BatchingOptions } from './sink-runner.ts';
+
+/** What a pipeline gets besides its input. */
+export interface PipelineContext {
+  /** Sends a record to the dead-letter topic; takes ownership of its lease. */
+  readonly deadLetter: DeadLetter;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The context to build sinks with. */
+  readonly sinkContext: SinkContext;
+  readonly events: Observable<RuntimeEvent>;
+  /**
+   * Ends a branch in a sink: batches, writes, retries on overload, flushes at checkpoints. The runtime
+   * closes the sink when the pipeline is over.
+   */
+  toSink<T>(sink: Sink<T>, batching?: BatchingOptions): OperatorFunction<Envelope<T>, never>;
+}
+
+/**
+ * The pipeline: from the source's envelopes to an observable that completes when its input completes.
+ * Envelopes that reach its output are released (their records count as done).
+ */
+export type Pipeline = (input$: Observable<Envelope<Buffer | null>>, ctx: PipelineContext) => Observable<unknown>;
+
+export type RuntimeEvent =
+  | { readonly type: 'assigned'; readonly partitions: readonly TopicPartition[] }
+  | { readonly type: 'revoked'; readonly partitions: readonly TopicPartition[] }
+  | {
+      readonly type: 'paused';
+      /** `records`, `bytes`, or the name of a hold (`sink:<id>`, `sink:<id>:overload`). */
+      readonly reason: string;
+      readonly partitions: readonly TopicPartition[];
+      readonly inflightRecords: number;
+      readonly inflightBytes: number;
+    }
+  | { readonly type: 'resumed'; readonly partitions: readonly TopicPartition[] }
+  | { readonly type: 'committed'; readonly offsets: readonly CommitOffset[] }
+  | { readonly type: 'stopping'; readonly reason: string };
+
+export interface RuntimeOptions {
+  readonly source: SourceOptions;
+  /** Topic that receives dead letters (must exist). */
+  readonly deadLetterTopic: string;
+  /** Dead-letter producer settings; the connection defaults to the source's. */
+  readonly deadLetterProducer?: Partial<KafkaProducerOptions>;
+  readonly limits?: InflightLimits;
+  /** Checkpoint period: flush sinks, then commit. Default 5000. */
+  readonly commitIntervalMs?: number;
+  /** Graceful shutdown budget. Default 25000. */
+  readonly shutdownTimeoutMs?: number;
+  /** How long a revocation waits for the checkpoint. Default 10000. */
+  readonly revocationTimeoutMs?: number;
+  /** High watermark poll period for consumer lag. Default 5000. */
+  readonly lagIntervalMs?: number;
+  /** How often counters and gauges are published to `metrics`. Default 1000. */
+  readonly metricsIntervalMs?: number;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Replaces the Kafka source (tests, other clients). */
+  readonly createSource?: (options: SourceOptions, logger: Logger) => KafkaSource;
+}
+
+/** How a shutdown ended. */
+export interface ShutdownResult {
+  /** True when everything drained, flushed and committed within the deadline. */
+  readonly clean: boolean;
+  readonly reason: string;
+}

@@ -1,0 +1,164 @@
+/**
+ * Dead letters on a Kafka topic: the record's key, original headers and bytes (a decoded value as
+ * its JSON), plus `tributary.*` headers saying where it came from and why it failed. The envelope's
+ * lease is released only once the broker has acknowledged the dead letter, so the source offset is
+ * committed only after it.
+ *
+ * If the broker refuses the dead letter itself for good (a value over the topic's `max.message.bytes`),
+ * it is written again without its value and with `tributary.value.dropped` saying why; the original
+ * bytes stay in the source topic at the offset given. Any other failure is retried, then fails the
+ * pipeline (the record is never dropped silently).
+ */
+import { describeError, type TributaryError } from '../errors.ts';
+import type { DeadLetter } from '../sinks/sink.ts';
+import type { Envelope } from './envelope.ts';
+import type { OutgoingRecord, RecordSender } from './kafka-producer.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+export const DEAD_LETTER_HEADERS = {
+  topic: 'tributary.source.topic',
+  partition: 'tributary.source.partition',
+  offset: 'tributary.source.offset',
+  step: 'tributary.step',
+  code: 'tributary.error.code',
+  message: 'tributary.error.message',
+  error: 'tributary.error',
+  dropped: 'tributary.value.dropped',
+} as const;
+
+export interface DeadLetterWriterOptions {
+  readonly topic: string;
+  readonly producer: RecordSender;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Called when a dead letter cannot be written after the retries: the pipeline must stop. */
+  readonly onFatal: (error: Error) => void;
+  /** Default 5. */
+  readonly maxAttempts?: number;
+  /** Default 500 ms, doubled per attempt. */
+  readonly retryDelayMs?: number;
+}
+
+interface Pending {
+  readonly envelope: Envelope<unknown>;
+  readonly stepId: string;
+  readonly record: OutgoingRecord;
+}
+
+/** The bytes a dead letter carries: a Buffer as is, a string as UTF-8, anything else as JSON. */
+export function deadLetterValue(value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'string') return Buffer.from(value);
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** The dead-letter record for an envelope that failed at `stepId` with `error`. */
+export function deadLetterRecord(topic: string, envelope: Envelope<unknown>, error: TributaryError, stepId: string): OutgoingRecord {
+  const { meta } = envelope;
+  return {
+    topic,
+    key: meta.key,
+    value: deadLetterValue(envelope.value),
+    headers: {
+      ...meta.headers,
+      [DEAD_LETTER_HEADERS.topic]: meta.topic,
+      [DEAD_LETTER_HEADERS.partition]: String(meta.partition),
+      [DEAD_LETTER_HEADERS.offset]: String(meta.offset),
+      [DEAD_LETTER_HEADERS.step]: stepId,
+      [DEAD_LETTER_HEADERS.code]: error.code,
+      [DEAD_LETTER_HEADERS.message]: error.message,
+      [DEAD_LETTER_HEADERS.error]: JSON.stringify(describeError(error)),
+    },
+  };
+}
+
+export class KafkaDeadLetters {
+  readonly #options: DeadLetterWriterOptions;
+  #queue: Pending[] = [];
+  #scheduled = false;
+  #inflight = 0;
+  #idle: (() => void)[] = [];
+  #failed: Error | undefined;
+
+  /** The `DeadLetter` function handed to sinks and operators. */
+  readonly deadLetter: DeadLetter;
+
+  constructor(options: DeadLetterWriterOptions) {
+    this.#options = options;
+    this.deadLetter = (envelope, error, stepId) => {
+      this.#queue.push({ envelope, stepId, record: deadLetterRecord(options.topic, envelope, error, stepId) });
+      options.logger.warn({ step: stepId, topic: envelope.meta.topic, partition: envelope.meta.partition, offset: envelope.meta.offset, code: error.code, err: error.message }, 'dead letter');
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#send());
+      }
+    };
+  }
+
+  /** Dead letters handed over and not yet acknowledged. */
+  get pending(): number {
+    return this.#queue.length + this.#inflight;
+  }
+
+  /** Resolves when every dead letter handed over so far is acknowledged; rejects if one failed. */
+  flush(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#idle.push(() => (this.#failed ? reject(this.#failed) : resolve())));
+  }
+
+  async #send(): Promise<void> {
+    this.#scheduled = false;
+    const batch = this.#queue;
+    if (batch.length === 0) return;
+    this.#queue = [];
+    this.#inflight += batch.length;
+    try {
+      await this.#sendWithRetry(batch);
+    } catch (error) {
+      this.#failed ??= error as Error;
+      this.#options.logger.error({ err: error }, 'dead letters could not be written');
+      this.#options.onFatal(error as Error);
+    } finally {
+      this.#inflight -= batch.length;
+      if (this.pending === 0) for (const notify of this.#idle.splice(0)) notify();
+    }
+  }
+
+  async #sendWithRetry(batch: readonly Pending[]): Promise<void> {
+    const { producer, metrics, maxAttempts = 5, retryDelayMs = 500 } = this.#options;
+    let todo = batch;
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      let outcomes: (Error | undefined)[];
+      try {
+        outcomes = await producer.send(todo.map((p) => p.record));
+      } catch (error) {
+        if (attempt >= maxAttempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** (attempt - 1)));
+        continue;
+      }
+      const refused: Pending[] = [];
+      for (const [i, p] of todo.entries()) {
+        const outcome = outcomes[i];
+        if (outcome === undefined) {
+          metrics.inc('dead_letters_total', { step: p.stepId });
+          p.envelope.lease.release();
+        } else if (p.record.value === null) {
+          throw new Error(`the broker refused a dead letter even without its value: ${outcome.message}`, { cause: outcome });
+        } else refused.push({ ...p, record: withoutValue(p.record, outcome) });
+      }
+      todo = refused;
+    }
+  }
+}
+
+function withoutValue(record: OutgoingRecord, error: Error): OutgoingRecord {
+  const size = record.value?.length ?? 0;
+  return {
+    ...record,
+    value: null,
+    headers: { ...record.headers, [DEAD_LETTER_HEADERS.dropped]: `${size} bytes refused by the broker: ${error.message}` },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Where records enter: the source's handlers. Each record gets a lease from its partition's tracker
+ * and counts against the in-flight bound; assignment, revocation and the gate's pause and resume
+ * are applied to the source and published as events.
+ */
+import type { Subject } from 'rxjs';
+import type { KafkaSource, SourceHandlers, TopicPartition } from '../sources/source.ts';
+import type { RuntimeEvent } from './context.ts';
+import type { Envelope, RecordMeta } from './envelope.ts';
+import type { InflightGate } from './inflight.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { PartitionBook } from './partitions.ts';
+import { withTimeout } from './timeouts.ts';
+
+export interface IntakeDeps {
+  readonly source: KafkaSource;
+  readonly book: PartitionBook;
+  readonly gate: () => InflightGate;
+  readonly input: Subject<Envelope<Buffer | null>>;
+  readonly events: Subject<RuntimeEvent>;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly checkpoint: () => Promise<void>;
+  readonly revocationTimeoutMs: number;
+  /** Whether the pipeline runs normally (not draining, stopped or failed). */
+  readonly running: () => boolean;
+  readonly onError: (error: Error) => void;
+}
+
+export class Intake implements SourceHandlers {
+  readonly #deps: IntakeDeps;
+  /** Set once the pipeline's input completed: later records are not taken (they are read again). */
+  closed = false;
+
+  constructor(deps: IntakeDeps) {
+    this.#deps = deps;
+  }
+
+  onRecord(meta: RecordMeta, value: Buffer | null, leaderEpoch: number): void {
+    if (this.closed) return;
+    const tracker = this.#deps.book.tracker(meta.topic, meta.partition);
+    if (tracker === undefined) return;
+    const bytes = value === null ? 0 : value.length;
+    const lease = tracker.read(meta.offset, bytes, leaderEpoch);
+    if (lease === undefined) return;
+    this.#deps.gate().add(bytes);
+    this.#deps.input.next({ value, meta, lease });
+  }
+
+  onAssigned(partitions: readonly TopicPartition[]): void {
+    const { book, gate, logger, events } = this.#deps;
+    book.assign(partitions);
+    if (gate().closed) this.#pause(partitions);
+    logger.info({ partitions }, 'partitions assigned');
+    events.next({ type: 'assigned', partitions });
+  }
+
+  async onRevoking(partitions: readonly TopicPartition[]): Promise<void> {
+    const { running, logger, checkpoint, revocationTimeoutMs } = this.#deps;
+    if (!running()) return;
+    logger.info({ partitions }, 'rebalance: checkpoint before the partitions go');
+    await withTimeout(checkpoint(), revocationTimeoutMs, 'revocation checkpoint').catch((error: unknown) =>
+      logger.warn({ err: error }, 'revocation checkpoint did not finish'),
+    );
+  }
+
+  onRevoked(partitions: readonly TopicPartition[]): void {
+    const { book, logger, events, running, checkpoint } = this.#deps;
+    book.revoke(partitions);
+    logger.info({ partitions }, 'partitions revoked');
+    events.next({ type: 'revoked', partitions });
+    if (running()) checkpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint after revocation failed'));
+  }
+
+  onError(error: Error): void {
+    this.#deps.onError(error);
+  }
+
+  #pause(partitions: readonly TopicPartition[]): void {
+    const { source, metrics } = this.#deps;
+    source.pause(partitions);
+    metrics.set('paused_partitions', {}, source.assigned().length);
+  }
+
+  /** The gate closed: pause every assigned partition. */
+  pauseAll(reason: string): void {
+    const { source, gate, metrics, logger, events } = this.#deps;
+    const partitions = source.assigned();
+    const { records, bytes } = gate();
+    this.#pause(partitions);
+    metrics.inc('pauses_total');
+    logger.info({ reason, records, bytes }, 'source paused');
+    events.next({ type: 'paused', reason, partitions, inflightRecords: records, inflightBytes: bytes });
+  }
+
+  /** The gate opened: resume every assigned partition (unless the input is closed). */
+  resumeAll(): void {
+    if (this.closed) return;
+    const { source, gate, metrics, logger, events } = this.#deps;
+    const partitions = source.assigned();
+    source.resume(partitions);
+    metrics.set('paused_partitions', {}, 0);
+    logger.info({ records: gate().records, bytes: gate().bytes }, 'source resumed');
+    events.next({ type: 'resumed', partitions });
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The dataflow runtime: a Kafka source feeding an RxJS pipeline, with bounded in-flight records,
+ * offsets committed only past records whose leases are released, dead letters, and graceful shutdown.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime({ source: { brokers, groupId, topics }, deadLetterTopic: 'dlq' });
+ * installSignalHandlers(runtime);
+ * await runtime.run((input$, ctx) => input$.pipe(map(decode), ctx.toSink(sink)));
+ * ```
+ */
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import type { Sink, SinkContext } from '../sinks/sink.ts';
+import type { KafkaSource } from '../sources/source.ts';
+import { Checkpointer } from './checkpoint.ts';
+import type { Pipeline, PipelineContext, RuntimeEvent, RuntimeOptions, ShutdownResult } from './context.ts';
+import { KafkaDeadLetters } from './dead-letters.ts';
+import type { Envelope } from './envelope.ts';
+import { InflightGate } from './inflight.ts';
+import { Intake } from './intake.ts';
+import { KafkaProducer } from './kafka-producer.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import { PartitionBook } from './partitions.ts';
+import { deadLetterProducerOptions, defaultSource, validateRuntimeOptions } from './runtime-options.ts';
+import { sinkRunner } from './sink-runner.ts';
+import { Telemetry } from './telemetry.ts';
+import { withTimeout } from './timeouts.ts';
+
+export type { Pipeline, PipelineContext, RuntimeEvent, RuntimeOptions, ShutdownResult } from './context.ts';
+export { defaultSource } from './runtime-options.ts';
+
+/** The shutdown did not finish within `shutdownTimeoutMs`. */
+export class ShutdownTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`graceful shutdown did not finish within ${timeoutMs} ms; committed what was done`);
+    this.name = 'ShutdownTimeoutError';
+  }
+}
+
+type State = 'idle' | 'running' | 'draining' | 'stopped' | 'failed';
+
+function isEnvelope(value: unknown): value is Envelope<unknown> {
+  return typeof value === 'object' && value !== null && 'lease' in value && 'meta' in value;
+}
+
+export class Runtime {
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly events: Observable<RuntimeEvent>;
+  readonly #options: RuntimeOptions;
+  readonly #eventSubject = new Subject<RuntimeEvent>();
+  readonly #source: KafkaSource;
+  readonly #producer: KafkaProducer;
+  readonly #deadLetters: KafkaDeadLetters;
+  readonly #gate: InflightGate;
+  readonly #book: PartitionBook;
+  readonly #telemetry: Telemetry;
+  readonly #checkpointer: Checkpointer;
+  readonly #intake: Intake;
+  readonly #input = new Subject<Envelope<Buffer | null>>();
+  readonly #sinks = new Set<Sink<never>>();
+  readonly #finished = Promise.withResolvers<void>();
+  #state: State = 'idle';
+  #pipelineDone: Promise<void> = Promise.resolve();
+  #pipelineSubscription: Subscription | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #shutdown: Promise<ShutdownResult> | undefined;
+
+  constructor(options: RuntimeOptions) {
+    validateRuntimeOptions(options);
+    this.#options = options;
+    this.logger = options.logger ?? createLogger({ component: 'runtime', groupId: options.source.groupId });
+    this.metrics = options.metrics ?? new Metrics();
+    this.events = this.#eventSubject.asObservable();
+    this.#book = new PartitionBook((lease) => this.#gate.remove(lease.bytes));
+    this.#gate = new InflightGate(options.limits ?? {}, {
+      onClose: (reason) => this.#intake.pauseAll(reason),
+      onOpen: () => this.#intake.resumeAll(),
+    });
+    this.#source = (options.createSource ?? defaultSource)(options.source, this.logger);
+    this.#producer = new KafkaProducer(deadLetterProducerOptions(options));
+    this.#deadLetters = new KafkaDeadLetters({
+      topic: options.deadLetterTopic,
+      producer: this.#producer,
+      logger: this.logger,
+      metrics: this.metrics,
+      onFatal: (error) => this.#fatal(error),
+    });
+    this.#telemetry = new Telemetry({
+      metrics: this.metrics,
+      logger: this.logger,
+      book: this.#book,
+      gate: this.#gate,
+      source: this.#source,
+      topics: options.source.topics,
+    });
+    this.#checkpointer = new Checkpointer({
+      book: this.#book,
+      source: this.#source,
+      deadLetters: this.#deadLetters,
+      metrics: this.metrics,
+      logger: this.logger,
+      events: this.#eventSubject,
+    });
+    this.#intake = new Intake({
+      source: this.#source,
+      book: this.#book,
+      gate: () => this.#gate,
+      input: this.#input,
+      events: this.#eventSubject,
+      metrics: this.metrics,
+      logger: this.logger,
+      checkpoint: () => this.checkpoint(),
+      revocationTimeoutMs: options.revocationTimeoutMs ?? 10_000,
+      running: () => this.#state === 'running',
+      onError: (error) => this.#fatal(error),
+    });
+  }
+
+  /** Records read and not done, and whether the source is paused. */
+  get inflight(): { records: number; bytes: number; paused: boolean } {
+    return { records: this.#gate.records, bytes: this.#gate.bytes, paused: this.#gate.closed };
+  }
+
+  /**
+   * Starts the source and runs `pipeline` until shutdown. Resolves once the pipeline drained and
+   * the offsets were committed; rejects on a fatal error or a shutdown past its deadline.
+   */
+  async run(pipeline: Pipeline): Promise<void> {
+    if (this.#state !== 'idle') throw new Error('run() may be called once');
+    this.#state = 'running';
+    const ctx = this.#context();
+    const output$ = pipeline(this.#input.asObservable(), ctx);
+    this.#pipelineDone = new Promise<void>((resolve, reject) => {
+      this.#pipelineSubscription = output$.subscribe({
+        next: (value) => {
+          if (isEnvelope(value)) value.lease.release();
+        },
+        error: (error: unknown) => {
+          reject(error);
+          if (this.#state === 'running') this.#fatal(error as Error);
+        },
+        complete: () => {
+          resolve();
+          if (this.#state === 'running') void this.shutdown('pipeline completed');
+        },
+      });
+    });
+    this.#pipelineDone.catch(() => {});
+    const { commitIntervalMs = 5000, lagIntervalMs = 5000, metricsIntervalMs = 1000 } = this.#options;
+    this.#timers.push(
+      setInterval(() => this.checkpoint().catch((error: unknown) => this.logger.warn({ err: error }, 'checkpoint failed')), commitIntervalMs),
+      setInterval(() => this.#telemetry.pollLag(), lagIntervalMs),
+      setInterval(() => this.#telemetry.publish(), metricsIntervalMs),
+    );
+    this.#source.start(this.#intake).catch((error: unknown) => this.#fatal(error as Error));
+    return this.#finished.promise;
+  }
+
+  #context(): PipelineContext {
+    const sinkContext: SinkContext = { deadLetter: this.#deadLetters.deadLetter, logger: this.logger, metrics: this.metrics };
+    const host = {
+      logger: this.logger,
+      metrics: this.metrics,
+      defaultMaxQueuedRecords: this.#gate.maxRecords,
+      hold: (name: string) => this.#gate.hold(name),
+      unhold: (name: string) => this.#gate.unhold(name),
+      register: this.#checkpointer.register.bind(this.#checkpointer),
+    };
+    return {
+      deadLetter: this.#deadLetters.deadLetter,
+      logger: this.logger,
+      metrics: this.metrics,
+      sinkContext,
+      events: this.events,
+      toSink: (sink, batching = {}) => {
+        this.#sinks.add(sink as Sink<never>);
+        return sinkRunner(sink, batching, host);
+      },
+    };
+  }
+
+  /** Flushes every sink and the dead letters, then commits (what the periodic timer does). */
+  checkpoint(): Promise<void> {
+    return this.#checkpointer.checkpoint();
+  }
+
+  /** Stops fetching, drains the pipeline, flushes, commits and leaves the group. */
+  shutdown(reason = 'requested'): Promise<ShutdownResult> {
+    this.#shutdown ??= this.#doShutdown(reason);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(reason: string): Promise<ShutdownResult> {
+    if (this.#state === 'idle') {
+      this.#state = 'stopped';
+      await this.#closeAll();
+      this.#finished.resolve();
+      return { clean: true, reason };
+    }
+    if (this.#state !== 'running') {
+      await this.#finished.promise.catch(() => {});
+      return { clean: false, reason };
+    }
+    this.#state = 'draining';
+    const timeoutMs = this.#options.shutdownTimeoutMs ?? 25_000;
+    this.logger.info({ reason, timeoutMs }, 'shutting down');
+    this.#eventSubject.next({ type: 'stopping', reason });
+    let failure: Error | undefined;
+    try {
+      await withTimeout(this.#drain(), timeoutMs, 'shutdown', () => new ShutdownTimeoutError(timeoutMs));
+    } catch (error) {
+      failure = error as Error;
+      this.logger.error({ err: error }, 'shutdown not clean; committing what is done');
+      await withTimeout(this.#checkpointer.commitDone(), 5000, 'final commit').catch((e: unknown) => this.logger.error({ err: e }, 'final commit failed'));
+    }
+    await this.#closeAll(!failure);
+    this.#state = failure ? 'failed' : 'stopped';
+    if (failure) this.#finished.reject(failure);
+    else this.#finished.resolve();
+    this.logger.info({ clean: !failure }, 'stopped');
+    return { clean: !failure, reason };
+  }
+
+  async #drain(): Promise<void> {
+    await this.#source.stop();
+    this.#intake.closed = true;
+    this.#input.complete();
+    await this.#pipelineDone;
+    await this.#deadLetters.flush();
+    await this.checkpoint();
+  }
+
+  #fatal(error: Error): void {
+    if (this.#state !== 'running' && this.#state !== 'idle') return;
+    this.#state = 'failed';
+    this.logger.error({ err: error }, 'pipeline failed; stopping');
+    this.#eventSubject.next({ type: 'stopping', reason: `failure: ${error.message}` });
+    void (async () => {
+      await withTimeout(this.#source.stop(), 5000, 'source stop').catch(() => {});
+      this.#intake.closed = true;
+      this.#pipelineSubscription?.unsubscribe();
+      // Commit points never pass a record whose lease is held, so committing here is safe.
+      await withTimeout(this.#checkpointer.commitDone(), 5000, 'commit after failure').catch((e: unknown) => this.logger.error({ err: e }, 'commit after failure failed'));
+      await this.#closeAll(false);
+      this.#finished.reject(error);
+    })();
+  }
+
+  /**
+   * Closes sinks, the dead-letter producer and the source (leaving the group). After an unclean end
+   * the sinks are not closed (a stuck one would hold the exit) and the rest gets a short budget.
+   */
+  async #closeAll(clean = true): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    this.#telemetry.publish();
+    const step = async (what: string, action: () => Promise<void>, ms: number) =>
+      withTimeout(action(), ms, what).catch((error: unknown) => this.logger.warn({ err: error }, `${what} failed`));
+    if (clean) for (const sink of this.#sinks) await step(`closing sink ${sink.id}`, () => sink.close(), 10_000);
+    const budget = clean ? 10_000 : 3000;
+    await Promise.all([
+      step('closing the dead-letter producer', () => this.#producer.close(), budget),
+      step('closing the source', () => this.#source.close(), budget),
+    ]);
+    this.#eventSubject.complete();
+  }
+}
+
+/** Builds a runtime; nothing connects until `run`. */
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}

@@ -1,0 +1,67 @@
+/**
+ * Publishes the runtime's counters and gauges to `Metrics`: records and bytes read per topic, records
+ * in flight, commit lag (read minus committed) and consumer lag (high watermark minus committed,
+ * from a periodic list-offsets call). The hot path only bumps plain counters on the trackers; this
+ * turns them into metric series once a second.
+ */
+import type { KafkaSource } from '../sources/source.ts';
+import { partitionKey } from '../sources/source.ts';
+import type { InflightGate } from './inflight.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { PartitionBook } from './partitions.ts';
+
+export interface TelemetryDeps {
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly book: PartitionBook;
+  readonly gate: InflightGate;
+  readonly source: KafkaSource;
+  readonly topics: readonly string[];
+}
+
+export class Telemetry {
+  readonly #deps: TelemetryDeps;
+  #polling = false;
+
+  constructor(deps: TelemetryDeps) {
+    this.#deps = deps;
+  }
+
+  /** Moves the counters gathered since the last call into the metrics. */
+  publish(): void {
+    const { metrics, book, gate } = this.#deps;
+    let records = 0;
+    for (const [topic, counts] of book.takeCounts()) {
+      metrics.inc('source_records_total', { topic }, counts.records);
+      metrics.inc('source_bytes_total', { topic }, counts.bytes);
+      records += counts.records;
+    }
+    if (records > 0) metrics.inc('records_out_total', { step: 'source' }, records);
+    metrics.set('inflight_records', {}, gate.records);
+    metrics.set('inflight_bytes', {}, gate.bytes);
+    metrics.set('commit_lag_records', {}, book.commitLag());
+  }
+
+  /** Polls the high watermarks and sets the consumer lag (skipped while a poll is running). */
+  pollLag(): void {
+    if (this.#polling) return;
+    this.#polling = true;
+    const { metrics, logger, book, source, topics } = this.#deps;
+    source
+      .highWatermarks(topics)
+      .then((watermarks) => {
+        let lag = 0;
+        for (const tracker of book.live()) {
+          const high = watermarks.get(partitionKey(tracker.topic, tracker.partition));
+          const base = tracker.committed >= 0 ? tracker.committed : tracker.firstRead;
+          if (high !== undefined && base >= 0) lag += Math.max(0, high - base);
+        }
+        metrics.set('consumer_lag_records', {}, lag);
+      })
+      .catch((error: unknown) => logger.debug({ err: error }, 'high watermark poll failed'))
+      .finally(() => {
+        this.#polling = false;
+      });
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The Kafka sink: produces each record to a topic with an idempotent producer and acks=all, and
+ * releases each lease once the broker has acknowledged it. A record the broker refuses for good
+ * (larger than the topic's `max.message.bytes`, say) goes to dead letters; the rest of its batch is
+ * written. Network trouble and leader changes come back as `SinkOverloadError`, so the runtime waits
+ * and retries the batch (holding the source); after `maxRetries` failures in a row the pipeline
+ * fails (`SinkRetriableError`).
+ *
+ * @example
+ * ```ts
+ * const sink = createKafkaSink({ id: 'alerts-out', brokers, topic: 'fraud-alerts',
+ *   key: (e) => e.value.playerId }, ctx.sinkContext);
+ * alerts$.pipe(ctx.toSink(sink));
+ * ```
+ */
+import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
+import type { Envelope } from '../runtime/envelope.ts';
+import {
+  isRetriableProduceError,
+  KafkaProducer,
+  type KafkaCompression,
+  type OutgoingRecord,
+  type RecordProducer,
+} from '../runtime/kafka-producer.ts';
+import { validateConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
+import type { Sink, SinkContext } from './sink.ts';
+
+export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
+  /** The topology step id. */
+  readonly id: string;
+  /** A fixed topic, or one chosen per record. */
+  readonly topic: string | ((envelope: Envelope<T>) => string);
+  /** The record key. Default: the source record's key. */
+  readonly key?: (envelope: Envelope<T>) => Buffer | string | null;
+  /** Headers to write. Default: none. */
+  readonly headers?: (envelope: Envelope<T>) => Readonly<Record<string, string>>;
+  /** Default `lz4`. */
+  readonly compression?: KafkaCompression;
+  /** Wait this long before retrying after a retriable produce error. Default 1000 ms. */
+  readonly retryAfterMs?: number;
+  /** Retriable failures in a row before the pipeline fails (a missing topic must not stall forever). Default 30. */
+  readonly maxRetries?: number;
+}
+
+/** A Buffer as is, a string as UTF-8, null as a tombstone, anything else as JSON. */
+export function encodeValue(value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'string') return Buffer.from(value);
+  return Buffer.from(JSON.stringify(value));
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+export class KafkaSink<T> implements Sink<T> {
+  readonly id: string;
+  readonly #options: KafkaSinkOptions<T>;
+  readonly #context: SinkContext;
+  readonly #producer: RecordProducer;
+  #failures = 0;
+
+  /** The producer's delivery settings (idempotent, acks, compression). */
+  get producerSettings(): RecordProducer['settings'] {
+    return this.#producer.settings;
+  }
+
+  /** `producer` replaces the default one (tests). */
+  constructor(options: KafkaSinkOptions<T>, context: SinkContext, producer?: RecordProducer) {
+    validateConnection(options, `sinks/${options.id}`);
+    if (!options.topic) throw new ConfigError(`sinks/${options.id}/topic is required`, { stepId: options.id });
+    this.id = options.id;
+    this.#options = options;
+    this.#context = context;
+    this.#producer =
+      producer ??
+      new KafkaProducer({ ...options, clientId: options.clientId ?? `tributary-sink-${options.id}`, compression: options.compression ?? 'lz4' });
+  }
+
+  #record(envelope: Envelope<T>): OutgoingRecord {
+    const { topic, key, headers } = this.#options;
+    const chosenKey = key === undefined ? envelope.meta.key : key(envelope);
+    return {
+      topic: typeof topic === 'string' ? topic : topic(envelope),
+      key: typeof chosenKey === 'string' ? Buffer.from(chosenKey) : chosenKey,
+      value: encodeValue(envelope.value),
+      headers: headers === undefined ? NO_HEADERS : headers(envelope),
+    };
+  }
+
+  async write(batch: readonly Envelope<T>[]): Promise<void> {
+    const records = batch.map((envelope) => this.#record(envelope));
+    let outcomes: (Error | undefined)[];
+    try {
+      outcomes = await this.#producer.send(records);
+    } catch (error) {
+      if (!isRetriableProduceError(error)) throw error;
+      const message = `kafka sink ${this.id}: ${(error as Error).message}`;
+      if (++this.#failures > (this.#options.maxRetries ?? 30)) throw new SinkRetriableError(message, { cause: error, stepId: this.id });
+      this.#context.logger.warn({ step: this.id, err: error, attempt: this.#failures }, 'kafka sink write failed; retrying');
+      throw new SinkOverloadError(message, this.#options.retryAfterMs ?? 1000, { cause: error, stepId: this.id });
+    }
+    this.#failures = 0;
+    let written = 0;
+    for (const [i, envelope] of batch.entries()) {
+      const outcome = outcomes[i];
+      if (outcome === undefined) {
+        written += 1;
+        envelope.lease.release();
+      } else {
+        const error = new SinkPermanentError(`broker refused the record: ${outcome.message}`, { cause: outcome, stepId: this.id });
+        this.#context.deadLetter(envelope, error, this.id);
+      }
+    }
+    if (written > 0) this.#context.metrics.inc('sink_records_total', { step: this.id }, written);
+  }
+
+  /** Nothing is buffered: `write` resolves after the broker acknowledged. */
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.#producer.close();
+  }
+}
+
+/** Builds a Kafka sink. */
+export function createKafkaSink<T>(options: KafkaSinkOptions<T>, context: SinkContext): KafkaSink<T> {
+  return new KafkaSink(options, context);
+}

@@ -1,0 +1,144 @@
+/**
+ * Kafka connection settings (brokers, TLS, SASL, IAM) in one client-neutral shape, mapped onto the
+ * options of @platformatic/kafka and of kafkajs. The Kafka source, the Kafka sink and the
+ * dead-letter writer all take this shape.
+ *
+ * @example MSK with SASL/SCRAM over TLS (system CAs)
+ * ```ts
+ * const connection = { brokers: ['b-1.msk.example:9096'], tls: true,
+ *   sasl: { mechanism: 'scram-sha-512', username: 'app', password: process.env.KAFKA_PASSWORD! } };
+ * ```
+ *
+ * @example MSK with IAM: OAUTHBEARER with a token provider (`aws-msk-iam-sasl-signer-js`, not a
+ * dependency of Tributary; install it in the deployment that needs it)
+ * ```ts
+ * import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
+ * const connection = { brokers: ['b-1.msk.example:9098'], tls: true,
+ *   sasl: { mechanism: 'oauthbearer', token: async () => (await generateAuthToken({ region: 'eu-west-1' })).token } };
+ * ```
+ * The provider is called for every new connection (and re-authentication), so tokens stay fresh.
+ */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { SASLOptions } from '@platformatic/kafka';
+import type { KafkaConfig, SASLOptions as KafkajsSasl } from 'kafkajs';
+import { ConfigError } from '../errors.ts';
+
+/** TLS material; every field optional. `tls: true` means TLS verified against the system CAs. */
+export interface KafkaTlsOptions {
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly passphrase?: string;
+  /** Default true; set false only for a test broker with a self-signed certificate. */
+  readonly rejectUnauthorized?: boolean;
+  /** SNI server name, when brokers are addressed by IP. */
+  readonly servername?: string;
+}
+
+/** SASL PLAIN or SCRAM (MSK's SASL/SCRAM is `scram-sha-512`). */
+export interface KafkaPasswordSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
+/** SASL OAUTHBEARER; `token` returns a fresh bearer token (MSK IAM: see the module example). */
+export interface KafkaOauthSasl {
+  readonly mechanism: 'oauthbearer';
+  readonly token: () => string | Promise<string>;
+}
+
+export type KafkaSaslOptions = KafkaPasswordSasl | KafkaOauthSasl;
+
+export interface KafkaConnectionOptions {
+  /** `host:port` of one or more bootstrap brokers. */
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  /** `true` for TLS with the system CAs, or the TLS material. */
+  readonly tls?: boolean | KafkaTlsOptions;
+  readonly sasl?: KafkaSaslOptions;
+  readonly connectTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'];
+
+/** Checks the settings once; throws a ConfigError naming each problem. */
+export function validateConnection(options: KafkaConnectionOptions, path = 'source'): void {
+  const problems: string[] = [];
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0) problems.push(`${path}/brokers must list at least one broker`);
+  for (const [i, broker] of (options.brokers ?? []).entries()) {
+    if (!/^[^:\s]+:\d+$/.test(broker)) problems.push(`${path}/brokers/${i} must be host:port, got ${JSON.stringify(broker)}`);
+  }
+  const sasl = options.sasl;
+  if (sasl !== undefined) {
+    if (!MECHANISMS.includes(sasl.mechanism)) problems.push(`${path}/sasl/mechanism must be one of ${MECHANISMS.join(', ')}`);
+    else if (sasl.mechanism === 'oauthbearer') {
+      if (typeof sasl.token !== 'function') problems.push(`${path}/sasl/token must be a function returning a token`);
+    } else if (!sasl.username || typeof sasl.password !== 'string') {
+      problems.push(`${path}/sasl needs username and password for ${sasl.mechanism}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+function tlsOptions(tls: KafkaConnectionOptions['tls']): TlsConnectionOptions | undefined {
+  if (tls === undefined || tls === false) return undefined;
+  if (tls === true) return {};
+  const { ca, ...rest } = tls;
+  return { ...rest, ...(ca === undefined ? {} : { ca: Array.isArray(ca) ? [...ca] : (ca as string | Buffer) }) };
+}
+
+/** The connection part of @platformatic/kafka client options. */
+export function platformaticConnection(options: KafkaConnectionOptions): {
+  bootstrapBrokers: string[];
+  tls?: TlsConnectionOptions;
+  tlsServerName?: string | boolean;
+  sasl?: SASLOptions;
+  connectTimeout?: number;
+  requestTimeout?: number;
+} {
+  const tls = tlsOptions(options.tls);
+  const sasl = options.sasl;
+  return {
+    bootstrapBrokers: [...options.brokers],
+    ...(tls === undefined ? {} : { tls, tlsServerName: tls.servername ?? true }),
+    ...(sasl === undefined
+      ? {}
+      : sasl.mechanism === 'oauthbearer'
+        ? { sasl: { mechanism: 'OAUTHBEARER', token: sasl.token } }
+        : {
+            sasl: {
+              mechanism: sasl.mechanism === 'plain' ? 'PLAIN' : sasl.mechanism === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512',
+              username: sasl.username,
+              password: sasl.password,
+            },
+          }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+  };
+}
+
+/** The connection part of a kafkajs `KafkaConfig`. */
+export function kafkajsConnection(options: KafkaConnectionOptions): Pick<
+  KafkaConfig,
+  'brokers' | 'clientId' | 'ssl' | 'sasl' | 'connectionTimeout' | 'requestTimeout'
+> {
+  const tls = tlsOptions(options.tls);
+  const sasl = options.sasl;
+  let kafkajsSasl: KafkajsSasl | undefined;
+  if (sasl?.mechanism === 'oauthbearer') {
+    const token = sasl.token;
+    kafkajsSasl = { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await token() }) };
+  } else if (sasl !== undefined) {
+    kafkajsSasl = { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as KafkajsSasl;
+  }
+  return {
+    brokers: [...options.brokers],
+    ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+    ...(tls === undefined ? {} : { ssl: Object.keys(tls).length === 0 ? true : tls }),
+    ...(kafkajsSasl === undefined ? {} : { sasl: kafkajsSasl }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeout: options.connectTimeoutMs }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * The Kafka source on kafkajs 2.2 (`client: 'kafkajs'`), with the LZ4/zstd/Snappy codecs registered.
+ *
+ * What the client allows, precisely (2.2.4):
+ * - Pause: per partition (`consumer.pause([{ topic, partitions }])`); a fetch response for a
+ *   partition paused meanwhile is dropped by the client and fetched again after resume. A batch
+ *   being handed over stops at the pause: the source resolves only the offsets it delivered, so
+ *   the rest of the batch is fetched again after resume.
+ * - Revocation: kafkajs rejoins (eager protocol) when a heartbeat or fetch reports a rebalance. When
+ *   that heartbeat is the one this source sends after handing a batch over, the source awaits
+ *   `onRevoking` (the runtime flushes sinks and commits) before letting kafkajs rejoin: a real
+ *   commit-before-revoke. When the rebalance is noticed elsewhere (the client's own heartbeat while
+ *   every partition is paused, or between fetches), kafkajs emits `consumer.events.REBALANCING` and
+ *   rejoins at once; `onRevoking` then races the rejoin, and after `GROUP_JOIN` the runtime commits the
+ *   revoked partitions' done offsets once more (the classic coordinator accepts them).
+ * - Offsets: autoCommit is off; the source resolves the offset of the last record it handed over so
+ *   the fetch position advances, and only the runtime commits. After a rejoin kafkajs restarts kept
+ *   partitions at their committed offsets; the runtime drops records it already has.
+ */
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, LogEntry } from 'kafkajs';
+import type { RecordMeta } from '../runtime/envelope.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { kafkajsConnection } from './connection.ts';
+import { registerKafkajsCodecs } from './kafkajs-codecs.ts';
+import {
+  NO_HEADERS,
+  partitionKey,
+  type CommitOffset,
+  type KafkaSource,
+  type SourceHandlers,
+  type SourceOptions,
+  type TopicPartition,
+} from './source.ts';
+
+const { Kafka, logLevel } = kafkajs;
+
+/** Routes kafkajs logs (warn and above) to pino. */
+export function kafkajsLogCreator(logger: Logger | undefined) {
+  return () =>
+    ({ level, label, log }: LogEntry) => {
+      if (logger === undefined || level > logLevel.WARN) return;
+      const { message, ...rest } = log;
+      if (level <= logLevel.ERROR) logger.error({ kafkajs: label, ...rest }, message);
+      else logger.warn({ kafkajs: label, ...rest }, message);
+    };
+}
+
+function headersOf(headers: IHeaders | undefined): Readonly<Record<string, string>> {
+  if (headers === undefined) return NO_HEADERS;
+  const keys = Object.keys(headers);
+  if (keys.length === 0) return NO_HEADERS;
+  const result: Record<string, string> = {};
+  for (const key of keys) {
+    const value = headers[key];
+    if (value === undefined) continue;
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) result[key] = last.toString();
+  }
+  return result;
+}
+
+function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const grouped = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) {
+    let list = grouped.get(topic);
+    if (list === undefined) grouped.set(topic, (list = []));
+    list.push(partition);
+  }
+  return [...grouped].map(([topic, list]) => ({ topic, partitions: list }));
+}
+
+export class KafkajsSource implements KafkaSource {
+  readonly client = 'kafkajs' as const;
+  readonly pauseGranularity = 'partition' as const;
+  readonly #options: SourceOptions;
+  readonly #kafka: InstanceType<typeof Kafka>;
+  readonly #consumer: Consumer;
+  #admin: Admin | undefined;
+  #handlers: SourceHandlers | undefined;
+  #assigned = new Map<string, TopicPartition>();
+  #stopped = false;
+  #revokingInBatch = false;
+  readonly #paused = new Set<string>();
+
+  constructor(options: SourceOptions, logger?: Logger) {
+    registerKafkajsCodecs();
+    this.#options = options;
+    this.#kafka = new Kafka({
+      ...kafkajsConnection({ ...options, clientId: options.clientId ?? `tributary-${options.groupId}` }),
+      logLevel: logLevel.WARN,
+      logCreator: kafkajsLogCreator(logger),
+    });
+    this.#consumer = this.#kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+      maxWaitTimeInMs: options.fetch?.maxWaitTimeMs ?? 500,
+      ...(options.fetch?.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: options.fetch.maxBytesPerPartition }),
+      ...(options.fetch?.maxBytes === undefined ? {} : { maxBytes: options.fetch.maxBytes }),
+    });
+  }
+
+  async start(handlers: SourceHandlers): Promise<void> {
+    this.#handlers = handlers;
+    const consumer = this.#consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const now: TopicPartition[] = [];
+      for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+        for (const partition of partitions) now.push({ topic, partition });
+      }
+      this.#onAssignment(now);
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (this.#stopped || this.#revokingInBatch) return;
+      handlers.onRevoking(this.assigned()).catch((error: unknown) => handlers.onError(error as Error));
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart && !this.#stopped) handlers.onError(event.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning ?? false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.#onBatch(payload),
+    });
+  }
+
+  #onAssignment(now: readonly TopicPartition[]): void {
+    const next = new Map(now.map((tp) => [partitionKey(tp.topic, tp.partition), tp]));
+    const revoked = [...this.#assigned].filter(([key]) => !next.has(key)).map(([, tp]) => tp);
+    const added = [...next].filter(([key]) => !this.#assigned.has(key)).map(([, tp]) => tp);
+    this.#assigned = next;
+    if (revoked.length > 0) {
+      // kafkajs keeps a partition's pause across assignments: clear it, the runtime pauses anew.
+      for (const tp of revoked) this.#paused.delete(partitionKey(tp.topic, tp.partition));
+      this.#consumer.resume(byTopic(revoked));
+      this.#handlers?.onRevoked(revoked);
+    }
+    if (added.length > 0) this.#handlers?.onAssigned(added);
+  }
+
+  async #onBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
+    const handlers = this.#handlers as SourceHandlers;
+    const { topic, partition } = batch;
+    const key = partitionKey(topic, partition);
+    let last: string | undefined;
+    for (const message of batch.messages) {
+      // Stop at a pause: the rest of the batch is fetched again after resume (its offsets are not
+      // resolved), so the in-flight bound holds even against a large fetch.
+      if (this.#stopped || (this.#paused.size > 0 && this.#paused.has(key))) break;
+      const meta: RecordMeta = {
+        topic,
+        partition,
+        offset: Number(message.offset),
+        timestamp: Number(message.timestamp),
+        key: message.key ?? null,
+        headers: headersOf(message.headers),
+      };
+      handlers.onRecord(meta, message.value ?? null, -1);
+      last = message.offset;
+    }
+    if (last !== undefined) resolveOffset(last);
+    try {
+      await heartbeat();
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if ((type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION') && !this.#stopped) {
+        // The last moment this member still owns its partitions: let the runtime checkpoint first.
+        this.#revokingInBatch = true;
+        try {
+          await handlers.onRevoking(this.assigned());
+        } finally {
+          this.#revokingInBatch = false;
+        }
+      }
+      throw error;
+    }
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.#paused.add(partitionKey(tp.topic, tp.partition));
+    if (partitions.length > 0) this.#consumer.pause(byTopic(partitions));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    if (this.#stopped) return;
+    for (const tp of partitions) this.#paused.delete(partitionKey(tp.topic, tp.partition));
+    if (partitions.length > 0) this.#consumer.resume(byTopic(partitions));
+  }
+
+  assigned(): readonly TopicPartition[] {
+    return [...this.#assigned.values()];
+  }
+
+  async commit(offsets: readonly CommitOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+  }
+
+  async highWatermarks(topics: readonly string[]): Promise<Map<string, number>> {
+    if (this.#admin === undefined) {
+      this.#admin = this.#kafka.admin();
+      await this.#admin.connect();
+    }
+    const result = new Map<string, number>();
+    for (const topic of topics) {
+      for (const { partition, high } of await this.#admin.fetchTopicOffsets(topic)) {
+        result.set(partitionKey(topic, partition), Number(high));
+      }
+    }
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    // consumer.stop() would leave the group, and the runtime still has offsets to commit.
+    this.#consumer.pause(this.#options.topics.map((topic) => ({ topic })));
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.#consumer.disconnect();
+    await this.#admin?.disconnect();
+  }
+}

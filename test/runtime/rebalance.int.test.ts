@@ -1,0 +1,64 @@
+/**
+ * A second member joins while the first is busy: partitions move, the first member checkpoints its
+ * revoked partitions, and between them the two deliver every record; the group's committed offsets
+ * end at the log end.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Envelope } from '../../src/runtime/envelope.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import { createRuntime, type RuntimeEvent } from '../../src/runtime/runtime.ts';
+import type { Sink } from '../../src/sinks/sink.ts';
+import { brokers, createTopic, uniqueName } from '../support/stack.ts';
+import { committedOffsets, endOffsets, eventually, jsonRecords, produce } from './support.ts';
+
+const N = 30_000;
+
+describe.each(['platformatic', 'kafkajs'] as const)('rebalance on %s', (client) => {
+  it('moves partitions to a new member without losing a record or a commit', async () => {
+    const topic = await createTopic({ prefix: 'rebalance', partitions: 4 });
+    const dlq = await createTopic({ prefix: 'rebalance-dlq', partitions: 1 });
+    await produce(brokers, topic, jsonRecords(N));
+    const groupId = uniqueName('rebalance');
+    const seen = new Set<string>();
+    let writes = 0;
+    const sink = (id: string): Sink<Buffer | null> => ({
+      id,
+      async write(batch: readonly Envelope<Buffer | null>[]) {
+        await new Promise((r) => setTimeout(r, 5));
+        for (const e of batch) {
+          seen.add(`${e.meta.partition}:${e.meta.offset}`);
+          writes += 1;
+          e.lease.release();
+        }
+      },
+      async flush() {},
+      async close() {},
+    });
+    const member = (name: string, events: RuntimeEvent[]) => {
+      const runtime = createRuntime({
+        source: { client, brokers, groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+        deadLetterTopic: dlq,
+        logger: silentLogger,
+        commitIntervalMs: 1000,
+      });
+      runtime.events.subscribe((e) => events.push(e));
+      const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink(name), { maxBatchRecords: 200, lingerMs: 5 })));
+      return { runtime, done };
+    };
+    const eventsA: RuntimeEvent[] = [];
+    const eventsB: RuntimeEvent[] = [];
+    const a = member('a', eventsA);
+    await eventually(() => seen.size >= 3000, 60_000, 20);
+    const b = member('b', eventsB);
+    await eventually(() => eventsA.some((e) => e.type === 'revoked') && eventsB.some((e) => e.type === 'assigned'), 60_000, 50);
+    await eventually(() => seen.size >= N, 120_000, 50);
+    await Promise.all([a.runtime.shutdown(), b.runtime.shutdown()]);
+    await Promise.all([a.done, b.done]);
+
+    console.log(`rebalance (${client}): ${writes} writes for ${N} records (${writes - N} duplicates)`);
+    expect(seen.size).toBe(N);
+    expect(await committedOffsets(brokers, groupId, topic)).toEqual(await endOffsets(brokers, topic));
+    const revoked = eventsA.filter((e) => e.type === 'revoked').flatMap((e) => ('partitions' in e ? e.partitions : []));
+    expect(revoked.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,237 @@
+import { map } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { Envelope } from '../../src/runtime/envelope.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import { createRuntime, ShutdownTimeoutError, type RuntimeEvent, type RuntimeOptions } from '../../src/runtime/runtime.ts';
+import type { Sink } from '../../src/sinks/sink.ts';
+import { FakeSource } from './fake-source.ts';
+
+/** A sink that accepts writes into a buffer and releases leases only on flush (like an S3 file). */
+class BufferingSink implements Sink<unknown> {
+  readonly id = 'buffering';
+  held: Envelope<unknown>[] = [];
+  durable: number[] = [];
+  blockFlush = false;
+  failWrites = false;
+  readonly log: string[];
+  constructor(log: string[]) {
+    this.log = log;
+  }
+  async write(batch: readonly Envelope<unknown>[]): Promise<void> {
+    if (this.failWrites) throw new Error('disk full');
+    this.held.push(...batch);
+  }
+  async flush(): Promise<void> {
+    if (this.blockFlush) await new Promise(() => {});
+    this.log.push(`flush:${this.held.length}`);
+    for (const e of this.held) {
+      this.durable.push(e.meta.offset);
+      e.lease.release();
+    }
+    this.held = [];
+  }
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
+
+function setup(extra: Partial<RuntimeOptions> = {}) {
+  const log: string[] = [];
+  const source = new FakeSource(log);
+  const events: RuntimeEvent[] = [];
+  const runtime = createRuntime({
+    source: { brokers: ['127.0.0.1:1'], groupId: 'g', topics: ['t'] },
+    deadLetterTopic: 'dlq',
+    logger: silentLogger,
+    commitIntervalMs: 60_000,
+    createSource: () => source,
+    ...extra,
+  });
+  runtime.events.subscribe((e) => events.push(e));
+  const sink = new BufferingSink(log);
+  return { runtime, source, sink, log, events };
+}
+
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+describe('runtime (fake source)', () => {
+  it('commits only what the sinks made durable, flushing before committing', async () => {
+    const { runtime, source, sink, log } = setup();
+    const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { lingerMs: 1 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    for (let o = 0; o < 10; o++) source.emit(0, o);
+    await tick(20);
+    expect(sink.held.length).toBe(10);
+    expect(runtime.inflight.records).toBe(10);
+    await runtime.checkpoint();
+    expect(log).toEqual(['flush:10', 'commit:0@10']);
+    expect(runtime.inflight.records).toBe(0);
+    const result = await runtime.shutdown();
+    await done;
+    expect(result.clean).toBe(true);
+    expect(source.closed).toBe(true);
+  });
+
+  it('never commits past a record still held, even when later ones are done', async () => {
+    const { runtime, source } = setup();
+    const held: Envelope<Buffer | null>[] = [];
+    const done = runtime.run((input$) =>
+      input$.pipe(
+        map((e) => {
+          if (e.meta.offset === 3) held.push(e);
+          else e.lease.release();
+          return null;
+        }),
+      ),
+    );
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    for (let o = 0; o < 10; o++) source.emit(0, o);
+    await runtime.checkpoint();
+    expect(source.committed().get(0)).toBe(3);
+    held[0]?.lease.release();
+    await runtime.checkpoint();
+    expect(source.committed().get(0)).toBe(10);
+    await runtime.shutdown();
+    await done;
+  });
+
+  it('pauses the assigned partitions at the in-flight bound and resumes below half of it', async () => {
+    const { runtime, source, sink, events } = setup({ limits: { maxInflightRecords: 8 } });
+    const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { lingerMs: 1 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+    for (let o = 0; o < 4; o++) {
+      source.emit(0, o);
+      source.emit(1, o);
+    }
+    expect(source.paused).toEqual(new Set(['t:0', 't:1']));
+    expect(events.find((e) => e.type === 'paused')).toMatchObject({ reason: 'records', inflightRecords: 8 });
+    expect(runtime.metrics.value('paused_partitions')).toBe(2);
+    source.assign([{ topic: 't', partition: 2 }]);
+    expect(source.paused.has('t:2')).toBe(true);
+    await tick(10);
+    await runtime.checkpoint();
+    expect(source.paused.size).toBe(0);
+    expect(events.some((e) => e.type === 'resumed')).toBe(true);
+    await runtime.shutdown();
+    await done;
+  });
+
+  it('drops records redelivered after a rejoin and records of partitions not assigned', async () => {
+    const { runtime, source } = setup();
+    const seen: number[] = [];
+    const done = runtime.run((input$) => input$.pipe(map((e) => (seen.push(e.meta.offset), e))));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    for (const o of [0, 1, 2, 1, 2, 3]) source.emit(0, o);
+    source.emit(5, 0);
+    expect(seen).toEqual([0, 1, 2, 3]);
+    await runtime.shutdown();
+    await done;
+    expect(source.committed().get(0)).toBe(4);
+  });
+
+  it('commits a revoked partition once more after its records are flushed, then forgets it', async () => {
+    const { runtime, source, sink, log } = setup();
+    const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { lingerMs: 1 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+    for (let o = 0; o < 3; o++) source.emit(1, o);
+    await tick(10);
+    source.revoke([{ topic: 't', partition: 1 }]);
+    await runtime.checkpoint();
+    expect(log).toContain('commit:1@3');
+    source.emit(1, 3);
+    await runtime.checkpoint();
+    expect(source.committed().get(1)).toBe(3);
+    await runtime.shutdown();
+    await done;
+  });
+
+  it('releases envelopes that reach the end of the pipeline', async () => {
+    const { runtime, source } = setup();
+    const done = runtime.run((input$) => input$);
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    source.emit(0, 0);
+    source.emit(0, 1);
+    expect(runtime.inflight.records).toBe(0);
+    await runtime.shutdown();
+    await done;
+    expect(source.committed().get(0)).toBe(2);
+  });
+
+  it('on shutdown: stops fetching, drains, flushes, commits, then leaves the group', async () => {
+    const { runtime, source, sink, log } = setup();
+    const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { lingerMs: 10_000 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    for (let o = 0; o < 5; o++) source.emit(0, o);
+    const result = await runtime.shutdown('test');
+    await done;
+    expect(result).toEqual({ clean: true, reason: 'test' });
+    expect(log).toEqual(['stop', 'flush:5', 'commit:0@5', 'flush:0', 'close']);
+    expect(sink.durable).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('past the shutdown deadline: commits what is done and rejects run', async () => {
+    const { runtime, source, sink } = setup({ shutdownTimeoutMs: 200 });
+    const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { lingerMs: 1 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    for (let o = 0; o < 3; o++) source.emit(0, o);
+    await tick(10);
+    await runtime.checkpoint();
+    for (let o = 3; o < 6; o++) source.emit(0, o);
+    sink.blockFlush = true;
+    const result = await runtime.shutdown();
+    expect(result.clean).toBe(false);
+    await expect(done).rejects.toBeInstanceOf(ShutdownTimeoutError);
+    expect(source.committed().get(0)).toBe(3);
+    expect(source.closed).toBe(true);
+  });
+
+  it('a sink failure fails run, commits only what is done and closes the source', async () => {
+    const { runtime, source, sink } = setup();
+    const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { maxBatchRecords: 2, lingerMs: 1 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    source.emit(0, 0);
+    source.emit(0, 1);
+    await tick(10);
+    await runtime.checkpoint();
+    sink.failWrites = true;
+    source.emit(0, 2);
+    source.emit(0, 3);
+    await expect(done).rejects.toThrow('disk full');
+    expect(source.committed().get(0)).toBe(2);
+    expect(source.closed).toBe(true);
+  });
+
+  it('publishes source counts, in-flight gauges, commit lag and consumer lag', async () => {
+    const { runtime, source } = setup({ lagIntervalMs: 10, metricsIntervalMs: 10 });
+    const held: Envelope<Buffer | null>[] = [];
+    const done = runtime.run((input$) => input$.pipe(map((e) => (held.push(e), null))));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    source.watermarks = new Map([['t:0', 100]]);
+    for (let o = 0; o < 10; o++) source.emit(0, o, 'abcd');
+    for (const e of held.slice(0, 4)) e.lease.release();
+    await runtime.checkpoint();
+    await tick(40);
+    const m = runtime.metrics;
+    expect(m.value('source_records_total', { topic: 't' })).toBe(10);
+    expect(m.value('source_bytes_total', { topic: 't' })).toBe(40);
+    expect(m.value('records_out_total', { step: 'source' })).toBe(10);
+    expect(m.value('inflight_records')).toBe(6);
+    expect(m.value('inflight_bytes')).toBe(24);
+    expect(m.value('commits_total')).toBe(1);
+    expect(m.value('commit_lag_records')).toBe(6);
+    expect(m.value('consumer_lag_records')).toBe(96);
+    for (const e of held.slice(4)) e.lease.release();
+    await runtime.shutdown();
+    await done;
+  });
+});

@@ -1,0 +1,141 @@
+import { lastValueFrom, Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { SinkOverloadError } from '../../src/errors.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import { Metrics } from '../../src/runtime/metrics.ts';
+import { sinkRunner, type SinkRunnerHandle, type SinkRunnerHost } from '../../src/runtime/sink-runner.ts';
+import type { Sink } from '../../src/sinks/sink.ts';
+
+function host() {
+  const holds = new Set<string>();
+  const history: string[] = [];
+  const runners = new Set<SinkRunnerHandle>();
+  const h: SinkRunnerHost = {
+    logger: silentLogger,
+    metrics: new Metrics(),
+    hold: (name) => {
+      if (!holds.has(name)) history.push(`hold:${name}`);
+      holds.add(name);
+    },
+    unhold: (name) => {
+      if (holds.delete(name)) history.push(`unhold:${name}`);
+    },
+    register: (runner) => (runners.add(runner), () => runners.delete(runner)),
+  };
+  return { h, holds, history, runners };
+}
+
+class FakeSink implements Sink<number> {
+  readonly id = 'fake';
+  readonly batches: number[][] = [];
+  readonly log: string[] = [];
+  failWith: ((attempt: number) => Error | undefined) | undefined;
+  gate: Promise<void> | undefined;
+  attempts = 0;
+  async write(batch: readonly Envelope<number>[]): Promise<void> {
+    this.attempts += 1;
+    const error = this.failWith?.(this.attempts);
+    if (error) throw error;
+    await this.gate;
+    this.log.push(`write:${batch.length}`);
+    this.batches.push(batch.map((e) => e.value));
+    for (const e of batch) e.lease.release();
+  }
+  async flush(): Promise<void> {
+    this.log.push('flush');
+  }
+  async close(): Promise<void> {}
+}
+
+const envelopes = (n: number, from = 0) => Array.from({ length: n }, (_, i) => envelopeOf(from + i, { offset: from + i }, new CountingLease()));
+
+describe('sinkRunner', () => {
+  it('batches by count and writes everything, then flushes on completion', async () => {
+    const { h } = host();
+    const sink = new FakeSink();
+    const input = new Subject<Envelope<number>>();
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 4, lingerMs: 5 }, h)), { defaultValue: 'done' });
+    const items = envelopes(10);
+    for (const e of items) input.next(e);
+    input.complete();
+    await done;
+    expect(sink.batches).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(sink.log.at(-1)).toBe('flush');
+    expect(items.every((e) => (e.lease as CountingLease).done)).toBe(true);
+    expect(h.metrics.value('records_in_total', { step: 'fake' })).toBe(10);
+  });
+
+  it('batches by bytes and seals a partial batch after lingerMs', async () => {
+    const { h } = host();
+    const sink = new FakeSink();
+    const input = new Subject<Envelope<number>>();
+    const sub = input.pipe(sinkRunner(sink, { maxBatchRecords: 100, maxBatchBytes: 3, lingerMs: 20, sizeOf: () => 1 }, h)).subscribe();
+    for (const e of envelopes(4)) input.next(e);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(sink.batches).toEqual([[0, 1, 2]]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(sink.batches).toEqual([[0, 1, 2], [3]]);
+    sub.unsubscribe();
+  });
+
+  it('retries the same batch after SinkOverloadError, holding the source meanwhile', async () => {
+    const { h, history } = host();
+    const sink = new FakeSink();
+    sink.failWith = (attempt) => (attempt <= 2 ? new SinkOverloadError('busy', 10) : undefined);
+    const input = new Subject<Envelope<number>>();
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 3, lingerMs: 1 }, h)), { defaultValue: 'done' });
+    for (const e of envelopes(3)) input.next(e);
+    input.complete();
+    await done;
+    expect(sink.batches).toEqual([[0, 1, 2]]);
+    expect(sink.attempts).toBe(3);
+    expect(history).toEqual(['hold:sink:fake:overload', 'unhold:sink:fake:overload']);
+    expect(h.metrics.value('sink_retries_total', { step: 'fake' })).toBe(2);
+  });
+
+  it('fails the pipeline on any other error and leaves the leases unreleased', async () => {
+    const { h } = host();
+    const sink = new FakeSink();
+    sink.failWith = () => new Error('table missing');
+    const input = new Subject<Envelope<number>>();
+    const items = envelopes(2);
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2 }, h)), { defaultValue: 'done' });
+    for (const e of items) input.next(e);
+    await expect(done).rejects.toThrow('table missing');
+    expect(items.some((e) => (e.lease as CountingLease).done)).toBe(false);
+  });
+
+  it('holds the source when its queue is full and lets go when half of it is written', async () => {
+    const { h, history } = host();
+    const sink = new FakeSink();
+    let open!: () => void;
+    sink.gate = new Promise((resolve) => (open = resolve));
+    const input = new Subject<Envelope<number>>();
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2, maxQueuedRecords: 6, lingerMs: 1 }, h)), { defaultValue: 'done' });
+    for (const e of envelopes(6)) input.next(e);
+    expect(history).toEqual(['hold:sink:fake']);
+    open();
+    input.complete();
+    await done;
+    expect(history).toEqual(['hold:sink:fake', 'unhold:sink:fake']);
+  });
+
+  it('flush waits for the write under way, then flushes the sink, before later writes', async () => {
+    const { h, runners } = host();
+    const sink = new FakeSink();
+    let open!: () => void;
+    sink.gate = new Promise((resolve) => (open = resolve));
+    const input = new Subject<Envelope<number>>();
+    const sub = input.pipe(sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1000 }, h)).subscribe();
+    for (const e of envelopes(4)) input.next(e);
+    const runner = [...runners][0] as SinkRunnerHandle;
+    const flushed = runner.flush();
+    open();
+    await flushed;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(sink.log).toEqual(['write:2', 'flush', 'write:2']);
+    sub.unsubscribe();
+    expect(runners.size).toBe(0);
+  });
+});

@@ -1,0 +1,84 @@
+import { NetworkError } from '@platformatic/kafka';
+import { describe, expect, it } from 'vitest';
+import { SinkOverloadError, SinkRetriableError, type TributaryError } from '../../src/errors.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
+import type { OutgoingRecord, RecordProducer } from '../../src/runtime/kafka-producer.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import { Metrics } from '../../src/runtime/metrics.ts';
+import { encodeValue, KafkaSink } from '../../src/sinks/kafka.ts';
+
+class FakeProducer implements RecordProducer {
+  readonly settings = { idempotent: true, acks: -1, compression: 'lz4' as const };
+  readonly sent: OutgoingRecord[] = [];
+  answer: (records: readonly OutgoingRecord[]) => (Error | undefined)[] = (records) => records.map(() => undefined);
+  async send(records: readonly OutgoingRecord[]): Promise<(Error | undefined)[]> {
+    this.sent.push(...records);
+    return this.answer(records);
+  }
+  async close(): Promise<void> {}
+}
+
+function sink(producer: FakeProducer, options: Partial<ConstructorParameters<typeof KafkaSink>[0]> = {}) {
+  const dead: { envelope: Envelope<unknown>; error: TributaryError; step: string }[] = [];
+  const metrics = new Metrics();
+  const s = new KafkaSink(
+    { id: 'out', brokers: ['127.0.0.1:1'], topic: 'target', retryAfterMs: 5, ...options },
+    { deadLetter: (envelope, error, step) => dead.push({ envelope, error, step }), logger: silentLogger, metrics },
+    producer,
+  );
+  return { s, dead, metrics };
+}
+
+describe('KafkaSink', () => {
+  it('encodes Buffers as is, strings as UTF-8, null as a tombstone and objects as JSON', () => {
+    expect(encodeValue(Buffer.from([1, 2]))).toEqual(Buffer.from([1, 2]));
+    expect(encodeValue('é')?.toString()).toBe('é');
+    expect(encodeValue(null)).toBeNull();
+    expect(JSON.parse(String(encodeValue({ a: 1 })))).toEqual({ a: 1 });
+  });
+
+  it('keeps the source key by default and releases each lease after the acknowledgement', async () => {
+    const producer = new FakeProducer();
+    const { s, metrics } = sink(producer);
+    const lease = new CountingLease();
+    await s.write([envelopeOf({ n: 1 }, { key: Buffer.from('k') }, lease)]);
+    expect(producer.sent[0]).toMatchObject({ topic: 'target', key: Buffer.from('k'), headers: {} });
+    expect(lease.done).toBe(true);
+    expect(metrics.value('sink_records_total', { step: 'out' })).toBe(1);
+  });
+
+  it('sends a record refused for good to dead letters and releases the others', async () => {
+    const producer = new FakeProducer();
+    producer.answer = (records) => records.map((r) => (r.value && r.value.length > 5 ? new Error('MESSAGE_TOO_LARGE') : undefined));
+    const { s, dead } = sink(producer);
+    const ok = new CountingLease();
+    const big = new CountingLease();
+    await s.write([envelopeOf('small', {}, ok), envelopeOf('much too large', {}, big)]);
+    expect(ok.done).toBe(true);
+    expect(big.done).toBe(false);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.error.code).toBe('TRIB_SINK_PERMANENT');
+    expect(dead[0]?.step).toBe('out');
+  });
+
+  it('turns network errors into SinkOverloadError, then fails after maxRetries in a row', async () => {
+    const producer = new FakeProducer();
+    producer.send = async () => {
+      throw new NetworkError('connection refused');
+    };
+    const { s } = sink(producer, { maxRetries: 2 });
+    const batch = [envelopeOf('x', {}, new CountingLease())];
+    await expect(s.write(batch)).rejects.toBeInstanceOf(SinkOverloadError);
+    await expect(s.write(batch)).rejects.toBeInstanceOf(SinkOverloadError);
+    await expect(s.write(batch)).rejects.toBeInstanceOf(SinkRetriableError);
+  });
+
+  it('fails at once, with the error itself, when it is not retriable', async () => {
+    const producer = new FakeProducer();
+    producer.send = async () => {
+      throw new Error('TOPIC_AUTHORIZATION_FAILED');
+    };
+    const { s } = sink(producer);
+    await expect(s.write([envelopeOf('x')])).rejects.toThrow('TOPIC_AUTHORIZATION_FAILED');
+  });
+});
