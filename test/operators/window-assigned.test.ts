@@ -1,24 +1,8 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import type { Aggregator } from '../../src/operators/aggregators.ts';
-import { count, eventTimeFromField, tumbling, window } from '../../src/operators/window.ts';
-import type { WindowOptions } from '../../src/operators/window.ts';
-import { Events, result, view } from './window-fixtures.ts';
-import type { Ev } from './window-fixtures.ts';
+import { countPerMinute as minuteWindows, Events, result, view } from './window-fixtures.ts';
 
 const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-
-function minuteWindows(events: Events, overrides: Partial<WindowOptions<Ev>> = {}) {
-  return window<Ev, Record<string, Aggregator<Ev>>>({
-    id: 'w',
-    window: tumbling({ sizeMs: 60_000 }),
-    key: (e) => e.key,
-    eventTime: eventTimeFromField((e: Ev) => e.t),
-    aggregators: { events: count() },
-    deadLetter: events.deadLetter,
-    ...overrides,
-  });
-}
 
 const ASSIGNED = [
   { topic: 'game-events', partition: 0 },

@@ -1,5 +1,8 @@
 import type { SchedulerLike } from 'rxjs';
 import { map } from 'rxjs';
+import type { Aggregator } from '../../src/operators/aggregators.ts';
+import { count, eventTimeFromField, tumbling, window } from '../../src/operators/window.ts';
+import type { WindowOptions } from '../../src/operators/window.ts';
 import type { TributaryError } from '../../src/errors.ts';
 import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
 import type { Envelope, Routed } from '../../src/runtime/envelope.ts';
@@ -63,4 +66,17 @@ export function countingScheduler(inner: SchedulerLike): { scheduler: SchedulerL
     },
   } as SchedulerLike;
   return { scheduler, live: () => live };
+}
+
+/** One-minute tumbling windows keyed by `key`, counting events; `overrides` replace any option. */
+export function countPerMinute(events: Events, overrides: Partial<WindowOptions<Ev>> = {}) {
+  return window<Ev, Record<string, Aggregator<Ev>>>({
+    id: 'w',
+    window: tumbling({ sizeMs: 60_000 }),
+    key: (e) => e.key,
+    eventTime: eventTimeFromField((e: Ev) => e.t),
+    aggregators: { events: count() },
+    deadLetter: events.deadLetter,
+    ...overrides,
+  });
 }

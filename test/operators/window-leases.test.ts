@@ -3,23 +3,11 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { CountingLease, NOOP_LEASE } from '../../src/runtime/envelope.ts';
 import type { Envelope, Lease, Routed } from '../../src/runtime/envelope.ts';
-import { count, eventTimeFromField, hopping, session, tumbling, window } from '../../src/operators/window.ts';
-import type { WindowOptions } from '../../src/operators/window.ts';
-import type { Aggregator } from '../../src/operators/aggregators.ts';
-import { Events } from './window-fixtures.ts';
+import { hopping, session, tumbling } from '../../src/operators/window.ts';
+import { countPerMinute, Events } from './window-fixtures.ts';
 import type { Ev } from './window-fixtures.ts';
 
-function op(events: Events, overrides: Partial<WindowOptions<Ev>> = {}) {
-  return window<Ev, Record<string, Aggregator<Ev>>>({
-    id: 'w',
-    window: tumbling({ sizeMs: 60_000 }),
-    key: (e) => e.key,
-    eventTime: eventTimeFromField((e: Ev) => e.t),
-    aggregators: { events: count() },
-    deadLetter: events.deadLetter,
-    ...overrides,
-  });
-}
+const op = countPerMinute;
 
 /** Runs envelopes through an operator synchronously, collecting what it emits. */
 function drive(operator: ReturnType<typeof op>, envelopes: Envelope<Ev>[]): Routed<unknown>[] {
