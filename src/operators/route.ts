@@ -53,9 +53,10 @@ export function route<T>(options: RouteOptions): OperatorFunction<Envelope<T>, R
     if (typeof r?.output !== 'string' || r.output === '') throw stepConfigError(id, `routes[${i}].output must be a non-empty string`);
     return { output: r.output, when: toPredicate(id, `routes[${i}].when`, r.when) };
   });
+  const unmatchedLabels = { step: id, output: UNMATCHED };
   const unmatched = (envelope: Envelope<T>): void => {
     envelope.lease.release();
-    metrics?.inc('records_out_total', { step: id, output: UNMATCHED });
+    metrics?.inc('records_out_total', unmatchedLabels);
   };
 
   if (mode === 'first') {

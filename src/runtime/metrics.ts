@@ -93,8 +93,13 @@ interface Series {
 /** A registry of counters, gauges and histograms; `snapshot()` is what an endpoint would expose. */
 export class Metrics {
   readonly #series = new Map<string, Series>();
+  /** Hot paths pass the same labels object every time: find its series without building a key. */
+  readonly #byLabels = new WeakMap<Labels, Map<MetricName, Series>>();
 
   #get(name: MetricName, labels: Labels): Series {
+    let byName = this.#byLabels.get(labels);
+    const cached = byName?.get(name);
+    if (cached !== undefined) return cached;
     const key = seriesKey(name, labels);
     let series = this.#series.get(key);
     if (series === undefined) {
@@ -102,6 +107,8 @@ export class Metrics {
       if (METRICS[name].kind === 'histogram') series.histogram = new Histogram();
       this.#series.set(key, series);
     }
+    if (byName === undefined) this.#byLabels.set(labels, (byName = new Map()));
+    byName.set(name, series);
     return series;
   }
 
