@@ -1,0 +1,10 @@
+import { createRequire } from 'node:module';
+import { parquetjsFactory, type ParquetjsLib } from './parquetjs-shared.ts';
+
+const lib = createRequire(import.meta.url)('parquetjs-lite') as ParquetjsLib;
+
+/**
+ * parquetjs-lite 0.8: row-oriented, one awaited `appendRow` per row; snappy (JavaScript) and gzip,
+ * no zstd; timestamps carry only the legacy TIMESTAMP_MILLIS converted type (no UTC flag).
+ */
+export const parquetjsLiteWriter = parquetjsFactory('parquetjs-lite', lib);

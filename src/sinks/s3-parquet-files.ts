@@ -1,0 +1,128 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import type { Lease, RecordMeta } from '../runtime/envelope.ts';
+import type { ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
+import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from './parquet/writer.ts';
+import type { HourPartition } from './s3-parquet-key.ts';
+
+/** A file being filled: one per topic, partition and hour partition. */
+export interface OpenFile {
+  readonly stream: Stream;
+  /** Of the file's first record: topic, partition and first offset name the object. */
+  readonly meta: RecordMeta;
+  readonly hour: HourPartition;
+  readonly types: ReadonlyMap<string, ColumnType>;
+  readonly schemaVersion: number;
+  readonly writer: ParquetFileWriter;
+  readonly openedAt: number;
+  readonly leases: Lease[];
+  /** Rows not yet handed to the writer. */
+  pending: ParquetRow[];
+  /** The writer's calls in order (a writer may be asynchronous). */
+  chain: Promise<void>;
+  rows: number;
+  bytes: number;
+  closed: boolean;
+  timer: Subscription | undefined;
+}
+
+/** The open files of one topic-partition and the latest hour seen there. */
+interface Stream {
+  readonly topic: string;
+  readonly partition: number;
+  latestHour: HourPartition;
+  readonly files: Map<HourPartition, OpenFile>;
+}
+
+export interface FileTableOptions {
+  readonly schema: SchemaTracker;
+  readonly scheduler: SchedulerLike;
+  readonly maxFileAgeMs: number;
+  readonly compression: ParquetCompression;
+  readonly rowGroupRows: number;
+  /** Called for every file that must close; it removes the file with `forget`. */
+  readonly close: (file: OpenFile) => void;
+}
+
+/**
+ * The open files of a sink, by topic, partition and hour. Finding a record's file also closes the
+ * files the record ends: those of earlier hours once its partition reaches a later hour, one older
+ * than `maxFileAgeMs`, one whose schema lacks the record's columns.
+ */
+export class FileTable {
+  readonly #o: FileTableOptions;
+  readonly #streams = new Map<string, Stream>();
+  /** The stream of the previous record: batches come mostly from one partition. */
+  #last: Stream | undefined;
+
+  constructor(options: FileTableOptions) {
+    this.#o = options;
+  }
+
+  fileFor(meta: RecordMeta, hour: HourPartition, row: ParquetRow, now: number, factory: ParquetWriterFactory): OpenFile {
+    const stream = this.#stream(meta, hour);
+    if (hour > stream.latestHour) {
+      // Event time has reached a later hour: files of earlier hours are complete.
+      for (const file of stream.files.values()) this.#o.close(file);
+      stream.latestHour = hour;
+    }
+    const file = stream.files.get(hour);
+    if (file !== undefined && now - file.openedAt < this.#o.maxFileAgeMs && !this.#lacksColumns(file, row)) return file;
+    if (file !== undefined) this.#o.close(file);
+    return this.#open(stream, meta, hour, now, factory);
+  }
+
+  /** Every open file. */
+  *files(): IterableIterator<OpenFile> {
+    for (const stream of this.#streams.values()) yield* stream.files.values();
+  }
+
+  /** Removes a closed file from the table and stops its timer. */
+  forget(file: OpenFile): void {
+    file.timer?.unsubscribe();
+    if (file.stream.files.get(file.hour) === file) file.stream.files.delete(file.hour);
+  }
+
+  #stream(meta: RecordMeta, hour: HourPartition): Stream {
+    const last = this.#last;
+    if (last !== undefined && last.topic === meta.topic && last.partition === meta.partition) return last;
+    const key = `${meta.topic}\u0000${meta.partition}`;
+    let stream = this.#streams.get(key);
+    if (stream === undefined) {
+      stream = { topic: meta.topic, partition: meta.partition, latestHour: hour, files: new Map() };
+      this.#streams.set(key, stream);
+    }
+    this.#last = stream;
+    return stream;
+  }
+
+  #lacksColumns(file: OpenFile, row: ParquetRow): boolean {
+    const schema = this.#o.schema;
+    if (file.schemaVersion === schema.version) return false;
+    for (const name in row) if (file.types.get(name) !== schema.typeOf(name)) return true;
+    return false;
+  }
+
+  #open(stream: Stream, meta: RecordMeta, hour: HourPartition, now: number, factory: ParquetWriterFactory): OpenFile {
+    const { schema, scheduler } = this.#o;
+    const columns = schema.columns;
+    const file: OpenFile = {
+      stream,
+      meta,
+      hour,
+      types: new Map(columns.map((c) => [c.name, c.type])),
+      schemaVersion: schema.version,
+      writer: factory.open({ columns, compression: this.#o.compression, rowGroupRows: this.#o.rowGroupRows }),
+      openedAt: now,
+      leases: [],
+      pending: [],
+      chain: Promise.resolve(),
+      rows: 0,
+      bytes: 0,
+      closed: false,
+      timer: undefined,
+    };
+    file.timer = scheduler.schedule(() => this.#o.close(file), this.#o.maxFileAgeMs);
+    stream.files.set(hour, file);
+    return file;
+  }
+}

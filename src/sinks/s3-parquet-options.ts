@@ -1,0 +1,131 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { ConfigError } from '../errors.ts';
+import { validateColumns, type Column, type ColumnSpec } from './parquet/schema.ts';
+import { checkWriter, DEFAULT_PARQUET_WRITER, type ParquetCompression, type ParquetWriterName } from './parquet/writer.ts';
+import type { RetryOptions } from './s3-parquet-upload.ts';
+
+const MiB = 2 ** 20;
+/** S3's smallest part of a multipart upload (except the last). */
+const MIN_PART_BYTES = 5 * MiB;
+
+/** Options of `s3ParquetSink`; sizes in bytes, durations in milliseconds. */
+export interface S3ParquetSinkOptions {
+  /** The topology step id (metrics label, logs, errors). */
+  readonly id: string;
+  /** Built with `createS3Client` from src/config.ts; the sink does not destroy it. */
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix before `<topic>/year=…` (default none). */
+  readonly prefix?: string;
+  /** Default `hyparquet`, the bake-off's winner. */
+  readonly writer?: ParquetWriterName;
+  /** Default `snappy`; `zstd` with `hyparquet` or `parquet-wasm`. */
+  readonly compression?: ParquetCompression;
+  /** Typed columns from the topology; without them every column is inferred from the records. */
+  readonly columns?: readonly ColumnSpec[];
+  /** Fields outside `columns`: `widen` adds inferred columns (default), `drop` ignores them. */
+  readonly extraFields?: 'widen' | 'drop';
+  /** IANA zone of the `year=/month=/day=/hour=` partition (default `UTC`). */
+  readonly timeZone?: string;
+  /** Rotation: a file is closed at this many rows (default 1,000,000)… */
+  readonly maxFileRows?: number;
+  /** …or this many estimated (uncompressed) row bytes (default 128 MiB)… */
+  readonly maxFileBytes?: number;
+  /** …or this long after it opened, in processing time (default 10 minutes), and always at the hour. */
+  readonly maxFileAgeMs?: number;
+  /** Rows per row group (default 100,000). */
+  readonly rowGroupRows?: number;
+  /** Files of at least this size are uploaded in parts (default 16 MiB, at least 5 MiB). */
+  readonly multipartThresholdBytes?: number;
+  /** Part size of multipart uploads (default 8 MiB, at least 5 MiB). */
+  readonly partSizeBytes?: number;
+  /** Backpressure: bound on estimated bytes buffered or uploading (default 512 MiB). */
+  readonly maxBufferedBytes?: number;
+  /** Over the bound, `write` waits for uploads (`wait`, default) or rejects with SinkOverloadError. */
+  readonly onOverload?: 'wait' | 'reject';
+  /** The `retryAfterMs` of that SinkOverloadError (default 200). */
+  readonly overloadRetryAfterMs?: number;
+  /** Upload retries (default 5 attempts, backoff base 100 ms, cap 10 s, full jitter). */
+  readonly retry?: Partial<RetryOptions>;
+  /** Encode in a worker thread (default true): encoding costs far more than uploading. */
+  readonly encodeInWorker?: boolean;
+  /** Processing time and timers (file age, backoff); default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+  /** Jitter source in [0, 1) (default Math.random). */
+  readonly random?: () => number;
+}
+
+export interface ResolvedOptions {
+  readonly id: string;
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly writer: ParquetWriterName;
+  readonly compression: ParquetCompression;
+  readonly columns: readonly Column[];
+  readonly extraFields: 'widen' | 'drop';
+  readonly timeZone: string;
+  readonly maxFileRows: number;
+  readonly maxFileBytes: number;
+  readonly maxFileAgeMs: number;
+  readonly rowGroupRows: number;
+  readonly multipartThresholdBytes: number;
+  readonly partSizeBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly onOverload: 'wait' | 'reject';
+  readonly overloadRetryAfterMs: number;
+  readonly retry: RetryOptions;
+  readonly encodeInWorker: boolean;
+  readonly scheduler: SchedulerLike;
+  readonly random: () => number;
+}
+
+/** Applies defaults and checks every option once; a ConfigError lists each problem with the step id. */
+export function resolveOptions(options: S3ParquetSinkOptions): Readonly<ResolvedOptions> {
+  const id = options.id;
+  const problems: string[] = [];
+  const positive = (name: string, value: number, min = 1) => {
+    if (!Number.isFinite(value) || value < min) problems.push(`${id}: ${name} must be a number >= ${min}, got ${value}`);
+    return value;
+  };
+  if (typeof id !== 'string' || id === '') throw new ConfigError('s3-parquet sink: id must be a non-empty string');
+  if (typeof options.bucket !== 'string' || options.bucket === '') problems.push(`${id}: bucket must be a non-empty string`);
+  if (options.client === undefined) problems.push(`${id}: client is required (createS3Client from src/config.ts)`);
+  const writer = options.writer ?? DEFAULT_PARQUET_WRITER;
+  const compression = options.compression ?? 'snappy';
+  const retry: RetryOptions = {
+    attempts: positive('retry.attempts', options.retry?.attempts ?? 5),
+    baseDelayMs: positive('retry.baseDelayMs', options.retry?.baseDelayMs ?? 100, 0),
+    maxDelayMs: positive('retry.maxDelayMs', options.retry?.maxDelayMs ?? 10_000, 0),
+  };
+  const resolved: ResolvedOptions = {
+    id,
+    client: options.client,
+    bucket: options.bucket,
+    prefix: options.prefix ?? '',
+    writer,
+    compression,
+    columns: validateColumns(options.columns ?? [], id),
+    extraFields: options.extraFields ?? 'widen',
+    timeZone: options.timeZone ?? 'UTC',
+    maxFileRows: positive('maxFileRows', options.maxFileRows ?? 1_000_000),
+    maxFileBytes: positive('maxFileBytes', options.maxFileBytes ?? 128 * MiB),
+    maxFileAgeMs: positive('maxFileAgeMs', options.maxFileAgeMs ?? 600_000),
+    rowGroupRows: positive('rowGroupRows', options.rowGroupRows ?? 100_000),
+    multipartThresholdBytes: positive('multipartThresholdBytes', options.multipartThresholdBytes ?? 16 * MiB, MIN_PART_BYTES),
+    partSizeBytes: positive('partSizeBytes', options.partSizeBytes ?? 8 * MiB, MIN_PART_BYTES),
+    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 512 * MiB),
+    onOverload: options.onOverload ?? 'wait',
+    overloadRetryAfterMs: positive('overloadRetryAfterMs', options.overloadRetryAfterMs ?? 200, 0),
+    retry,
+    encodeInWorker: options.encodeInWorker ?? true,
+    scheduler: options.scheduler ?? asyncScheduler,
+    random: options.random ?? Math.random,
+  };
+  if (resolved.extraFields !== 'widen' && resolved.extraFields !== 'drop') problems.push(`${id}: extraFields must be 'widen' or 'drop'`);
+  if (resolved.onOverload !== 'wait' && resolved.onOverload !== 'reject') problems.push(`${id}: onOverload must be 'wait' or 'reject'`);
+  if (problems.length > 0) throw new ConfigError(problems, { stepId: id });
+  checkWriter(writer, compression, id);
+  return Object.freeze(resolved);
+}

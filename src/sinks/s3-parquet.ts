@@ -1,0 +1,218 @@
+import { SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
+import type { Envelope } from '../runtime/envelope.ts';
+import { flattenRecord } from './parquet/flatten.ts';
+import { SchemaTracker } from './parquet/schema.ts';
+import { loadParquetWriter, type ParquetWriterFactory } from './parquet/writer.ts';
+import { WorkerParquetEncoder } from './parquet/worker-writer.ts';
+import { FileTable, type OpenFile } from './s3-parquet-files.ts';
+import { hourPartitioner, objectKey, type HourPartition } from './s3-parquet-key.ts';
+import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
+import { uploadWithRetry } from './s3-parquet-upload.ts';
+import type { Sink, SinkContext } from './sink.ts';
+
+export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
+
+/**
+ * A sink writing records as Parquet files to S3, partitioned by event hour:
+ * `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<firstOffset:020>.parquet`.
+ *
+ * Records are flattened (`event_data.amount` → `event_data_amount`, arrays as JSON), fitted to the
+ * declared or inferred columns (a new field widens the schema and starts a new file; a value that does
+ * not fit goes to dead letters), and appended to the file of their topic, partition and hour. A file
+ * is closed at `maxFileRows`, `maxFileBytes`, `maxFileAgeMs`, when its partition moves on to a later
+ * hour, and on `flush`; it is then encoded, uploaded (multipart when large) with retries, and only
+ * then are its records' leases released.
+ *
+ * @example
+ * const sink = s3ParquetSink(
+ *   { id: 'events-to-s3', client: createS3Client(connections), bucket: 'lake', prefix: 'raw',
+ *     columns: [{ name: 'timestamp', type: 'timestamp' }] },
+ *   context,
+ * );
+ * await sink.write(batch);
+ * await sink.flush(); // durable; leases released
+ */
+export function s3ParquetSink<T = unknown>(options: S3ParquetSinkOptions, context: SinkContext): Sink<T> {
+  return new S3ParquetSink<T>(resolveOptions(options), context);
+}
+
+class S3ParquetSink<T> implements Sink<T> {
+  readonly id: string;
+  readonly #o: ResolvedOptions;
+  readonly #context: SinkContext;
+  readonly #labels: { step: string };
+  readonly #schema: SchemaTracker;
+  readonly #hourOf: (epochMs: number) => HourPartition;
+  readonly #files: FileTable;
+  readonly #uploads = new Set<Promise<void>>();
+  #factory: Promise<ParquetWriterFactory> | undefined;
+  #encoder: WorkerParquetEncoder | undefined;
+  #bufferedBytes = 0;
+  #bufferedRows = 0;
+  #failure: Error | undefined;
+  #closed = false;
+
+  constructor(options: ResolvedOptions, context: SinkContext) {
+    this.id = options.id;
+    this.#o = options;
+    this.#context = context;
+    this.#labels = { step: options.id };
+    this.#schema = new SchemaTracker(options.columns, options.extraFields);
+    this.#hourOf = hourPartitioner(options.timeZone, options.id);
+    this.#files = new FileTable({ ...options, schema: this.#schema, close: (file) => this.#close(file) });
+  }
+
+  async write(batch: readonly Envelope<T>[]): Promise<void> {
+    this.#check();
+    if (batch.length === 0) return;
+    const factory = await this.#writerFactory();
+    if (this.#o.onOverload === 'reject' && this.#bufferedBytes >= this.#o.maxBufferedBytes) {
+      if (this.#uploads.size === 0) this.#closeLargest();
+      throw new SinkOverloadError(
+        `${this.id}: ${this.#bufferedBytes} bytes buffered or uploading (bound ${this.#o.maxBufferedBytes})`,
+        this.#o.overloadRetryAfterMs,
+        { stepId: this.id },
+      );
+    }
+    const now = this.#o.scheduler.now();
+    const touched = new Set<OpenFile>();
+    for (const envelope of batch) {
+      const fit = this.#schema.fit(flattenRecord(envelope.value));
+      if (!fit.ok || this.#schema.columns.length === 0) {
+        const reason = fit.ok ? 'the record has no non-null field' : `column '${fit.column}': ${fit.reason}`;
+        this.#context.deadLetter(envelope, new SinkPermanentError(`${this.id}: ${reason}`, { stepId: this.id }), this.id);
+        continue;
+      }
+      const hour = this.#hourOf(envelope.eventTimeMs ?? envelope.meta.timestamp);
+      const file = this.#files.fileFor(envelope.meta, hour, fit.row, now, factory);
+      file.pending.push(fit.row);
+      file.leases.push(envelope.lease);
+      file.rows += 1;
+      file.bytes += fit.bytes;
+      this.#bufferedBytes += fit.bytes;
+      this.#bufferedRows += 1;
+      touched.add(file);
+      if (file.rows >= this.#o.maxFileRows || file.bytes >= this.#o.maxFileBytes) this.#close(file);
+    }
+    const writes: Promise<void>[] = [];
+    for (const file of touched) if (!file.closed) writes.push(this.#drain(file));
+    await Promise.all(writes);
+    this.#context.metrics.set('buffer_records', this.#labels, this.#bufferedRows);
+    if (this.#o.onOverload === 'wait') await this.#relieve();
+    this.#check();
+  }
+
+  async flush(): Promise<void> {
+    for (const file of [...this.#files.files()]) this.#close(file);
+    while (this.#uploads.size > 0) await Promise.all(this.#uploads);
+    this.#check(false);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      await this.#encoder?.terminate();
+    }
+  }
+
+  #check(open = true): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (open && this.#closed) throw new Error(`${this.id}: write after close`);
+  }
+
+  #writerFactory(): Promise<ParquetWriterFactory> {
+    this.#factory ??= this.#o.encodeInWorker
+      ? Promise.resolve((this.#encoder = new WorkerParquetEncoder(this.#o.writer)).factory)
+      : loadParquetWriter(this.#o.writer);
+    return this.#factory;
+  }
+
+  /** Hands the file's pending rows to its writer, after whatever it is still doing. */
+  #drain(file: OpenFile): Promise<void> {
+    const rows = file.pending;
+    file.pending = [];
+    if (rows.length > 0) file.chain = file.chain.then(() => file.writer.write(rows));
+    return file.chain;
+  }
+
+  /** Closes a file and starts its upload; its leases are released once S3 has it. */
+  #close(file: OpenFile): void {
+    if (file.closed) return;
+    file.closed = true;
+    this.#files.forget(file);
+    const upload: Promise<void> = this.#upload(file).finally(() => this.#uploads.delete(upload));
+    this.#uploads.add(upload);
+  }
+
+  async #upload(file: OpenFile): Promise<void> {
+    const startedAt = this.#o.scheduler.now();
+    const key = objectKey(this.#o.prefix, file.meta.topic, file.hour, file.meta.partition, file.meta.offset);
+    try {
+      let body: Uint8Array;
+      try {
+        await this.#drain(file);
+        body = await file.writer.finish();
+      } catch (error) {
+        // Encoding failed: a bug or a value the writer refused, not something a retry fixes.
+        throw new SinkPermanentError(`${this.id}: encoding ${key} failed: ${message(error)}`, { cause: error, stepId: this.id });
+      }
+      await uploadWithRetry(
+        {
+          client: this.#o.client,
+          bucket: this.#o.bucket,
+          key,
+          body,
+          multipartThresholdBytes: this.#o.multipartThresholdBytes,
+          partSizeBytes: this.#o.partSizeBytes,
+        },
+        this.#o.retry,
+        {
+          sleep: (ms) => new Promise((resolve) => this.#o.scheduler.schedule(resolve, ms)),
+          random: this.#o.random,
+          onRetry: (attempt, error) => {
+            this.#context.metrics.inc('sink_retries_total', this.#labels);
+            this.#context.logger.warn({ step: this.id, key, attempt, err: message(error) }, 'S3 upload failed; retrying');
+          },
+        },
+      ).catch((error: unknown) => {
+        throw new SinkRetriableError(
+          `${this.id}: upload of s3://${this.#o.bucket}/${key} failed after ${this.#o.retry.attempts} attempts: ${message(error)}`,
+          { cause: error, stepId: this.id },
+        );
+      });
+      for (const lease of file.leases) lease.release();
+      this.#bufferedRows -= file.rows;
+      this.#context.metrics.inc('sink_files_total', this.#labels);
+      this.#context.metrics.inc('sink_records_total', this.#labels, file.rows);
+      this.#context.metrics.observe('sink_latency_ms', this.#labels, this.#o.scheduler.now() - startedAt);
+      this.#context.metrics.set('buffer_records', this.#labels, this.#bufferedRows);
+    } catch (error) {
+      // The leases stay held: the runtime must not commit past these records.
+      this.#failure ??= error as Error;
+      this.#context.logger.error({ step: this.id, key, err: message(error) }, 'S3 Parquet file not written');
+    } finally {
+      this.#bufferedBytes -= file.bytes;
+    }
+  }
+
+  /** Backpressure (`wait`): until the buffered bytes are under the bound, wait for uploads. */
+  async #relieve(): Promise<void> {
+    while (this.#bufferedBytes > this.#o.maxBufferedBytes && this.#failure === undefined) {
+      if (this.#uploads.size === 0 && !this.#closeLargest()) return;
+      await Promise.race(this.#uploads);
+    }
+  }
+
+  #closeLargest(): boolean {
+    let largest: OpenFile | undefined;
+    for (const file of this.#files.files()) if (largest === undefined || file.bytes > largest.bytes) largest = file;
+    if (largest !== undefined) this.#close(largest);
+    return largest !== undefined;
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

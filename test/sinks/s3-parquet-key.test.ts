@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.ts';
+import { hourPartitioner, objectKey } from '../../src/sinks/s3-parquet-key.ts';
+
+describe('hourPartitioner', () => {
+  it('partitions by UTC hour by default', () => {
+    const hourOf = hourPartitioner();
+    expect(hourOf(Date.UTC(2025, 0, 2, 3, 59, 59, 999))).toBe('year=2025/month=01/day=02/hour=03');
+    expect(hourOf(Date.UTC(2025, 11, 31, 23, 0))).toBe('year=2025/month=12/day=31/hour=23');
+    expect(hourOf(Date.UTC(2025, 0, 2, 4))).toBe('year=2025/month=01/day=02/hour=04');
+    expect(hourOf(Date.UTC(2025, 0, 2, 3, 0))).toBe('year=2025/month=01/day=02/hour=03');
+    expect(hourOf(Date.UTC(1969, 11, 31, 23, 30))).toBe('year=1969/month=12/day=31/hour=23');
+  });
+
+  it('uses the local date and hour of an IANA zone, half-hour offsets included', () => {
+    const kolkata = hourPartitioner('Asia/Kolkata');
+    expect(kolkata(Date.UTC(2025, 11, 31, 18, 29))).toBe('year=2025/month=12/day=31/hour=23');
+    expect(kolkata(Date.UTC(2025, 11, 31, 18, 30))).toBe('year=2026/month=01/day=01/hour=00');
+    // Cached per quarter hour: asking again gives the same answer.
+    expect(kolkata(Date.UTC(2025, 11, 31, 18, 44))).toBe('year=2026/month=01/day=01/hour=00');
+  });
+
+  it('follows daylight saving time', () => {
+    const newYork = hourPartitioner('America/New_York');
+    // 2025-11-02: 01:00-02:00 happens twice (EDT, then EST).
+    expect(newYork(Date.UTC(2025, 10, 2, 5, 30))).toBe('year=2025/month=11/day=02/hour=01');
+    expect(newYork(Date.UTC(2025, 10, 2, 6, 30))).toBe('year=2025/month=11/day=02/hour=01');
+    expect(newYork(Date.UTC(2025, 10, 2, 7, 30))).toBe('year=2025/month=11/day=02/hour=02');
+    expect(newYork(Date.UTC(2025, 6, 1, 12))).toBe('year=2025/month=07/day=01/hour=08');
+  });
+
+  it('refuses an unknown zone with a ConfigError naming the step', () => {
+    expect(() => hourPartitioner('Nowhere/Land', 'to-s3')).toThrow(ConfigError);
+    expect(() => hourPartitioner('Nowhere/Land', 'to-s3')).toThrow(/timeZone 'Nowhere\/Land'/);
+  });
+});
+
+describe('objectKey', () => {
+  const hour = 'year=2025/month=06/day=01/hour=10';
+  it('zero-pads the first offset to 20 digits under prefix/topic/hour', () => {
+    expect(objectKey('lake/raw', 'games', hour, 3, 1234)).toBe(`lake/raw/games/${hour}/games+3+00000000000000001234.parquet`);
+    expect(objectKey('/lake/', 'games', hour, 0, 0)).toBe(`lake/games/${hour}/games+0+00000000000000000000.parquet`);
+    expect(objectKey('', 'games', hour, 0, 2 ** 53 - 1)).toBe(`games/${hour}/games+0+00009007199254740991.parquet`);
+  });
+});
