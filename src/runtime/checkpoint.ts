@@ -25,6 +25,8 @@ export class Checkpointer {
   readonly #runners = new Set<SinkRunnerHandle>();
   #last: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
+  /** Whether the queued checkpoint is only a periodic one (a full request upgrades it). */
+  #queuedPeriodic = true;
 
   constructor(deps: CheckpointDeps) {
     this.#deps = deps;
@@ -36,25 +38,33 @@ export class Checkpointer {
     return () => this.#runners.delete(runner);
   }
 
-  /** Flushes, then commits. Calls made while one runs share the next one. */
-  checkpoint(): Promise<void> {
-    if (this.#queued) return this.#queued;
+  /**
+   * Flushes, then commits. Calls made while one runs share the next one. A `periodic` checkpoint
+   * (the commit timer) leaves sinks that pace their own durability (`flushOnCheckpoint: false`)
+   * unflushed; any other request flushes every sink.
+   */
+  checkpoint(periodic = false): Promise<void> {
+    if (this.#queued) {
+      if (!periodic) this.#queuedPeriodic = false;
+      return this.#queued;
+    }
+    this.#queuedPeriodic = periodic;
     const next = this.#last
       .catch(() => {})
       .then(() => {
         this.#queued = undefined;
-        return this.#run();
+        return this.#run(this.#queuedPeriodic);
       });
     this.#queued = next;
     this.#last = next;
     return next;
   }
 
-  async #run(): Promise<void> {
+  async #run(periodic: boolean): Promise<void> {
     const { book, deadLetters } = this.#deps;
     const revoked = book.revokedPending;
     try {
-      await Promise.all([...this.#runners].map((runner) => runner.flush()));
+      await Promise.all([...this.#runners].map((runner) => runner.flush(periodic)));
       await deadLetters.flush();
       await this.commitDone();
     } finally {

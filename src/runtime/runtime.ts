@@ -75,7 +75,11 @@ export class Runtime {
     this.events = this.#eventSubject.asObservable();
     this.#book = new PartitionBook((lease) => this.#gate.remove(lease.bytes));
     this.#gate = new InflightGate(options.limits ?? {}, {
-      onClose: (reason) => this.#intake.pauseAll(reason),
+      onClose: (reason) => {
+        this.#intake.pauseAll(reason);
+        // Sinks that pace their own durability may hold much of the bound: flush them now.
+        this.checkpoint().catch((error: unknown) => this.logger.warn({ err: error }, 'checkpoint on backpressure failed'));
+      },
       onOpen: () => this.#intake.resumeAll(),
     });
     this.#source = (options.createSource ?? defaultSource)(options.source, this.logger);
@@ -150,7 +154,7 @@ export class Runtime {
     this.#pipelineDone.catch(() => {});
     const { commitIntervalMs = 5000, lagIntervalMs = 5000, metricsIntervalMs = 1000 } = this.#options;
     this.#timers.push(
-      setInterval(() => this.checkpoint().catch((error: unknown) => this.logger.warn({ err: error }, 'checkpoint failed')), commitIntervalMs),
+      setInterval(() => this.#checkpointer.checkpoint(true).catch((error: unknown) => this.logger.warn({ err: error }, 'checkpoint failed')), commitIntervalMs),
       setInterval(() => this.#telemetry.pollLag(), lagIntervalMs),
       setInterval(() => this.#telemetry.publish(), metricsIntervalMs),
     );

@@ -34,6 +34,13 @@ export interface BatchingOptions {
   readonly maxQueuedRecords?: number;
   /** A value's size in bytes. Default: a Buffer's or string's length, else 0. */
   readonly sizeOf?: (value: unknown) => number;
+  /**
+   * Whether the periodic checkpoint flushes the sink (default true). `false` for a sink that makes
+   * records durable on its own schedule, such as Parquet files closed by rotation: periodic
+   * checkpoints then commit what it has acknowledged without cutting its files short, while
+   * shutdown, revocation and backpressure (the in-flight bound reached) still flush it.
+   */
+  readonly flushOnCheckpoint?: boolean;
 }
 
 /** What a runner needs from the runtime. */
@@ -55,8 +62,11 @@ export interface SinkRunnerHandle {
   readonly id: string;
   /** Records accepted by the runner and not yet written. */
   readonly queued: number;
-  /** Waits for the writes under way, then makes everything written durable (`sink.flush`). */
-  flush(): Promise<void>;
+  /**
+   * Waits for the writes under way, then makes everything written durable (`sink.flush`); a
+   * `periodic` flush skips `sink.flush` for a sink that set `flushOnCheckpoint: false`.
+   */
+  flush(periodic?: boolean): Promise<void>;
 }
 
 export function defaultSizeOf(value: unknown): number {
@@ -104,6 +114,7 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
   const scheduler = host.scheduler ?? asyncScheduler;
   const labels = { step: sink.id };
   const holdName = `sink:${sink.id}`;
+  const flushOnCheckpoint = options.flushOnCheckpoint ?? true;
 
   return (source) =>
     new Observable<never>((subscriber) => {
@@ -190,8 +201,9 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
         pump();
       };
 
-      const flush = (): Promise<void> => {
+      const flush = (periodic = false): Promise<void> => {
         if (failed) return Promise.reject(new Error(`sink ${sink.id} has failed`));
+        if (periodic && !flushOnCheckpoint) return Promise.resolve();
         flushing ??= (async () => {
           if (active > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
           if (failed) throw new Error(`sink ${sink.id} has failed`);

@@ -138,4 +138,34 @@ describe('sinkRunner', () => {
     sub.unsubscribe();
     expect(runners.size).toBe(0);
   });
+
+  it('leaves a self-paced sink unflushed at periodic checkpoints, and flushes it on any other', async () => {
+    const { h, runners } = host();
+    const sink = new FakeSink();
+    const input = new Subject<Envelope<number>>();
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1, flushOnCheckpoint: false }, h)), { defaultValue: 'done' });
+    for (const e of envelopes(2)) input.next(e);
+    const [runner] = [...runners];
+    await new Promise((r) => setTimeout(r, 20));
+    await runner?.flush(true);
+    expect(sink.log).toEqual(['write:2']);
+    await runner?.flush();
+    expect(sink.log).toEqual(['write:2', 'flush']);
+    input.complete();
+    await done;
+    expect(sink.log).toEqual(['write:2', 'flush', 'flush']);
+  });
+
+  it('flushes an ordinary sink at periodic checkpoints too', async () => {
+    const { h, runners } = host();
+    const sink = new FakeSink();
+    const input = new Subject<Envelope<number>>();
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1 }, h)), { defaultValue: 'done' });
+    for (const e of envelopes(2)) input.next(e);
+    await new Promise((r) => setTimeout(r, 20));
+    await [...runners][0]?.flush(true);
+    expect(sink.log).toEqual(['write:2', 'flush']);
+    input.complete();
+    await done;
+  });
 });
