@@ -1,9 +1,131 @@
+import { connectionsFromEnv, createDynamoClient, createS3Client } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { createRuntime, type Runtime } from '../runtime/runtime.ts';
+import { installSignalHandlers } from '../runtime/shutdown.ts';
+import type { KafkaConnectionOptions } from '../sources/connection.ts';
+import type { SourceOptions } from '../sources/source.ts';
+import { compileTopology } from './compile.ts';
 import type { ValidTopology } from './types.ts';
 
 /**
- * Runs a validated topology until it is stopped; resolves with the process exit code.
- * A placeholder: the compiler and runtime replace it.
+ * Settings read from the environment, for a container:
+ * - connections (`TRIBUTARY_BROKERS`, `AWS_REGION`, `TRIBUTARY_DYNAMODB_ENDPOINT`, `TRIBUTARY_S3_ENDPOINT`,
+ *   see src/config.ts);
+ * - Kafka security: `TRIBUTARY_KAFKA_TLS=1`, `TRIBUTARY_KAFKA_SASL_MECHANISM` (`scram-sha-256`,
+ *   `scram-sha-512`, `plain`), `TRIBUTARY_KAFKA_SASL_USERNAME`, `TRIBUTARY_KAFKA_SASL_PASSWORD`;
+ * - bounds and timings: `TRIBUTARY_MAX_INFLIGHT_RECORDS`, `TRIBUTARY_MAX_INFLIGHT_BYTES`,
+ *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000).
  */
-export async function runTopology(_topology: ValidTopology, _env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  throw new Error('not implemented yet');
+export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv): KafkaConnectionOptions {
+  const { brokers } = connectionsFromEnv(env);
+  const mechanism = env.TRIBUTARY_KAFKA_SASL_MECHANISM;
+  return {
+    brokers,
+    ...(env.TRIBUTARY_KAFKA_TLS === '1' ? { tls: true } : {}),
+    ...(mechanism
+      ? {
+          sasl: {
+            mechanism: mechanism as 'scram-sha-256',
+            username: env.TRIBUTARY_KAFKA_SASL_USERNAME ?? '',
+            password: env.TRIBUTARY_KAFKA_SASL_PASSWORD ?? '',
+          },
+        }
+      : {}),
+  } as KafkaConnectionOptions;
+}
+
+function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name}: must be a positive number, got "${raw}"`);
+  return value;
+}
+
+/**
+ * One process is one member of one consumer group: every source of a topology is read by the same
+ * consumer, so the sources must agree on the group and the client.
+ */
+export function sourceOptionsOf(topology: ValidTopology, connection: KafkaConnectionOptions): SourceOptions {
+  const [first] = topology.sources;
+  if (!first) throw new ConfigError('/sources: a topology needs at least one source to run');
+  const problems: string[] = [];
+  for (const source of topology.sources) {
+    if (source.group !== first.group)
+      problems.push(`/sources/${source.id}/group: every source is read by one consumer group; "${source.group}" differs from "${first.group}" of source "${first.id}"`);
+    if (source.client !== first.client)
+      problems.push(`/sources/${source.id}/client: every source is read by one client; "${source.client}" differs from "${first.client}"`);
+    if (source.startFrom !== first.startFrom)
+      problems.push(`/sources/${source.id}/startFrom: every source starts alike; "${source.startFrom}" differs from "${first.startFrom}"`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...connection,
+    client: first.client,
+    groupId: first.group,
+    topics: topology.sources.flatMap((s) => s.topics),
+    // With no committed offset, `committed` and `earliest` start from the beginning.
+    fromBeginning: first.startFrom !== 'latest',
+  };
+}
+
+export interface StartedTopology {
+  readonly runtime: Runtime;
+  /** Resolves when the pipeline has drained and committed after `runtime.shutdown()`. */
+  readonly done: Promise<void>;
+  /** Frees the AWS clients; call after `done`. */
+  close(): void;
+}
+
+/** Compiles and starts a topology against the services the environment names. */
+export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env, options: { readonly bounded?: boolean } = {}): StartedTopology {
+  const connections = connectionsFromEnv(env);
+  const kafka = kafkaConnectionFromEnv(env);
+  const dynamo = createDynamoClient(connections);
+  const s3 = createS3Client(connections);
+  const maxInflightRecords = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_RECORDS');
+  const maxInflightBytes = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_BYTES');
+  const commitIntervalMs = numberFromEnv(env, 'TRIBUTARY_COMMIT_INTERVAL_MS');
+  const shutdownTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS');
+  const runtime = createRuntime({
+    source: sourceOptionsOf(topology, kafka),
+    deadLetterTopic: topology.deadLetters.topic,
+    logger: createLogger({ topology: topology.name }, env.LOG_LEVEL),
+    limits: {
+      ...(maxInflightRecords === undefined ? {} : { maxInflightRecords }),
+      ...(maxInflightBytes === undefined ? {} : { maxInflightBytes }),
+    },
+    ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+    ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
+  });
+  const pipeline = compileTopology(topology, { dynamo, s3, kafka, ...(options.bounded === undefined ? {} : { bounded: options.bounded }) });
+  const done = runtime.run(pipeline);
+  return {
+    runtime,
+    done,
+    close() {
+      dynamo.destroy();
+      s3.destroy();
+    },
+  };
+}
+
+/**
+ * Runs a validated topology until SIGTERM/SIGINT (drain, flush, commit, exit 0 within the shutdown
+ * deadline; a second signal exits at once). Resolves with the process exit code.
+ */
+export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const started = startTopology(topology, env);
+  const removeHandlers = installSignalHandlers(started.runtime);
+  try {
+    await started.done;
+    return 0;
+  } catch (error) {
+    started.runtime.logger.error({ err: error }, 'topology stopped on an error');
+    return 1;
+  } finally {
+    removeHandlers();
+    started.close();
+  }
 }

@@ -193,7 +193,7 @@ export default defineTopology({
         event_data_score: { type: 'int64', nullable: true },
       },
       extraFields: 'widen',
-      rotation: { rows: 200_000, bytes: '64MiB', interval: '5m' },
+      rotation: { rows: 200_000, bytes: '64MiB', interval: '${PARQUET_ROTATION_INTERVAL:-5m}' },
       compression: 'snappy',
       timezone: 'UTC',
     },

@@ -1,0 +1,169 @@
+import { EMPTY, ignoreElements, merge, share, tap, type Observable } from 'rxjs';
+import { filter as rxFilter, map as rxMap } from 'rxjs';
+import { ConfigError } from '../errors.ts';
+import type { Pipeline, PipelineContext } from '../runtime/context.ts';
+import type { Envelope, Routed } from '../runtime/envelope.ts';
+import { compileSink, type SinkDeps } from './compile-sinks.ts';
+import { compileStep, type StepDeps } from './compile-steps.ts';
+import type { InputRef, ValidSource, ValidStep, ValidTopology } from './types.ts';
+
+/** What compiled steps and sinks need from outside: clients, the clock, the run mode. */
+export interface CompileDeps extends Omit<StepDeps, 'deadLetter' | 'metrics'>, SinkDeps {}
+
+/** The output name a node's main stream carries inside `Routed` tags. */
+const MAIN = '';
+
+type AnyEnvelope = Envelope<unknown>;
+type NodeOutput = Observable<AnyEnvelope | Routed<unknown>>;
+
+/**
+ * Compiles a validated topology into the runtime's `Pipeline`: sources demultiplexed from the one
+ * consumer by topic, each step an RxJS operator, each sink a sink runner, wired by name.
+ *
+ * Wiring keeps the lease contract: where a node's output feeds k consumers, each envelope is
+ * retained k - 1 times before it is shared; an output nobody consumes releases its envelopes.
+ * Every node is subscribed, consumed or not, so no lease is left behind by an unread branch.
+ *
+ * ```ts
+ * const pipeline = compileTopology(await loadTopologyFile('topologies/game-events.yaml'), deps);
+ * await createRuntime(options).run(pipeline);
+ * ```
+ */
+export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pipeline {
+  checkSourceTopics(topology.sources);
+  const consumers = countConsumers(topology);
+
+  return (input$: Observable<Envelope<Buffer | null>>, ctx: PipelineContext) => {
+    const shared = new Map<string, Observable<AnyEnvelope | Routed<unknown>>>();
+    const sourceById = new Map(topology.sources.map((s) => [s.id, s]));
+    const stepById = new Map(topology.steps.map((s) => [s.id, s]));
+    const stepDeps: StepDeps = {
+      ...deps,
+      deadLetter: ctx.deadLetter,
+      metrics: ctx.metrics,
+      assigned: ctx.events.pipe(
+        rxFilter((event) => event.type === 'assigned'),
+        rxMap((event) => (event.type === 'assigned' ? event.partitions : [])),
+      ),
+      upstreamTopics: (id) => upstreamTopics(topology, id),
+    };
+
+    const input = input$.pipe(share());
+
+    const outputOf = (id: string): Observable<AnyEnvelope | Routed<unknown>> => {
+      const existing = shared.get(id);
+      if (existing) return existing;
+      let raw: NodeOutput;
+      const source = sourceById.get(id);
+      if (source) {
+        const topics = new Set(source.topics);
+        raw = input.pipe(rxFilter((env) => topics.has(env.meta.topic))) as NodeOutput;
+      } else {
+        const step = stepById.get(id) as ValidStep;
+        const mainTag = MAIN_TAGS[step.kind];
+        raw = compileStep(step, step.from.map((ref) => streamOf(ref)), stepDeps, sourceInputs(step, sourceById)).pipe(
+          rxMap((item) => (mainTag !== undefined && isRouted(item) && item.output === mainTag ? item.envelope : item)),
+        );
+      }
+      const out = raw.pipe(
+        tap((item) => fanOut(item, id, consumers)),
+        share(),
+      );
+      shared.set(id, out);
+      return out;
+    };
+
+    const streamOf = (ref: InputRef): Observable<AnyEnvelope> => {
+      const output = ref.output ?? MAIN;
+      return outputOf(ref.id).pipe(
+        rxFilter((item) => outputName(item) === output),
+        rxMap((item) => (isRouted(item) ? item.envelope : item)),
+      );
+    };
+
+    const sinks = topology.sinks.map((sinkSpec) => {
+      const sink = compileSink(sinkSpec, ctx, deps);
+      // Parquet files close by rotation: periodic commits must not cut them short.
+      const batching = sinkSpec.kind === 's3-parquet' ? { flushOnCheckpoint: false } : undefined;
+      return merge(...sinkSpec.from.map((ref) => streamOf(ref))).pipe(ctx.toSink(sink, batching));
+    });
+    // Nodes nobody reads still run, so that their inputs' leases are released.
+    const unread = [...topology.sources.map((s) => s.id), ...topology.steps.map((s) => s.id)]
+      .filter((id) => (consumers.get(id)?.total ?? 0) === 0)
+      .map((id) => outputOf(id).pipe(ignoreElements()));
+    const all = [...sinks, ...unread];
+    return all.length === 0 ? EMPTY : merge(...all);
+  };
+}
+
+/** The tag under which a multi-output operator emits what the topology calls its main output. */
+const MAIN_TAGS: Partial<Record<ValidStep['kind'], string>> = { window: 'results', dedup: 'unique' };
+
+function isRouted(item: AnyEnvelope | Routed<unknown>): item is Routed<unknown> {
+  return 'output' in item && 'envelope' in item;
+}
+
+function outputName(item: AnyEnvelope | Routed<unknown>): string {
+  return isRouted(item) ? item.output : MAIN;
+}
+
+interface Consumers {
+  total: number;
+  byOutput: Map<string, number>;
+}
+
+/** How many edges read each node's outputs. */
+function countConsumers(topology: ValidTopology): Map<string, Consumers> {
+  const counts = new Map<string, Consumers>();
+  const edges = [...topology.steps, ...topology.sinks].flatMap((node) => node.from);
+  for (const ref of edges) {
+    const entry = counts.get(ref.id) ?? { total: 0, byOutput: new Map<string, number>() };
+    const output = ref.output ?? MAIN;
+    entry.total += 1;
+    entry.byOutput.set(output, (entry.byOutput.get(output) ?? 0) + 1);
+    counts.set(ref.id, entry);
+  }
+  return counts;
+}
+
+/** Gives each consumer of an item's output its own lease reference; releases unread outputs. */
+function fanOut(item: AnyEnvelope | Routed<unknown>, id: string, consumers: Map<string, Consumers>): void {
+  const readers = consumers.get(id)?.byOutput.get(outputName(item)) ?? 0;
+  const envelope = isRouted(item) ? item.envelope : item;
+  if (readers === 0) envelope.lease.release();
+  else if (readers > 1) envelope.lease.retain(readers - 1);
+}
+
+/** The sources a step reads directly (a parse step), so it can take their event-time settings. */
+function sourceInputs(step: ValidStep, sources: Map<string, ValidSource>): (ValidSource | undefined)[] {
+  return step.from.map((ref) => sources.get(ref.id));
+}
+
+/** The topics of every source upstream of `id`. */
+function upstreamTopics(topology: ValidTopology, id: string): Set<string> {
+  const topics = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (nodeId: string) => {
+    if (seen.has(nodeId)) return;
+    seen.add(nodeId);
+    const source = topology.sources.find((s) => s.id === nodeId);
+    if (source) for (const topic of source.topics) topics.add(topic);
+    for (const ref of topology.steps.find((s) => s.id === nodeId)?.from ?? []) visit(ref.id);
+  };
+  visit(id);
+  return topics;
+}
+
+/** One consumer feeds every source, demultiplexed by topic: a topic may belong to one source only. */
+function checkSourceTopics(sources: readonly ValidSource[]): void {
+  const owner = new Map<string, string>();
+  const problems: string[] = [];
+  for (const source of sources) {
+    for (const topic of source.topics) {
+      const first = owner.get(topic);
+      if (first !== undefined) problems.push(`/sources/${source.id}/topics: topic "${topic}" is already read by source "${first}"`);
+      else owner.set(topic, source.id);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}

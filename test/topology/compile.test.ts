@@ -1,0 +1,211 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EMPTY, ignoreElements, lastValueFrom, Subject, tap, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { PipelineContext } from '../../src/runtime/context.ts';
+import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
+import { silentLogger } from '../../src/runtime/logger.ts';
+import { Metrics } from '../../src/runtime/metrics.ts';
+import { compileTopology } from '../../src/topology/compile.ts';
+import { validateTopology } from '../../src/topology/validate.ts';
+
+const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+
+/** An event as the platform sends it, `seconds` after T0. */
+function event(id: string, type: string, user: string, seconds: number, data: Record<string, unknown> = {}) {
+  return { event_id: id, user_id: user, event_type: type, event_data: data, timestamp: new Date(T0 + seconds * 1000).toISOString() };
+}
+
+interface Run {
+  /** Values each sink received, by sink id. */
+  readonly sinks: Record<string, unknown[]>;
+  readonly deadLetters: { step: string; code: string }[];
+  readonly leases: CountingLease[];
+}
+
+/**
+ * Compiles `steps` between one source (`in`, topic `t`, parse step `parse`) and one sink per
+ * entry of `sinks` (`sinkId: from`), runs `inputs` through it in memory and completes.
+ */
+async function run(steps: unknown[], sinks: Record<string, string | string[]>, inputs: unknown[]): Promise<Run> {
+  const topology = validateTopology({
+    name: 'compile-test',
+    sources: [{ id: 'in', topics: ['t'], eventTime: { field: 'timestamp' } }],
+    steps: [{ id: 'parse', kind: 'parse', from: 'in' }, ...steps],
+    sinks: Object.entries(sinks).map(([id, from]) => ({ id, kind: 'dynamodb', from, table: 'unused', partitionKey: { name: 'pk', value: '{event_id}' } })),
+  });
+  const result: Run = { sinks: Object.fromEntries(Object.keys(sinks).map((id) => [id, []])), deadLetters: [], leases: [] };
+  const metrics = new Metrics();
+  const ctx: PipelineContext = {
+    deadLetter: (envelope, error, step) => {
+      result.deadLetters.push({ step, code: error.code });
+      envelope.lease.release();
+    },
+    logger: silentLogger,
+    metrics,
+    sinkContext: { deadLetter: () => {}, logger: silentLogger, metrics },
+    events: EMPTY,
+    toSink: (sink) => (source) =>
+      source.pipe(
+        tap((envelope) => {
+          result.sinks[sink.id]?.push(envelope.value);
+          envelope.lease.release();
+        }),
+        ignoreElements(),
+      ),
+  };
+  // A client that is never called: these sinks are replaced by the in-memory `toSink` above.
+  const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  const pipeline = compileTopology(topology, { dynamo, bounded: true });
+  const input = new Subject<ReturnType<typeof envelopeOf<Buffer | null>>>();
+  const done = lastValueFrom(pipeline(input, ctx).pipe(toArray()));
+  inputs.forEach((value, offset) => {
+    const lease = new CountingLease();
+    result.leases.push(lease);
+    const bytes = typeof value === 'string' ? Buffer.from(value) : Buffer.from(JSON.stringify(value));
+    input.next(envelopeOf(bytes, { topic: 't', partition: 0, offset, timestamp: T0 }, lease));
+  });
+  input.complete();
+  await done;
+  dynamo.destroy();
+  return result;
+}
+
+const ids = (values: unknown[]) => values.map((v) => (v as { event_id?: string }).event_id);
+
+describe('compileTopology', () => {
+  it('parse and validate send bad records to dead letters and pass the rest', async () => {
+    const r = await run(
+      [{ id: 'check', kind: 'validate', from: 'parse', common: { event_id: 'string', user_id: 'string', event_type: 'string', timestamp: 'timestamp' }, unknownEventTypes: 'pass' }],
+      { out: 'check' },
+      [
+        event('a', 'x', 'u1', 0),
+        '{broken',
+        { event_id: 'no-time', user_id: 'u', event_type: 'x', timestamp: 'never' },
+        { ...event('x', 'x', 'u1', 0), event_id: 1 },
+      ],
+    );
+    expect(ids(r.sinks.out ?? [])).toEqual(['a']);
+    // Event time is read as the source's records are parsed, so a bad timestamp fails in `parse`.
+    expect(r.deadLetters).toEqual([
+      { step: 'parse', code: 'TRIB_DECODE' },
+      { step: 'parse', code: 'TRIB_VALIDATION' },
+      { step: 'check', code: 'TRIB_VALIDATION' },
+    ]);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+
+  it('fans one output out to several readers and releases each record once per reader', async () => {
+    const r = await run([], { a: 'parse', b: 'parse', c: 'parse' }, [event('e1', 'x', 'u1', 0), event('e2', 'x', 'u1', 1)]);
+    expect(ids(r.sinks.a ?? [])).toEqual(['e1', 'e2']);
+    expect(ids(r.sinks.c ?? [])).toEqual(['e1', 'e2']);
+    expect(r.leases.map((l) => l.refs)).toEqual([0, 0]);
+  });
+
+  it('compiles filter, flatten, project and map', async () => {
+    const r = await run(
+      [
+        { id: 'big', kind: 'filter', from: 'parse', when: 'event_data.amount > 10' },
+        { id: 'flat', kind: 'flatten', from: 'big' },
+        { id: 'proj', kind: 'project', from: 'flat', fields: ['event_id', 'event_data_amount'] },
+        { id: 'mapped', kind: 'map', from: 'big', fields: { amount_cents: 'event_data.amount' } },
+      ],
+      { p: 'proj', m: 'mapped' },
+      [event('small', 'purchase', 'u1', 0, { amount: 5 }), event('large', 'purchase', 'u1', 1, { amount: 50 })],
+    );
+    expect(r.sinks.p).toEqual([{ event_id: 'large', event_data_amount: 50 }]);
+    expect(r.sinks.m).toEqual([expect.objectContaining({ event_id: 'large', amount_cents: 50, event_data: { amount: 50 } })]);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+
+  it('compiles route with named outputs, and an output nobody reads releases its records', async () => {
+    const r = await run(
+      [{ id: 'by-type', kind: 'route', from: 'parse', routes: [{ output: 'buys', when: "event_type == 'purchase'" }, { output: 'logins', when: "event_type == 'user_login'" }], default: 'other' }],
+      { buys: 'by-type.buys', rest: 'by-type.other' },
+      [event('p', 'purchase', 'u1', 0), event('l', 'user_login', 'u1', 1), event('g', 'game_start', 'u1', 2)],
+    );
+    expect(ids(r.sinks.buys ?? [])).toEqual(['p']);
+    expect(ids(r.sinks.rest ?? [])).toEqual(['g']);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+
+  it('compiles dedup, routing duplicates to their own output', async () => {
+    const r = await run(
+      [{ id: 'dedup', kind: 'dedup', from: 'parse', key: 'event_id', ttl: '1h', duplicates: 'route' }],
+      { unique: 'dedup', dups: 'dedup.duplicate' },
+      [event('a', 'x', 'u1', 0), event('b', 'x', 'u1', 1), event('a', 'x', 'u1', 0)],
+    );
+    expect(ids(r.sinks.unique ?? [])).toEqual(['a', 'b']);
+    expect(ids(r.sinks.dups ?? [])).toEqual(['a']);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+
+  it('compiles a window with a filtered aggregate and a late output', async () => {
+    const r = await run(
+      [
+        {
+          id: 'per-minute',
+          kind: 'window',
+          from: 'parse',
+          window: { type: 'tumbling', size: '1m' },
+          key: 'event_data.game_id',
+          aggregate: {
+            events: { fn: 'count' },
+            users: { fn: 'distinct', field: 'user_id' },
+            revenue: { fn: 'sum', field: 'event_data.amount', when: "event_type == 'purchase'" },
+          },
+          grace: '0s',
+          maxOutOfOrderness: '0s',
+        },
+      ],
+      { results: 'per-minute', late: 'per-minute.late' },
+      [
+        event('a', 'game_start', 'u1', 0, { game_id: 'g' }),
+        event('b', 'purchase', 'u2', 10, { game_id: 'g', amount: 7 }),
+        event('c', 'game_start', 'u2', 20, { game_id: 'g', amount: 99 }),
+        event('d', 'game_start', 'u3', 70, { game_id: 'g' }),
+        event('late', 'game_start', 'u4', 5, { game_id: 'g' }),
+      ],
+    );
+    expect(r.sinks.results).toEqual([
+      expect.objectContaining({ key: 'g', window_start: T0, window_end: T0 + 60_000, events: 3, users: 2, revenue: 7 }),
+      expect.objectContaining({ key: 'g', window_start: T0 + 60_000, events: 1, users: 1, revenue: 0 }),
+    ]);
+    expect(ids(r.sinks.late ?? [])).toEqual(['late']);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+
+  it('compiles every fraud pattern into alerts', async () => {
+    const purchases = Array.from({ length: 6 }, (_, i) => event(`v${i}`, 'purchase', 'fast', i, { amount: 1, transaction_id: `tv${i}` }));
+    const r = await run(
+      [
+        { id: 'velocity', kind: 'fraud', pattern: 'velocity', from: 'parse', when: "event_type == 'purchase'", threshold: 5, within: '60s' },
+        { id: 'amount', kind: 'fraud', pattern: 'amount', from: 'parse', when: "event_type == 'purchase'", field: 'event_data.amount', absoluteThreshold: 1000 },
+        { id: 'devices', kind: 'fraud', pattern: 'distinct', from: 'parse', when: "event_type == 'user_login'", field: 'event_data.device_id', threshold: 1, within: '10m' },
+        {
+          id: 'refund',
+          kind: 'fraud',
+          pattern: 'sequence',
+          from: 'parse',
+          correlate: 'event_data.transaction_id',
+          steps: [
+            { name: 'buy', when: "event_type == 'purchase'" },
+            { name: 'refund', when: "event_type == 'refund_request'" },
+          ],
+          within: '5m',
+        },
+      ],
+      { alerts: ['velocity', 'amount', 'devices', 'refund'] },
+      [
+        ...purchases,
+        event('big', 'purchase', 'whale', 10, { amount: 5000, transaction_id: 'tb' }),
+        event('r', 'refund_request', 'whale', 20, { transaction_id: 'tb' }),
+        event('l1', 'user_login', 'hopper', 30, { device_id: 'd1' }),
+        event('l2', 'user_login', 'hopper', 31, { device_id: 'd2' }),
+      ],
+    );
+    const alerts = (r.sinks.alerts ?? []) as { pattern_id: string; key: string; event_ids: string[] }[];
+    expect(alerts.map((a) => `${a.pattern_id}:${a.key}`).sort()).toEqual(['amount:whale', 'devices:hopper', 'refund:whale', 'velocity:fast']);
+    expect(alerts.find((a) => a.pattern_id === 'refund')?.event_ids).toEqual(['big', 'r']);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+});
