@@ -1,62 +1,153 @@
 /**
- * The README's main command (`npm start`): starts the local stack, creates the platform's topics,
- * produces a sample of game events and reads them back, printing what happened.
+ * The README's main command (`npm start`): starts the local stack, provisions what the default
+ * topology names, produces seeded game traffic with injected duplicates, late events, malformed
+ * records and fraud, runs the default topology until it has caught up, and prints what landed where
+ * next to what the generator injected.
+ *
+ *   DEMO_EVENTS=20000   events to produce (default 20,000)
+ *   DEMO_SEED=…         generator seed (default: the clock, so each run is new traffic)
+ *   DEMO_FOLLOW=1       keep producing (DEMO_RATE events/s, default 500) and processing until Ctrl-C
+ *   TOPOLOGY=…          another topology file (default topologies/game-events.yaml)
  */
-import { randomUUID } from 'node:crypto';
-import { Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
-import { localStack } from '../src/config.ts';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Admin } from '@platformatic/kafka';
+import { produce } from '../bench/generator/produce.ts';
+import { connectionsFromEnv, createDynamoClient, createS3Client } from '../src/config.ts';
+import { installSignalHandlers } from '../src/runtime/shutdown.ts';
+import { loadTopologyFile } from '../src/topology/load.ts';
+import { provisionTopology } from '../src/topology/provision.ts';
+import { startTopology } from '../src/topology/run.ts';
+import type { ValidTopology } from '../src/topology/types.ts';
 import { up } from './stack.ts';
 
-const TOPICS = ['game-events', 'user-activity', 'transaction-events'] as const;
-const SAMPLE = Number(process.env.DEMO_EVENTS ?? 3000);
-const brokers = [...localStack().connections.brokers];
+// A short idle timeout and rotation interval let the demo's last windows close and last Parquet files
+// land soon after the traffic stops (the defaults, 1 minute and 5 minutes, suit a continuous stream).
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  WINDOW_IDLE_TIMEOUT: process.env.WINDOW_IDLE_TIMEOUT ?? '10s',
+  PARQUET_ROTATION_INTERVAL: process.env.PARQUET_ROTATION_INTERVAL ?? '10s',
+};
+const file = env.TOPOLOGY ?? 'topologies/game-events.yaml';
+const events = Number(env.DEMO_EVENTS ?? 20_000);
+const seed = Number(env.DEMO_SEED ?? Date.now() % 1_000_000_007);
+const follow = env.DEMO_FOLLOW === '1';
+const say = (line: string) => process.stdout.write(`${line}\n`);
 
-function sampleEvent(i: number) {
-  const topic = TOPICS[i % 3] as (typeof TOPICS)[number];
-  const user_id = `user-${(i * 7919) % 500}`;
-  const event_type = topic === 'game-events' ? 'game_start' : topic === 'user-activity' ? 'user_login' : 'purchase';
-  const event_data =
-    event_type === 'purchase'
-      ? { amount: Math.round(((i * 31) % 5000) + 99) / 100, currency: 'USD', transaction_id: randomUUID(), item_id: `item-${i % 40}` }
-      : { game_id: `game-${i % 12}`, device_id: `device-${i % 900}` };
-  const timestamp = new Date(Date.UTC(2026, 10, 23, 16, 0, 0) + i * 250).toISOString();
-  return { topic, key: user_id, value: JSON.stringify({ event_id: randomUUID(), user_id, event_type, event_data, timestamp, game_version: '1.4.2', platform: ['ios', 'android', 'pc'][i % 3] }) };
-}
-
-async function main(): Promise<void> {
-  await up();
-  const admin = new Admin({ clientId: 'tributary-demo', bootstrapBrokers: brokers });
-  const existing = new Set(await admin.listTopics());
-  const missing = TOPICS.filter((t) => !existing.has(t));
-  if (missing.length > 0) await admin.createTopics({ topics: missing, partitions: 3, replicas: 1 });
-  await admin.close();
-  console.log(`topics: ${TOPICS.join(', ')} (${missing.length} created)`);
-
-  const producer = new Producer({ clientId: 'tributary-demo', bootstrapBrokers: brokers, serializers: stringSerializers, idempotent: true, acks: -1 });
-  const started = Date.now();
-  const events = Array.from({ length: SAMPLE }, (_, i) => sampleEvent(i));
-  for (let i = 0; i < events.length; i += 500) await producer.send({ messages: events.slice(i, i + 500) });
-  await producer.close();
-  console.log(`produced ${SAMPLE} game events in ${Date.now() - started} ms`);
-
-  const consumer = new Consumer({ groupId: `tributary-demo-${randomUUID()}`, clientId: 'tributary-demo', bootstrapBrokers: brokers, deserializers: stringDeserializers });
-  const stream = await consumer.consume({ topics: [...TOPICS], mode: MessagesStreamModes.EARLIEST, autocommit: false, maxWaitTime: 200 });
-  const wanted = new Set(events.map((e) => (JSON.parse(e.value) as { event_id: string }).event_id));
-  const byType = new Map<string, number>();
-  const deadline = Date.now() + 60_000;
-  for await (const message of stream) {
-    const event = JSON.parse(message.value) as { event_id: string; event_type: string };
-    if (wanted.delete(event.event_id)) byType.set(event.event_type, (byType.get(event.event_type) ?? 0) + 1);
-    if (wanted.size === 0 || Date.now() > deadline) break;
+/** Records not yet committed by the group, summed over the topology's source topics. */
+async function lag(topology: ValidTopology, admin: Admin): Promise<number> {
+  const topics = topology.sources.flatMap((s) => s.topics);
+  const metadata = await admin.metadata({ topics });
+  const partitionsOf = (name: string) => Array.from({ length: metadata.topics.get(name)?.partitionsCount ?? 0 }, (_, i) => i);
+  const [ends, [group]] = await Promise.all([
+    // Timestamp -1: the end offset of each partition.
+    admin.listOffsets({ topics: topics.map((name) => ({ name, partitions: partitionsOf(name).map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) })) }),
+    admin.listConsumerGroupOffsets({ groups: [topology.sources[0]?.group ?? ''] }),
+  ]);
+  let behind = 0;
+  for (const topic of ends) {
+    for (const p of topic.partitions) {
+      const committed = group?.topics.find((t) => t.name === topic.name)?.partitions.find((x) => x.partitionIndex === p.partitionIndex)?.committedOffset ?? 0n;
+      behind += Number(p.offset - (committed < 0n ? 0n : committed));
+    }
   }
-  await stream.close();
-  await consumer.close();
-  console.log(`consumed the sample back: ${[...byType].map(([t, n]) => `${t} ${n}`).join(', ')}; missing ${wanted.size}`);
-  console.log('the stack keeps running: `npm run stack:down` stops it');
-  process.exit(wanted.size === 0 ? 0 : 1);
+  return behind;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+async function summary(topology: ValidTopology, metrics: { total(name: string): number }): Promise<void> {
+  const connections = connectionsFromEnv(env);
+  const dynamo = createDynamoClient(connections);
+  const s3 = createS3Client(connections);
+  say('\nwhat landed where:');
+  for (const sink of topology.sinks) {
+    if (sink.kind === 'dynamodb') {
+      const page = await dynamo.send(new ScanCommand({ TableName: sink.table, Select: 'COUNT' }));
+      say(`  DynamoDB ${sink.table.padEnd(28)} ${String(page.Count ?? 0).padStart(7)} items`);
+    } else if (sink.kind === 's3-parquet') {
+      let objects = 0;
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: sink.bucket, Prefix: sink.prefix, ContinuationToken: token }));
+        objects += page.KeyCount ?? 0;
+        token = page.NextContinuationToken;
+      } while (token);
+      say(`  S3       s3://${sink.bucket}/${sink.prefix}/…`.padEnd(38) + `${String(objects).padStart(7)} Parquet objects (hourly partitions)`);
+    }
+  }
+  say(`  Kafka    fraud alerts ${String(metrics.total('alerts_total')).padStart(21)}`);
+  say(`  Kafka    dead letters ${String(metrics.total('dead_letters_total')).padStart(21)}`);
+  say(`           duplicates removed ${String(metrics.total('duplicates_total')).padStart(15)}`);
+  say(`           late events routed ${String(metrics.total('late_events_total')).padStart(15)}`);
+  dynamo.destroy();
+  s3.destroy();
+}
+
+async function main(): Promise<number> {
+  await up();
+  const topology = await loadTopologyFile(file, { env });
+  const connections = connectionsFromEnv(env);
+  const created = await provisionTopology(topology, connections);
+  say(`topology "${topology.name}": ${topology.sources.length} sources, ${topology.steps.length} steps, ${topology.sinks.length} sinks`);
+  say(`provisioned: ${created.topics.length} topics, ${created.tables.length} tables, ${created.buckets.length} buckets created (others existed)`);
+
+  const generator = {
+    brokers: connections.brokers,
+    topicPrefix: env.TOPIC_PREFIX ?? '',
+    seed,
+    eventsPerSecond: 20, // 20 events per second of event time: long enough for the fraud patterns' windows
+  };
+  const started = startTopology(topology, env);
+  const { runtime } = started;
+
+  if (follow) {
+    const rate = Number(env.DEMO_RATE ?? 500);
+    say(`following: producing ${rate} events/s and processing them; Ctrl-C stops gracefully`);
+    void produce({ ...generator, events: 10_000_000, rate }).catch((error: unknown) => say(`generator stopped: ${String(error)}`));
+    const timer = setInterval(() => {
+      const m = runtime.metrics;
+      say(`read ${m.total('source_records_total')}  alerts ${m.total('alerts_total')}  dead letters ${m.total('dead_letters_total')}  duplicates ${m.total('duplicates_total')}  in flight ${runtime.inflight.records}`);
+    }, 10_000);
+    installSignalHandlers(runtime, { exit: () => {} });
+    await started.done;
+    clearInterval(timer);
+    await summary(topology, runtime.metrics);
+    started.close();
+    return 0;
+  }
+
+  const t0 = Date.now();
+  const report = await produce({ ...generator, events, out: '.stack/demo-ground-truth.json' });
+  const t = report.truth.totals;
+  say(
+    `produced ${report.records} records in ${report.seconds.toFixed(1)} s (seed ${seed}): ${t.uniqueValid} unique valid events, ` +
+      `${t.duplicates} duplicates, ${t.malformed} malformed, ${t.late} late, ${report.truth.fraud.length} fraud cases; ground truth in .stack/demo-ground-truth.json`,
+  );
+
+  const admin = new Admin({ clientId: 'tributary-demo', bootstrapBrokers: [...connections.brokers] });
+  let behind = Infinity;
+  const deadline = Date.now() + Number(env.DEMO_TIMEOUT_MS ?? 300_000);
+  while (behind > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    behind = await lag(topology, admin);
+    say(`  processed ${runtime.metrics.total('source_records_total')} records, ${behind} not yet committed`);
+  }
+  await admin.close();
+  const seconds = (Date.now() - t0) / 1000;
+  const result = await runtime.shutdown(behind === 0 ? 'caught up' : 'demo timeout');
+  await started.done.catch(() => {});
+  say(`${behind === 0 ? 'caught up' : 'stopped before catching up'} in ${seconds.toFixed(1)} s; shutdown ${result.clean ? 'clean' : `not clean (${result.reason})`}`);
+  await summary(topology, runtime.metrics);
+  say(`\nexpected from the ground truth: ${report.truth.fraud.length} fraud cases, ${t.duplicates} duplicates, ${t.malformed} malformed records`);
+  say('the stack keeps running: `npm run stack:down` stops it');
+  started.close();
+  return behind === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
