@@ -90,7 +90,9 @@ export async function produce(options: ProduceOptions = {}): Promise<ProduceRepo
     clientId: 'tributary-bench-generator',
     bootstrapBrokers: [...brokers],
     serializers: stringSerializers,
-    acks: ProduceAcks.LEADER,
+    // Idempotent with acks=all: a send retried under load must not write a record twice.
+    acks: ProduceAcks.ALL,
+    idempotent: true,
     compression: options.compression ?? 'none',
   });
 
