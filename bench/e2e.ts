@@ -1,0 +1,54 @@
+/**
+ * The end-to-end benchmark harness: produces generated game traffic with ground truth, runs the
+ * baselines and Tributary (each in its own process) over the same topics, checks every run against
+ * the ground truth, and reports ratios to the issue's targets.
+ *
+ *   node_modules/.bin/node bench/e2e.ts --quick     # ~100k events, Kafka Streams reference skipped
+ *   node_modules/.bin/node bench/e2e.ts --full      # 1M events, everything; copies JSON + SVG to bench/results/
+ *   options: --events N, --seed 42, --skip reference,naive,dynamo,stall,latency,kafkajs,operators,
+ *            --stall-ms 15000, --naive-events 3000, --cpu-prof (profile the Tributary child)
+ *
+ * Writes bench/out/e2e/e2e-<mode>.json, e2e-<mode>.md and e2e-<mode>.svg.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { chart } from './e2e/chart.ts';
+import { markdown } from './e2e/report.ts';
+import { runE2e } from './e2e/run.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+    events: { type: 'string' },
+    seed: { type: 'string', default: '42' },
+    skip: { type: 'string' },
+    'stall-ms': { type: 'string' },
+    'naive-events': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const mode = args.full ? 'full' : 'quick';
+const outDir = 'bench/out/e2e';
+const result = await runE2e({
+  mode,
+  events: Number(args.events ?? (mode === 'full' ? 1_000_000 : 100_000)),
+  seed: Number(args.seed),
+  skip: new Set((args.skip ?? (mode === 'quick' ? 'reference' : '')).split(',').filter(Boolean)),
+  stallMs: Number(args['stall-ms'] ?? (mode === 'full' ? 60_000 : 15_000)),
+  naiveEvents: Number(args['naive-events'] ?? (mode === 'full' ? 5000 : 3000)),
+  cpuProf: args['cpu-prof'],
+  outDir,
+});
+const command = `node_modules/.bin/node bench/e2e.ts ${process.argv.slice(2).join(' ')}`.trim();
+const md = markdown(result, command);
+writeFileSync(`${outDir}/e2e-${mode}.md`, md);
+writeFileSync(`${outDir}/e2e-${mode}.svg`, chart(result));
+console.log(md);
+if (mode === 'full') {
+  mkdirSync('bench/results', { recursive: true });
+  copyFileSync(`${outDir}/e2e-${mode}.json`, 'bench/results/e2e-full.json');
+  copyFileSync(`${outDir}/e2e-${mode}.svg`, 'bench/results/e2e-full.svg');
+}
+process.exit(result.errors.length === 0 ? 0 : 1);

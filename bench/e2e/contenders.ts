@@ -1,0 +1,95 @@
+/** Runs one Tributary variant in a child process against produced input topics. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { connectionsFromEnv } from '../../src/config.ts';
+import type { MetricSample } from '../../src/runtime/metrics.ts';
+import { loadTopologyFile } from '../../src/topology/load.ts';
+import { provisionTopology } from '../../src/topology/provision.ts';
+import type { ChildConfig } from './tributary-child.ts';
+import type { Sample } from './sampler.ts';
+
+const CHILD = fileURLToPath(new URL('./tributary-child.ts', import.meta.url));
+
+export interface TributaryRun {
+  name: string;
+  yaml: string;
+  /** Names of this run's outputs. */
+  names: { topicPrefix: string; tablePrefix: string; bucket: string; group: string };
+  ok: boolean;
+  error?: string;
+  events: number;
+  seconds: number;
+  eventsPerSec: number;
+  readSeconds: number;
+  startupSeconds?: number;
+  progress: { end: number; committed: number; caughtUp: boolean };
+  resources: { rssPeakMb: number; rssSteadyMb: number; cpuPeakPct: number; cpuSteadyPct: number; samples: number };
+  latency?: { count: number; p50: number; p95: number; p99: number; max: number };
+  stall?: { startedAtMs: number; endedAtMs: number; rssPeakMb: number; rssSteadyMb: number };
+  metrics: MetricSample[];
+  samples: Sample[];
+  cpuProfileDir?: string;
+}
+
+export interface RunTributaryOptions {
+  name: string;
+  yaml: string;
+  runId: string;
+  inputPrefix: string;
+  inputTopics: string[];
+  expected: number;
+  holdBack?: Record<string, number>;
+  outDir: string;
+  latency?: boolean;
+  stall?: { sink: string; ms: number };
+  cpuProf?: boolean;
+  /** Called once the child is running (start producing here for a live run). */
+  onStarted?: () => void;
+}
+
+/** Provisions the variant's outputs under fresh names, runs the child, returns its result. */
+export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun> {
+  const tag = `e2e-${o.runId}-${o.name}`;
+  const names = { topicPrefix: `${tag}-`, tablePrefix: `${tag.replaceAll('-', '_')}_`, bucket: tag, group: tag };
+  const env = {
+    INPUT_PREFIX: o.inputPrefix,
+    TOPIC_PREFIX: names.topicPrefix,
+    TABLE_PREFIX: names.tablePrefix,
+    EVENTS_BUCKET: names.bucket,
+    CONSUMER_GROUP: names.group,
+    ...(process.env.BENCH_WINDOW_IDLE_TIMEOUT ? { WINDOW_IDLE_TIMEOUT: process.env.BENCH_WINDOW_IDLE_TIMEOUT } : {}),
+    TRIBUTARY_COMMIT_INTERVAL_MS: '1000',
+    // Parquet files land on rotation, and offsets follow them: "done" must not wait 5 minutes for the
+    // last files. 5 s files (BENCH_PARQUET_ROTATION to change) keep the measured tail short.
+    PARQUET_ROTATION_INTERVAL: process.env.BENCH_PARQUET_ROTATION ?? '5s',
+    LOG_LEVEL: 'warn',
+  };
+  const topology = await loadTopologyFile(o.yaml, { env: { ...process.env, ...env } });
+  await provisionTopology(topology, connectionsFromEnv({ ...process.env, ...env }));
+  const out = `${o.outDir}/${o.name}.child.json`;
+  const config: ChildConfig = { yaml: o.yaml, env, expected: o.expected, inputTopics: o.inputTopics, group: names.group, out, ...(o.holdBack ? { holdBack: o.holdBack } : {}), ...(o.latency ? { latency: true } : {}), ...(o.stall ? { stall: o.stall } : {}) };
+  const profDir = `${o.outDir}/prof-${o.name}`;
+  const args = [...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), CHILD, JSON.stringify(config)];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('spawn', () => o.onStarted?.());
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tributary child ${o.name} exited with ${code}`))));
+  });
+  const result = JSON.parse(readFileSync(out, 'utf8')) as Omit<TributaryRun, 'name' | 'yaml' | 'names'>;
+  // JSON turns NaN (no end time) into null.
+  for (const key of ['seconds', 'eventsPerSec', 'readSeconds'] as const) result[key] ??= Number.NaN;
+  return { name: o.name, yaml: o.yaml, names, ...result, ...(o.cpuProf ? { cpuProfileDir: profDir } : {}) };
+}
+
+/** Sum of a metric's counters, optionally filtered by a label value. */
+export function metricSum(metrics: readonly MetricSample[], name: string, label?: [string, string]): number {
+  let sum = 0;
+  for (const m of metrics) {
+    if (m.name !== name || typeof m.value !== 'number') continue;
+    if (label !== undefined && m.labels[label[0]] !== label[1]) continue;
+    sum += m.value;
+  }
+  return sum;
+}

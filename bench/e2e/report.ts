@@ -1,0 +1,91 @@
+/** The Markdown report of one end-to-end run: figures, baselines, ratios, targets, correctness. */
+import type { E2eResult } from './run.ts';
+
+const n = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !Number.isFinite(a / b) ? undefined : a / b);
+
+interface Target {
+  what: string;
+  figure: string;
+  target: string;
+  /** true met, false missed, undefined not measured. */
+  met: boolean | undefined;
+  by: string;
+}
+
+function targets(r: E2eResult): Target[] {
+  const t = r.tributary;
+  const b = r.baselines;
+  const tr = t['no-dynamo'];
+  const out: Target[] = [];
+  const atLeast = (what: string, value: number | undefined, goal: number, unit = 'x') =>
+    out.push({ what, figure: `${n(value, 2)}${unit}`, target: `>= ${goal}${unit}`, met: value === undefined ? undefined : value >= goal, by: value === undefined ? '' : `${n((value / goal - 1) * 100, 0)}%` });
+  const atMost = (what: string, value: number | undefined, goal: number, unit: string) =>
+    out.push({ what, figure: `${n(value)} ${unit}`, target: `<= ${goal} ${unit}`, met: value === undefined ? undefined : value <= goal, by: value === undefined ? '' : `${n((1 - value / goal) * 100, 0)}%` });
+  atLeast('end to end vs bare consumer', ratio(tr?.eventsPerSec, b.bare?.eventsPerSec), 0.7);
+  atLeast('(read pace only, commit tail excluded) vs bare consumer', ratio(tr === undefined ? undefined : tr.events / tr.readSeconds, b.bare?.eventsPerSec), 0.7);
+  atLeast('end to end vs naive service', ratio(tr?.eventsPerSec, b.naive?.eventsPerSec), 3);
+  atLeast('end to end vs Kafka Streams reference', ratio(tr?.eventsPerSec, b.reference?.eventsPerSec), 1);
+  atLeast('operators alone vs JSON.parse loop', ratio(b.operators?.eventsPerSec, b.json?.eventsPerSec), 0.6);
+  atMost('p99 latency at 50% load', t.latency?.latency?.p99, 100, 'ms');
+  atMost('RSS steady', tr?.resources.rssSteadyMb, 256, 'MB');
+  atMost('RSS peak with a stalled sink', t['stalled-cold-storage']?.stall?.rssPeakMb, 384, 'MB');
+  const lost = r.correctness.reduce((s, c) => s + c.lost, 0);
+  out.push({ what: 'records lost (all runs)', figure: String(lost), target: '0', met: r.correctness.length === 0 ? undefined : lost === 0, by: '' });
+  return out;
+}
+
+export function markdown(r: E2eResult, command: string): string {
+  const t = r.tributary;
+  const b = r.baselines;
+  const bare = b.bare?.eventsPerSec;
+  const lines: string[] = [];
+  lines.push(`## End-to-end benchmark (${r.options.mode}, ${n(r.input.records)} events)`, '');
+  lines.push(`Run ${r.runId}, ${r.startedAt} to ${r.finishedAt ?? '?'}. Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGb} GB, Node ${r.machine.node}; load average at start ${r.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${(r.machine.loadAverageAtEnd ?? []).map((l) => l.toFixed(2)).join(' / ')} (shared machine: other work ran meanwhile).`, '');
+  lines.push(`Reproduce: \`${command}\` (local stack running). Input: ${n(r.input.records)} generated records + ${r.input.ticks} end-of-stream ticks on 3 topics x 3 partitions, ${n(r.input.bytes / 2 ** 20, 1)} MiB, event time ${r.input.eventsPerSecondOfEventTime} events/s, seed ${r.options.seed}.`, '');
+  lines.push('### Throughput', '', '| contender | input | events | seconds | events/s | vs bare consumer | read-only events/s | RSS peak / steady MB | CPU steady % |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  const row = (name: string, input: string, events: number | undefined, seconds: number | undefined, eps: number | undefined, rss: string, cpu: string, readEps?: number) =>
+    lines.push(`| ${name} | ${input} | ${n(events)} | ${n(seconds, 2)} | ${n(eps)} | ${n(ratio(eps, bare), 3)} | ${readEps === undefined ? '' : `${n(readEps)} (${n(ratio(readEps, bare), 2)}x)`} | ${rss} | ${cpu} |`);
+  const base = (key: string, name: string, input: string) => {
+    const x = b[key];
+    if (x !== undefined) row(name, input, x.events, x.seconds, x.eventsPerSec, `${x.rssPeakMb ?? ''}`, '');
+  };
+  const trib = (key: string, name: string) => {
+    const x = t[key];
+    if (x !== undefined) row(`**${name}**${x.ok ? '' : ' (did not catch up)'}`, 'all 3 topics', x.events, x.seconds, x.eventsPerSec, `${x.resources.rssPeakMb} / ${x.resources.rssSteadyMb}`, `${x.resources.cpuSteadyPct}`, x.events / x.readSeconds);
+  };
+  base('bare', 'bare @platformatic/kafka consumer (ceiling)', 'all 3 topics');
+  trib('no-dynamo', 'Tributary, default topology without DynamoDB sinks (Kafka + S3 Parquet)');
+  trib('no-dynamo-kafkajs', 'Tributary, same, kafkajs source');
+  trib('full', 'Tributary, full default topology (DynamoDB Local bound)');
+  base('reference', 'Kafka Streams reference (dedup + 1-min windowed count)', 'game-events only');
+  base('naive', `naive kafkajs + DynamoDB service (first ${n(b.naive?.events)} records)`, 'all 3 topics');
+  base('json', 'JSON.parse loop, in memory (3 passes)', 'generated records');
+  base('operators', 'Tributary operators alone, in memory (no Kafka, no sinks)', 'generated records');
+  lines.push('');
+  const kj = ratio(t['no-dynamo-kafkajs']?.eventsPerSec, t['no-dynamo']?.eventsPerSec);
+  lines.push(`kafkajs source / @platformatic/kafka source: ${n(kj, 2)}x.`);
+  if (t.full !== undefined && r.dynamoRawItemsPerSec !== undefined) {
+    const dynamoItems = t.full.counters.dynamo_items ?? Number.NaN;
+    lines.push(`Full topology: ${n(t.full.eventsPerSec)} events/s; DynamoDB items written ${n(dynamoItems)} = ${n(dynamoItems / t.full.seconds)} items/s against a raw BatchWriteItem(25) x 8 rate of ${n(r.dynamoRawItemsPerSec)} items/s on the same server in this run: ${n(dynamoItems / t.full.seconds / r.dynamoRawItemsPerSec, 2)}x of raw (leaderboard writes are conditional UpdateItems, not batchable, so below 1x is expected).`);
+  }
+  const lat = t.latency;
+  if (lat?.latency !== undefined) {
+    lines.push('', `### Latency (produce timestamp to final lease release = every sink acknowledged)`, '',
+      `Produced live at ${n((lat as { rate?: number }).rate)} events/s (50% of the measured maximum of the no-DynamoDB run), ${n(lat.events)} records, into the no-DynamoDB topology: p50 ${n(lat.latency.p50)} ms, p95 ${n(lat.latency.p95)} ms, p99 ${n(lat.latency.p99)} ms, max ${n(lat.latency.max)} ms over ${n(lat.latency.count)} records (records whose effect ends in a window are released when the window closes, up to 1 min + 30 s grace of event time later; see below).`);
+  }
+  const st = t['stalled-cold-storage'];
+  if (st?.stall !== undefined) {
+    lines.push('', '### Memory with a stalled sink', '', `cold-storage writes stalled for ${n(r.options.stallMs / 1000)} s from its first write: RSS peak during the stall ${st.stall.rssPeakMb} MB (steady ${st.stall.rssSteadyMb} MB); run RSS peak ${st.resources.rssPeakMb} MB; records lost afterwards: ${r.correctness.find((c) => c.run === st.name)?.lost ?? 'n/a'}.`);
+  }
+  lines.push('', '### Targets (issue "Benchmark harness")', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
+  for (const x of targets(r)) lines.push(`| ${x.what} | ${x.figure} | ${x.target} | ${x.met === undefined ? 'not measured' : x.met ? 'met' : '**missed**'} | ${x.by} |`);
+  lines.push('', '### Correctness against the ground truth', '');
+  for (const c of r.correctness) {
+    lines.push(`**${c.run}**`, '', '| check | expected | actual | ok | note |', '|---|---:|---:|:---:|---|');
+    for (const k of c.checks) lines.push(`| ${k.name} | ${k.expected} | ${k.actual} | ${k.ok ? 'yes' : '**no**'} | ${k.note ?? ''} |`);
+    lines.push('');
+  }
+  if (r.errors.length > 0) lines.push('### Errors', '', ...r.errors.map((e) => `- ${e}`), '');
+  return lines.join('\n');
+}

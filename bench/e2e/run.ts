@@ -1,0 +1,154 @@
+/**
+ * The end-to-end benchmark: one generated stream, every contender side by side, ratios, correctness.
+ * See bench/e2e.ts for the command line.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bareConsumer } from '../baselines/bare-consumer.ts';
+import type { BaselineResult } from '../baselines/common.ts';
+import { jsonParse } from '../baselines/json-parse.ts';
+import { naiveService } from '../baselines/naive-service.ts';
+import { kafkaStreamsReference } from '../reference/run.ts';
+import { checkRun, type Correctness } from './correctness.ts';
+import { metricSum, runTributary, type TributaryRun } from './contenders.ts';
+import { rawBatchWriteRate } from './dynamo-raw.ts';
+import { expectationsOf } from './expectations.ts';
+import { holdBackOf, produceInput, type Input } from './input.ts';
+import { operatorsAlone } from './operators-alone.ts';
+import { writeVariant } from './variants.ts';
+
+export interface E2eOptions {
+  mode: 'quick' | 'full';
+  events: number;
+  seed: number;
+  skip: Set<string>;
+  stallMs: number;
+  naiveEvents: number;
+  cpuProf: boolean;
+  outDir: string;
+}
+
+export interface E2eResult {
+  options: Omit<E2eOptions, 'skip'> & { skip: string[] };
+  runId: string;
+  startedAt: string;
+  finishedAt?: string;
+  machine: { cores: number; cpu: string; node: string; loadAverageAtStart: number[]; loadAverageAtEnd?: number[]; memoryGb: number };
+  input: { records: number; ticks: number; bytes: number; produceSeconds: number; eventsPerSecondOfEventTime: number; truth: string };
+  baselines: Record<string, BaselineResult>;
+  dynamoRawItemsPerSec?: number;
+  tributary: Record<string, Omit<TributaryRun, 'samples' | 'metrics'> & { counters: Record<string, number> }>;
+  samples: Record<string, TributaryRun['samples']>;
+  correctness: Correctness[];
+  errors: string[];
+}
+
+const log = (message: string) => process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+const DYNAMO_SINKS = ['user-sessions', 'transactions', 'leaderboard', 'game-metrics', 'fraud-alerts-table'];
+const COUNTERS = ['source_records_total', 'duplicates_total', 'dead_letters_total', 'late_events_total', 'alerts_total', 'sink_records_total', 'sink_files_total', 'pauses_total', 'commits_total'];
+
+export async function runE2e(o: E2eOptions): Promise<E2eResult> {
+  const runId = Date.now().toString(36);
+  mkdirSync(o.outDir, { recursive: true });
+  const r: E2eResult = {
+    options: { ...o, skip: [...o.skip] },
+    runId,
+    startedAt: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version, loadAverageAtStart: loadavg(), memoryGb: Math.round(totalmem() / 2 ** 30) },
+    input: { records: 0, ticks: 0, bytes: 0, produceSeconds: 0, eventsPerSecondOfEventTime: 0, truth: '' },
+    baselines: {},
+    tributary: {},
+    samples: {},
+    correctness: [],
+    errors: [],
+  };
+  const save = () => writeFileSync(`${o.outDir}/e2e-${o.mode}.json`, JSON.stringify(r, null, 2));
+  const attempt = async (name: string, fn: () => Promise<void>) => {
+    if (o.skip.has(name)) return log(`skipping ${name}`);
+    log(`${name}...`);
+    try {
+      await fn();
+    } catch (error) {
+      log(`${name} FAILED: ${(error as Error).stack ?? String(error)}`);
+      r.errors.push(`${name}: ${(error as Error).message}`);
+    }
+    save();
+  };
+
+  // 1. Input.
+  const inputPrefix = `e2e-${runId}-in-`;
+  const truthPath = `${o.outDir}/${runId}-ground-truth.json`;
+  log(`producing ${o.events} events to ${inputPrefix}*`);
+  const input = await produceInput({ events: o.events, seed: o.seed, prefix: inputPrefix, out: truthPath });
+  r.input = { records: input.records, ticks: input.ticks, bytes: input.bytes, produceSeconds: input.seconds, eventsPerSecondOfEventTime: input.eventsPerSecond, truth: truthPath };
+  const topics = Object.values(input.topics);
+  const expected = expectationsOf(input.truth);
+  save();
+
+  // 2. Baselines over the same topics.
+  await attempt('bare', async () => void (r.baselines.bare = await bareConsumer({ topics, expected: input.expected })));
+  await attempt('json', async () => void (r.baselines.json = await jsonParse({ generator: { ...input.truth.options } })));
+  await attempt('naive', async () => void (r.baselines.naive = await naiveService({ topics, maxEvents: o.naiveEvents })));
+  await attempt('reference', async () => void (r.baselines.reference = await kafkaStreamsReference({ inputTopics: [input.topics['game-events']], threads: 1 })));
+  await attempt('operators', async () => void (r.baselines.operators = await operatorsAlone({ generator: { ...input.truth.options } })));
+
+  // 3. Tributary, each variant in its own process, each with its own output names.
+  const record = async (run: TributaryRun, inputOf: Input, withDynamo: boolean) => {
+    const { samples, metrics, ...rest } = run;
+    const counters = Object.fromEntries(COUNTERS.map((c) => [c, metricSum(metrics, c)]));
+    counters.dynamo_items = DYNAMO_SINKS.reduce((sum, step) => sum + metricSum(metrics, 'sink_records_total', ['step', step]), 0);
+    r.tributary[run.name] = { ...rest, counters };
+    r.samples[run.name] = samples;
+    if (!run.ok) r.errors.push(`${run.name}: ${run.error ?? 'did not catch up'}`);
+    log(`${run.name}: ${run.ok ? 'caught up' : `NOT caught up (${run.error ?? ''})`} in ${run.seconds.toFixed(1)} s, ${Math.round(run.eventsPerSec)} ev/s, RSS peak ${run.resources.rssPeakMb} MB`);
+    const exp = inputOf === input ? expected : expectationsOf(inputOf.truth);
+    r.correctness.push(await checkRun(run, inputOf.truth, exp, inputOf.ticks, withDynamo));
+  };
+  const common = { runId, inputPrefix, inputTopics: topics, expected: input.expected, holdBack: holdBackOf(input.topics), outDir: o.outDir };
+  const noDynamo = writeVariant(o.outDir, `${runId}-no-dynamo`, { noDynamo: true });
+  await attempt('tributary', async () => record(await runTributary({ ...common, name: 'no-dynamo', yaml: noDynamo, cpuProf: o.cpuProf }), input, false));
+  await attempt('kafkajs', async () =>
+    record(await runTributary({ ...common, name: 'no-dynamo-kafkajs', yaml: writeVariant(o.outDir, `${runId}-no-dynamo-kafkajs`, { noDynamo: true, client: 'kafkajs' }) }), input, false));
+  await attempt('dynamo', async () => {
+    r.dynamoRawItemsPerSec = await rawBatchWriteRate();
+    log(`raw BatchWriteItem: ${Math.round(r.dynamoRawItemsPerSec)} items/s`);
+    await record(await runTributary({ ...common, name: 'full', yaml: writeVariant(o.outDir, `${runId}-full`, {}) }), input, true);
+  });
+  await attempt('stall', async () =>
+    record(await runTributary({ ...common, name: 'stalled-cold-storage', yaml: noDynamo, stall: { sink: 'cold-storage', ms: o.stallMs } }), input, false));
+
+  // 4. Latency at 50% of the measured maximum, produced live while Tributary runs.
+  await attempt('latency', async () => {
+    const max = r.tributary['no-dynamo']?.eventsPerSec;
+    if (max === undefined || !Number.isFinite(max)) throw new Error('no measured maximum (the no-dynamo run failed)');
+    const rate = Math.round(max / 2);
+    const seconds = o.mode === 'full' ? 60 : 20;
+    const events = Math.max(20_000, Math.min(o.events, rate * seconds));
+    const livePrefix = `e2e-${runId}-live-`;
+    const liveTopics = ['game-events', 'user-activity', 'transaction-events'].map((t) => `${livePrefix}${t}`);
+    let live: Promise<Input> | undefined;
+    const run = await runTributary({
+      ...common,
+      name: 'latency',
+      inputPrefix: livePrefix,
+      inputTopics: liveTopics,
+      expected: events + 18,
+      holdBack: holdBackOf(Object.fromEntries(liveTopics.map((t) => [t.slice(livePrefix.length), t]))),
+      yaml: noDynamo,
+      latency: true,
+      onStarted: () => {
+        live = sleep(4000).then(() => produceInput({ events, seed: o.seed + 1, prefix: livePrefix, rate }));
+      },
+    });
+    const liveInput = await (live as Promise<Input>);
+    if (liveInput.expected !== events + 18) throw new Error(`live input has ${liveInput.expected} records, expected ${events + 18}`);
+    (run as TributaryRun & { rate?: number }).rate = rate;
+    await record(run, liveInput, false);
+  });
+  r.finishedAt = new Date().toISOString();
+  r.machine.loadAverageAtEnd = loadavg();
+  save();
+  return r;
+}

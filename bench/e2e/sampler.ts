@@ -1,0 +1,42 @@
+/** RSS and CPU of this process, sampled every `periodMs`. */
+export interface Sample {
+  /** ms since the sampler started. */
+  t: number;
+  rssMb: number;
+  /** CPU time over the last period as a share of one core, in %. */
+  cpuPct: number;
+}
+
+export function startSampler(periodMs = 500) {
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  let lastT = t0;
+  let lastCpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const usedUs = cpu.user - lastCpu.user + (cpu.system - lastCpu.system);
+    samples.push({ t: Math.round(now - t0), rssMb: Math.round(process.memoryUsage().rss / 1048576), cpuPct: Math.round((usedUs / 1000 / (now - lastT)) * 1000) / 10 });
+    lastT = now;
+    lastCpu = cpu;
+  }, periodMs);
+  return { samples, t0, stop: () => clearInterval(timer) };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : (s[Math.floor(s.length / 2)] as number);
+};
+
+/** Peak and steady (median of the second half) RSS and CPU over samples in [fromMs, toMs]. */
+export function summarize(samples: readonly Sample[], fromMs = 0, toMs = Infinity) {
+  const within = samples.filter((s) => s.t >= fromMs && s.t <= toMs);
+  const half = within.slice(Math.floor(within.length / 2));
+  return {
+    samples: within.length,
+    rssPeakMb: Math.max(...within.map((s) => s.rssMb)),
+    rssSteadyMb: median(half.map((s) => s.rssMb)),
+    cpuPeakPct: Math.max(...within.map((s) => s.cpuPct)),
+    cpuSteadyPct: median(half.map((s) => s.cpuPct)),
+  };
+}
