@@ -6,13 +6,13 @@
  *   node_modules/.bin/node bench/parquet-writers.bench.ts
  *   BENCH_ROWS=100000 BENCH_ROUNDS=1 node_modules/.bin/node bench/parquet-writers.bench.ts   # quicker
  *
- * `BENCH_WRITERS=hyparquet,dsnp` picks contenders by label. The `dsnp` writer needs a complete copy of
+ * `BENCH_WRITERS=hyparquet,dsnp` picks contenders by label; `BENCH_KEEP=1` keeps the files in bench/out/. The `dsnp` writer needs a complete copy of
  * @dsnp/parquetjs (npm's 1.9.3 has no dist/): `TRIBUTARY_DSNP_PARQUETJS=/path/to/parquetjs-1.8.9`.
  *
  * Writes bench/out/parquet-writers.json and prints Markdown tables.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PARQUET_WRITERS, loadParquetWriter, type ParquetCompression } from '../src/sinks/parquet/writer.ts';
@@ -152,6 +152,7 @@ async function parent(): Promise<void> {
       process.stderr.write(`round ${round}: ${contender.label} …\n`);
       const result = await runChild(contender);
       const check = result.ok ? await duckdbCheck(result.path as string, expected, contender.compression) : undefined;
+      if (result.ok && process.env.BENCH_KEEP !== '1') rmSync(result.path as string, { force: true });
       const rate = result.ok ? (result.rows as number) / (result.encodeMs as number) : 0;
       (runs[contender.label] ??= []).push(Math.round(rate * 1000));
       const previous = best.get(contender);

@@ -7,7 +7,10 @@ export type ParquetWriterName = 'hyparquet' | 'parquetjs-lite' | 'dsnp' | 'parqu
 /** Every writer name, for validation and the bake-off. */
 export const PARQUET_WRITERS: readonly ParquetWriterName[] = ['hyparquet', 'parquetjs-lite', 'dsnp', 'parquet-wasm'];
 
-/** The default writer: the fastest of the bake-off, by a wide margin (bench/parquet-writers.bench.ts). */
+/**
+ * The default writer: the bake-off's fastest (1M game events: 7.4× parquetjs-lite, 4.1× @dsnp/parquetjs,
+ * 2.8× parquet-wasm) with the smallest files; bench/RESULTS.md, bench/parquet-writers.bench.ts.
+ */
 export const DEFAULT_PARQUET_WRITER: ParquetWriterName = 'hyparquet';
 
 /** Codecs by name; which writer supports which is in `WRITER_COMPRESSIONS`. */
