@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { backoffDelayMs } from './dynamodb-retry.ts';
 
 export interface RetryOptions {
   /** Tries in all, the first included (default 5). */
@@ -30,7 +31,7 @@ export interface RetryHooks {
 
 /** Full-jitter exponential backoff: a random wait in [0, min(max, base * 2^retry)). */
 export function backoffMs(retry: number, options: RetryOptions, random: () => number): number {
-  return Math.floor(random() * Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** retry));
+  return backoffDelayMs(retry + 1, options.baseDelayMs, options.maxDelayMs, random);
 }
 
 /**
