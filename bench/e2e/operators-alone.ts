@@ -4,11 +4,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { EMPTY, ignoreElements, lastValueFrom, Subject, tap } from 'rxjs';
-import type { PipelineContext } from '../../src/runtime/context.ts';
+import { lastValueFrom, Subject } from 'rxjs';
 import { envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { memoryContext } from '../../src/runtime/memory-context.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
 import { runInChild, result, type BaselineResult } from '../baselines/common.ts';
@@ -39,25 +37,10 @@ export async function measureOperatorsAlone(o: OperatorsAloneOptions): Promise<B
   let deadLetters = 0;
   let firstMs = 0;
   for (let pass = 0; pass < passes; pass++) {
-    const metrics = new Metrics();
-    const ctx: PipelineContext = {
-      deadLetter: (envelope) => {
-        deadLetters++;
-        envelope.lease.release();
-      },
-      logger: silentLogger,
-      metrics,
-      sinkContext: { deadLetter: () => {}, logger: silentLogger, metrics },
-      events: EMPTY,
-      toSink: (sink) => (source) =>
-        source.pipe(
-          tap((envelope) => {
-            perSink[sink.id] = (perSink[sink.id] ?? 0) + 1;
-            envelope.lease.release();
-          }),
-          ignoreElements(),
-        ),
-    };
+    const ctx = memoryContext({
+      onDeadLetter: () => void deadLetters++,
+      onSink: (id) => void (perSink[id] = (perSink[id] ?? 0) + 1),
+    });
     const pipeline = compileTopology(topology, { dynamo, s3, kafka: { brokers: ['127.0.0.1:9'] }, bounded: true });
     const input = new Subject<Envelope<Buffer | null>>();
     const done = lastValueFrom(pipeline(input, ctx), { defaultValue: undefined });

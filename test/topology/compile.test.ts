@@ -1,10 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EMPTY, ignoreElements, lastValueFrom, Subject, tap, toArray } from 'rxjs';
+import { lastValueFrom, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { PipelineContext } from '../../src/runtime/context.ts';
 import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { memoryContext } from '../../src/runtime/memory-context.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { validateTopology } from '../../src/topology/validate.ts';
 
@@ -34,25 +32,11 @@ async function run(steps: unknown[], sinks: Record<string, string | string[]>, i
     sinks: Object.entries(sinks).map(([id, from]) => ({ id, kind: 'dynamodb', from, table: 'unused', partitionKey: { name: 'pk', value: '{event_id}' } })),
   });
   const result: Run = { sinks: Object.fromEntries(Object.keys(sinks).map((id) => [id, []])), deadLetters: [], leases: [] };
-  const metrics = new Metrics();
-  const ctx: PipelineContext = {
-    deadLetter: (envelope, error, step) => {
-      result.deadLetters.push({ step, code: error.code });
-      envelope.lease.release();
-    },
-    logger: silentLogger,
-    metrics,
-    sinkContext: { deadLetter: () => {}, logger: silentLogger, metrics },
-    events: EMPTY,
-    toSink: (sink) => (source) =>
-      source.pipe(
-        tap((envelope) => {
-          result.sinks[sink.id]?.push(envelope.value);
-          envelope.lease.release();
-        }),
-        ignoreElements(),
-      ),
-  };
+  const ctx = memoryContext({
+    onDeadLetter: (_envelope, error, step) => void result.deadLetters.push({ step, code: error.code }),
+    onSink: (id, envelope) => void result.sinks[id]?.push(envelope.value),
+  });
+
   // A client that is never called: these sinks are replaced by the in-memory `toSink` above.
   const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const pipeline = compileTopology(topology, { dynamo, bounded: true });
