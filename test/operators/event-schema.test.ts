@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { compileEventSchema, type EventSchema } from '../../src/operators/event-schema.ts';
+import { baseEvent, purchaseEvent, SCHEMA } from './record-helpers.ts';
 
-const schema: EventSchema = {
-  common: { event_id: 'string', event_type: 'string', user_id: 'string', timestamp: 'timestamp', platform: 'string?' },
-  events: {
-    purchase: { 'event_data.amount': 'number', 'event_data.currency': 'string', 'event_data.items': 'array?' },
-    level_complete: { 'event_data.level': 'integer', 'event_data.perfect': 'boolean', event_data: 'object' },
-  },
-};
-const base = { event_id: 'e1', user_id: 'u1', timestamp: '2024-03-07T12:00:00Z' };
-const purchase = { ...base, event_type: 'purchase', event_data: { amount: 9.99, currency: 'USD' } };
+const schema = SCHEMA;
+const base = baseEvent;
+const purchase = purchaseEvent;
 const level = { ...base, event_type: 'level_complete', timestamp: 1_709_812_800_000, platform: null, event_data: { level: 3, perfect: false } };
 
 describe('compileEventSchema', () => {

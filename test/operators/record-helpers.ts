@@ -1,4 +1,5 @@
 /** Helpers for the record-level operator tests: counted envelopes, a recording dead-letter sink, marbles. */
+import type { EventSchema } from '../../src/operators/event-schema.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import type { TributaryError } from '../../src/errors.ts';
@@ -39,3 +40,14 @@ export function testScheduler(): TestScheduler {
 export function expectAllDone(records: readonly Counted<unknown>[]): void {
   expect(records.map((r) => r.lease.refs)).toEqual(records.map(() => 0));
 }
+
+/** The schema the event-schema and validate tests share, with a valid purchase built on `baseEvent`. */
+export const SCHEMA: EventSchema = {
+  common: { event_id: 'string', event_type: 'string', user_id: 'string', timestamp: 'timestamp', platform: 'string?' },
+  events: {
+    purchase: { 'event_data.amount': 'number', 'event_data.currency': 'string', 'event_data.items': 'array?' },
+    level_complete: { 'event_data.level': 'integer', 'event_data.perfect': 'boolean', event_data: 'object' },
+  },
+};
+export const baseEvent = { event_id: 'e1', user_id: 'u1', timestamp: '2024-03-07T12:00:00Z' };
+export const purchaseEvent = { ...baseEvent, event_type: 'purchase', event_data: { amount: 9.99, currency: 'USD' } };
