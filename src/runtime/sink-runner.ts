@@ -21,7 +21,12 @@ export interface BatchingOptions {
   readonly maxBatchRecords?: number;
   /** Bytes per `write`, as measured by `sizeOf`. Default 1 MiB. */
   readonly maxBatchBytes?: number;
-  /** How long a partial batch waits for more records. Default 100 ms. */
+  /**
+   * How long a partial batch waits for more records before it is written. Default 10 ms. While the
+   * sink is busy with earlier batches a due partial batch keeps filling (up to the batch limits) and
+   * is written as soon as the sink is free: at low rates records wait at most `lingerMs`, at high
+   * rates batches are full.
+   */
   readonly lingerMs?: number;
   /** Batches written at once. Default 1 (records of a partition reach the sink in order). */
   readonly concurrency?: number;
@@ -80,7 +85,7 @@ function resolveBatching(id: string, options: BatchingOptions, defaultMaxQueued:
   const resolved = {
     maxBatchRecords,
     maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
-    lingerMs: options.lingerMs ?? 100,
+    lingerMs: options.lingerMs ?? 10,
     concurrency: options.concurrency ?? 1,
     maxQueuedRecords: options.maxQueuedRecords ?? Math.max(defaultMaxQueued ?? 20_000, maxBatchRecords),
     sizeOf: options.sizeOf ?? defaultSizeOf,
@@ -121,6 +126,8 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
       let current: Envelope<T>[] = [];
       let currentBytes = 0;
       let linger: Subscription | undefined;
+      /** The partial batch's linger ran out while the sink was busy: write it when the sink is free. */
+      let lingerDue = false;
       const queue: Envelope<T>[][] = [];
       let queued = 0;
       let active = 0;
@@ -184,6 +191,7 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
             queued -= batch.length;
             updateHold();
             if (active === 0) for (const notify of idleWaiters.splice(0)) notify();
+            sealIfDue();
             pump();
             maybeComplete();
           }, fail);
@@ -193,12 +201,23 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
       const seal = () => {
         linger?.unsubscribe();
         linger = undefined;
+        lingerDue = false;
         if (current.length === 0) return;
         metrics.inc('records_in_total', labels, current.length);
         queue.push(current);
         current = [];
         currentBytes = 0;
         pump();
+      };
+
+      const busy = () => active >= config.concurrency || queue.length > 0 || flushing !== undefined;
+      const onLinger = () => {
+        linger = undefined;
+        if (busy()) lingerDue = true;
+        else seal();
+      };
+      const sealIfDue = () => {
+        if (lingerDue && !busy()) seal();
       };
 
       const flush = (periodic = false): Promise<void> => {
@@ -210,6 +229,7 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
           await sink.flush();
         })().finally(() => {
           flushing = undefined;
+          sealIfDue();
           pump();
           maybeComplete();
         });
@@ -238,10 +258,10 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
           if (current.length >= config.maxBatchRecords || currentBytes >= config.maxBatchBytes) {
             seal();
             updateHold();
-          } else if (linger === undefined) {
-            if (queued >= config.maxQueuedRecords) updateHold();
-            linger = scheduler.schedule(seal, config.lingerMs);
+            return;
           }
+          if (queued >= config.maxQueuedRecords) updateHold();
+          if (linger === undefined && !lingerDue) linger = scheduler.schedule(onLinger, config.lingerMs);
         },
         error: (error: unknown) => {
           if (!failed && !closed) stop(error);

@@ -79,6 +79,31 @@ describe('sinkRunner', () => {
     sub.unsubscribe();
   });
 
+  it('keeps filling a partial batch whose linger ran out while the sink was busy, and writes it when the sink is free', async () => {
+    const { h } = host();
+    const sink = new FakeSink();
+    let open!: () => void;
+    sink.gate = new Promise((resolve) => (open = resolve));
+    const input = new Subject<Envelope<number>>();
+    const sub = input.pipe(sinkRunner(sink, { maxBatchRecords: 100, lingerMs: 2 }, h)).subscribe();
+    input.next(envelopes(1)[0] as Envelope<number>);
+    await new Promise((r) => setTimeout(r, 15));
+    // The first batch is being written (held at the gate); these arrive meanwhile, across several lingers.
+    for (const e of envelopes(3, 1)) {
+      input.next(e);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(sink.attempts).toBe(1);
+    open();
+    await new Promise((r) => setTimeout(r, 15));
+    expect(sink.batches).toEqual([[0], [1, 2, 3]]);
+    // Idle sink: a lone record is written after the linger, not held for more.
+    input.next(envelopes(1, 4)[0] as Envelope<number>);
+    await new Promise((r) => setTimeout(r, 15));
+    expect(sink.batches).toEqual([[0], [1, 2, 3], [4]]);
+    sub.unsubscribe();
+  });
+
   it('retries the same batch after SinkOverloadError, holding the source meanwhile', async () => {
     const { h, history } = host();
     const sink = new FakeSink();
