@@ -24,7 +24,7 @@ export interface DynamoUpdateOptions {
 }
 
 export type UpdateResult =
-  | { readonly ok: true; readonly input: UpdateItemCommandInput }
+  | { readonly ok: true; readonly input: UpdateItemCommandInput; readonly value: number | string }
   | { readonly ok: false; readonly reason: string };
 
 /** The checks of the update options, as problems (empty when valid). */
@@ -76,6 +76,7 @@ export function compileUpdateBuilder(
     const clauses = [sets.length ? `SET ${sets.join(', ')}` : '', isMax ? '' : 'ADD #t :t'].filter(Boolean);
     return {
       ok: true,
+      value: v as number | string,
       input: {
         TableName: table,
         Key: { ...key },

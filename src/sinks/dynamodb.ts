@@ -6,6 +6,7 @@ import {
   type BatchWriteItemCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { LRUCache } from 'lru-cache';
 import { connectionsFromEnv, createDynamoClient } from '../config.ts';
 import { ConfigError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
 import type { Envelope } from '../runtime/envelope.ts';
@@ -31,6 +32,13 @@ export interface DynamoSinkOptions extends DynamoItemOptions, DynamoUpdateOption
   readonly retry?: Partial<RetryPolicy>;
   readonly sleep?: Sleep;
   readonly random?: () => number;
+  /**
+   * `max` mode: keys whose stored maximum the sink remembers (least recently used forgotten first);
+   * default 100000, 0 turns it off. A numeric value not above a remembered one is acknowledged
+   * without a request (the conditional update would have been refused). Off when the table has a
+   * `ttl` (an expired item takes its maximum with it); it assumes nothing else deletes items.
+   */
+  readonly knownMaxKeys?: number;
 }
 
 interface Ready {
@@ -83,6 +91,8 @@ export class DynamoDbSink implements Sink {
   readonly #toItem: (envelope: Envelope<unknown>) => ItemResult;
   readonly #toUpdate: UpdateBuilder | undefined;
   readonly #keyNames: readonly [string, string | undefined];
+  /** `max` mode: per key, a value the stored maximum is known to be at least (a write landed or was refused). */
+  readonly #knownMax: LRUCache<string, number> | undefined;
   readonly #labels: { step: string };
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
@@ -91,6 +101,7 @@ export class DynamoDbSink implements Sink {
     const problems = [...updateOptionProblems(options)];
     if (!options.table) problems.push('table is required');
     const concurrency = options.concurrency ?? 8;
+    if (options.knownMaxKeys !== undefined && !(Number.isInteger(options.knownMaxKeys) && options.knownMaxKeys >= 0)) problems.push('knownMaxKeys must be an integer >= 0');
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) problems.push('concurrency must be an integer >= 1');
     const policy = { ...DEFAULT_RETRY, ...options.retry };
     if (!(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) problems.push('retry.maxAttempts must be an integer >= 1');
@@ -107,6 +118,8 @@ export class DynamoDbSink implements Sink {
     const mode = options.mode ?? 'put';
     this.#toUpdate = mode === 'put' ? undefined : compileUpdateBuilder(options, options.table, options.id);
     this.#keyNames = [options.partitionKey.name, options.sortKey?.name];
+    const knownMaxKeys = options.knownMaxKeys ?? 100_000;
+    this.#knownMax = mode === 'max' && options.ttl === undefined && knownMaxKeys > 0 ? new LRUCache({ max: knownMaxKeys }) : undefined;
     this.#concurrency = concurrency;
     this.#labels = { step: options.id };
     this.#ownsClient = options.client === undefined;
@@ -243,14 +256,26 @@ export class DynamoDbSink implements Sink {
     const toUpdate = this.#toUpdate as UpdateBuilder;
     const update = toUpdate(r.envelope, r.item, r.key);
     if (!update.ok) return this.#deadLetter(r.envelope, update.reason, r.keyText);
+    const known = this.#knownMax?.get(r.keyId);
+    if (known !== undefined && typeof update.value === 'number' && update.value <= known) {
+      // The stored maximum is at least `known`: the conditional update would be refused.
+      r.envelope.lease.release();
+      this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: 'below_known_max' });
+      return;
+    }
+    const remember = () => {
+      if (this.#knownMax !== undefined && typeof update.value === 'number' && !(update.value <= (known ?? -Infinity))) this.#knownMax.set(r.keyId, update.value);
+    };
     try {
       await withRetries(() => this.#timed(new UpdateItemCommand(update.input)), this.#retry, (e) => dynamoFailureOf(e) === 'transient');
+      remember();
       r.envelope.lease.release();
       this.#context.metrics.inc('sink_records_total', this.#labels);
     } catch (error) {
       const failure = dynamoFailureOf(error);
       if (failure === 'condition') {
         // A normal outcome: the stored value already wins.
+        remember();
         r.envelope.lease.release();
         this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: 'condition_failed' });
       } else if (failure === 'invalid') this.#deadLetter(r.envelope, `DynamoDB refused the update: ${(error as Error).message}`, r.keyText, error);

@@ -11,6 +11,7 @@ describe('compileUpdateBuilder', () => {
     const r = build(envelopeOf({ score: 90, name: 'ann' }), item, key);
     expect(r).toEqual({
       ok: true,
+      value: 90,
       input: {
         TableName: 'boards',
         Key: key,

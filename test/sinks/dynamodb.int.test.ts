@@ -330,7 +330,7 @@ describe('dynamoDbSink (leases and failures)', () => {
 describe('dynamoDbSink (max and add)', () => {
   const board = (user: string, score: number) => envelopeOf({ board: 'weekly', user_id: user, score }, {}, new CountingLease());
 
-  it('max keeps the best score; a lower one is a counted, acknowledged no-op', async () => {
+  it('max keeps the best score; a lower one is a counted, acknowledged no-op (the condition refuses it)', async () => {
     const table = await createTable({ prefix: 'ddb-max' });
     const real = dynamoClient();
     const { metrics, dead, context } = harness();
@@ -344,6 +344,7 @@ describe('dynamoDbSink (max and add)', () => {
         partitionKey: { name: 'pk', value: 'BOARD#{board}' },
         sortKey: { name: 'sk', value: '{user_id}' },
         attributes: { last_score: 'score' },
+        knownMaxKeys: 0,
       },
       context,
     );
@@ -368,6 +369,45 @@ describe('dynamoDbSink (max and add)', () => {
     expect(metrics.value('sink_records_total', { step: 'best' })).toBe(5);
     expect(dead).toEqual([]);
     expect(allDone([...all, ...lower, ...mixed])).toBe(true);
+  });
+
+  it('max skips the request for a value not above the maximum it knows is stored, and forgets nothing it should not', async () => {
+    const table = await createTable({ prefix: 'ddb-max-known' });
+    const real = dynamoClient();
+    const sent: string[] = [];
+    const counting: DynamoSender = { send: (command) => (sent.push(command.constructor.name), real.send(command as never)) };
+    const { metrics, context } = harness();
+    const options = {
+      table,
+      mode: 'max',
+      update: { attribute: 'best', value: 'score' },
+      partitionKey: { name: 'pk', value: 'BOARD#{board}' },
+      sortKey: { name: 'sk', value: '{user_id}' },
+    } as const;
+    const sink = dynamoDbSink({ ...options, id: 'best', client: counting, knownMaxKeys: 2 }, context);
+    const get = async (user: string) => unmarshall((await real.send(new GetItemCommand({ TableName: table, Key: marshall({ pk: 'BOARD#weekly', sk: user }) }))).Item ?? {});
+
+    await sink.write([board('ann', 50), board('ann', 20), board('ann', 50), board('bob', 10)]);
+    expect(sent).toHaveLength(2);
+    expect(metrics.value('sink_records_total', { step: 'best', outcome: 'below_known_max' })).toBe(2);
+    // Another writer raises ann to 80: the sink's 50 is still a floor; 70 is sent and refused by the condition.
+    await real.send(new PutItemCommand({ TableName: table, Item: marshall({ pk: 'BOARD#weekly', sk: 'ann', best: 80 }) }));
+    const later = [board('ann', 70), board('ann', 60), board('ann', 90)];
+    await sink.write(later);
+    expect(sent).toHaveLength(4);
+    expect(metrics.value('sink_records_total', { step: 'best', outcome: 'condition_failed' })).toBe(1);
+    expect(await get('ann')).toMatchObject({ best: 90 });
+    // Bounded: with two keys remembered, a third pushes out the least recently used (bob), whose next value is sent.
+    await sink.write([board('cat', 1)]);
+    await sink.write([board('bob', 5)]);
+    expect(sent).toHaveLength(6);
+    expect(allDone(later)).toBe(true);
+
+    // With a TTL on the table an item can expire with its maximum: nothing is skipped.
+    const expiring = dynamoDbSink({ ...options, id: 'expiring', client: counting, ttl: { attribute: 'expires_at', afterMs: DAY_MS } }, context);
+    const before = sent.length;
+    await expiring.write([board('dan', 50), board('dan', 20)]);
+    expect(sent.length - before).toBe(2);
   });
 
   it('add sums a counter (not idempotent: a replay adds again)', async () => {
