@@ -12,13 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { map, tap } from 'rxjs';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../../src/config.ts';
 import type { Pipeline } from '../../src/runtime/context.ts';
-import { createLogger } from '../../src/runtime/logger.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import type { Sink } from '../../src/sinks/sink.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
-import { kafkaConnectionFromEnv, sourceOptionsOf } from '../../src/topology/run.ts';
-import { LatencyRecorder } from './lease-latency.ts';
+import { kafkaConnectionFromEnv, runtimeOptionsOf } from '../../src/topology/run.ts';
+import { LatencyRecorder, SinkLatencies } from './lease-latency.ts';
 import { progressReader } from './offsets.ts';
 import { startSampler, summarize } from './sampler.ts';
 
@@ -33,6 +32,8 @@ export interface ChildConfig {
   holdBack?: Record<string, number>;
   out: string;
   latency?: boolean;
+  /** With `latency`: the sinks whose latencies are also pooled as "hot" (per-event DynamoDB/Kafka writes). */
+  hotSinks?: string[];
   stall?: { sink: string; ms: number };
   timeoutMs?: number;
   /** Gives up when every record was read and the commits have not moved for this long. Default 60000. */
@@ -46,18 +47,15 @@ const topology = await loadTopologyFile(config.yaml, { env });
 const connections = connectionsFromEnv(env);
 const dynamo = createDynamoClient(connections);
 const s3 = createS3Client(connections);
-const runtime = createRuntime({
-  source: sourceOptionsOf(topology, kafkaConnectionFromEnv(env)),
-  deadLetterTopic: topology.deadLetters.topic,
-  logger: createLogger({ topology: topology.name }, env.LOG_LEVEL ?? 'warn'),
-  commitIntervalMs: Number(env.TRIBUTARY_COMMIT_INTERVAL_MS ?? 1000),
-});
+// The same options as `tributary run` (bounds and timings from the environment).
+const runtime = createRuntime(runtimeOptionsOf(topology, kafkaConnectionFromEnv(env), env));
 const compiled = compileTopology(topology, { dynamo, s3, kafka: kafkaConnectionFromEnv(env) });
 
 let firstMs: number | undefined;
 let readMs: number | undefined;
 let read = 0;
 const latency = config.latency === true ? new LatencyRecorder() : undefined;
+const sinkLatency = config.latency === true ? new SinkLatencies(config.hotSinks ?? []) : undefined;
 const stall = { startedMs: undefined as number | undefined, endedMs: undefined as number | undefined };
 
 function stalling<T>(sink: Sink<T>, ms: number): Sink<T> {
@@ -94,7 +92,10 @@ const pipeline: Pipeline = (input$, ctx) =>
     ),
     {
       ...ctx,
-      toSink: (sink, batching) => ctx.toSink(config.stall !== undefined && sink.id === config.stall.sink ? stalling(sink, config.stall.ms) : sink, batching),
+      toSink: (sink, batching) => {
+        const toSink = ctx.toSink(config.stall !== undefined && sink.id === config.stall.sink ? stalling(sink, config.stall.ms) : sink, batching);
+        return sinkLatency === undefined ? toSink : (input$) => toSink(input$.pipe(map((e) => sinkLatency.wrap(sink.id, e))));
+      },
     },
   );
 
@@ -144,6 +145,7 @@ const result = {
   startupSeconds: firstMs === undefined ? undefined : (firstMs - sampler.t0) / 1000,
   resources: summarize(sampler.samples, relative(firstMs) ?? 0, relative(caughtUpMs) ?? Infinity),
   latency: latency?.percentiles(),
+  sinkLatency: sinkLatency?.summary(),
   stall:
     stall.startedMs === undefined
       ? undefined

@@ -1,6 +1,7 @@
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../runtime/logger.ts';
+import type { RuntimeOptions } from '../runtime/context.ts';
 import { createRuntime, type Runtime } from '../runtime/runtime.ts';
 import { installSignalHandlers } from '../runtime/shutdown.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
@@ -70,6 +71,25 @@ export function sourceOptionsOf(topology: ValidTopology, connection: KafkaConnec
   };
 }
 
+/** The runtime's options for a topology: its source, dead letters, and the bounds and timings the environment sets. */
+export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnectionOptions, env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
+  const maxInflightRecords = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_RECORDS');
+  const maxInflightBytes = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_BYTES');
+  const commitIntervalMs = numberFromEnv(env, 'TRIBUTARY_COMMIT_INTERVAL_MS');
+  const shutdownTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS');
+  return {
+    source: sourceOptionsOf(topology, kafka),
+    deadLetterTopic: topology.deadLetters.topic,
+    logger: createLogger({ topology: topology.name }, env.LOG_LEVEL),
+    limits: {
+      ...(maxInflightRecords === undefined ? {} : { maxInflightRecords }),
+      ...(maxInflightBytes === undefined ? {} : { maxInflightBytes }),
+    },
+    ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+    ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
+  };
+}
+
 export interface StartedTopology {
   readonly runtime: Runtime;
   /** Resolves when the pipeline has drained and committed after `runtime.shutdown()`. */
@@ -84,21 +104,7 @@ export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = 
   const kafka = kafkaConnectionFromEnv(env);
   const dynamo = createDynamoClient(connections);
   const s3 = createS3Client(connections);
-  const maxInflightRecords = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_RECORDS');
-  const maxInflightBytes = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_BYTES');
-  const commitIntervalMs = numberFromEnv(env, 'TRIBUTARY_COMMIT_INTERVAL_MS');
-  const shutdownTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS');
-  const runtime = createRuntime({
-    source: sourceOptionsOf(topology, kafka),
-    deadLetterTopic: topology.deadLetters.topic,
-    logger: createLogger({ topology: topology.name }, env.LOG_LEVEL),
-    limits: {
-      ...(maxInflightRecords === undefined ? {} : { maxInflightRecords }),
-      ...(maxInflightBytes === undefined ? {} : { maxInflightBytes }),
-    },
-    ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
-    ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
-  });
+  const runtime = createRuntime(runtimeOptionsOf(topology, kafka, env));
   const pipeline = compileTopology(topology, { dynamo, s3, kafka, ...(options.bounded === undefined ? {} : { bounded: options.bounded }) });
   const done = runtime.run(pipeline);
   return {
