@@ -31,13 +31,13 @@ export function chart(r: E2eResult): string {
     })
     .join('\n');
   const latTop = top + bars.length * (barH + 8) + 50;
-  const lat = r.tributary.latency?.latency;
+  const lat = r.tributary.latency?.sinkLatency?.hot ?? r.tributary.latency?.latency;
   let latency = '';
   if (lat !== undefined) {
     const points = [['p50', lat.p50], ['p95', lat.p95], ['p99', lat.p99]] as const;
     const lmax = Math.max(100, ...points.map(([, v]) => v));
     const ls = (v: number) => ((width - left - 120) * v) / lmax;
-    latency = `<text x="10" y="${latTop - 12}" font-weight="bold">Latency, produce to sink acknowledgement, at 50% of max rate (ms; target p99 &lt;= 100)</text>\n` +
+    latency = `<text x="10" y="${latTop - 12}" font-weight="bold">Latency, produce to hot-sink acknowledgement (DynamoDB/Kafka), at 50% of max rate (ms; target p99 &lt;= 100)</text>\n` +
       points.map(([name, v], i) => {
         const y = latTop + i * (barH + 8);
         return `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${name}</text><rect x="${left}" y="${y}" width="${ls(v).toFixed(1)}" height="${barH}" fill="#dd6b20"/><text x="${(left + ls(v) + 6).toFixed(1)}" y="${y + 15}">${Math.round(v)} ms</text>`;

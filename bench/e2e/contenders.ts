@@ -25,11 +25,23 @@ export interface TributaryRun {
   startupSeconds?: number;
   progress: { end: number; committed: number; caughtUp: boolean };
   resources: { rssPeakMb: number; rssSteadyMb: number; cpuPeakPct: number; cpuSteadyPct: number; samples: number };
-  latency?: { count: number; p50: number; p95: number; p99: number; max: number };
+  latency?: Percentiles;
+  /** With `latency`: per sink, produce header to that sink's acknowledgement; `hot` pools the hot sinks. */
+  sinkLatency?: { hot: Percentiles; bySink: Record<string, Percentiles> };
+  /** Offered load of a live run, events/s. */
+  rate?: number;
   stall?: { startedAtMs: number; endedAtMs: number; rssPeakMb: number; rssSteadyMb: number };
   metrics: MetricSample[];
   samples: Sample[];
   cpuProfileDir?: string;
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
 }
 
 export interface RunTributaryOptions {
@@ -42,6 +54,7 @@ export interface RunTributaryOptions {
   holdBack?: Record<string, number>;
   outDir: string;
   latency?: boolean;
+  hotSinks?: string[];
   stall?: { sink: string; ms: number };
   cpuProf?: boolean;
   /** Called once the child is running (start producing here for a live run). */
@@ -68,7 +81,7 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
   const topology = await loadTopologyFile(o.yaml, { env: { ...process.env, ...env } });
   await provisionTopology(topology, connectionsFromEnv({ ...process.env, ...env }));
   const out = `${o.outDir}/${o.name}.child.json`;
-  const config: ChildConfig = { yaml: o.yaml, env, expected: o.expected, inputTopics: o.inputTopics, group: names.group, out, ...(o.holdBack ? { holdBack: o.holdBack } : {}), ...(o.latency ? { latency: true } : {}), ...(o.stall ? { stall: o.stall } : {}) };
+  const config: ChildConfig = { yaml: o.yaml, env, expected: o.expected, inputTopics: o.inputTopics, group: names.group, out, ...(o.holdBack ? { holdBack: o.holdBack } : {}), ...(o.latency ? { latency: true, hotSinks: o.hotSinks ?? [] } : {}), ...(o.stall ? { stall: o.stall } : {}) };
   const profDir = `${o.outDir}/prof-${o.name}`;
   const args = [...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), CHILD, JSON.stringify(config)];
   await new Promise<void>((resolve, reject) => {

@@ -33,3 +33,29 @@ export class LatencyRecorder {
     return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] as number) };
   }
 }
+
+/**
+ * Latency per sink: produce header to the sink's own release of the record (its acknowledgement),
+ * plus one recorder over the `hot` sinks together (the per-event sinks whose acknowledgement is a
+ * DynamoDB or Kafka write, not a window close or a Parquet file rotation).
+ */
+export class SinkLatencies {
+  readonly #bySink = new Map<string, LatencyRecorder>();
+  readonly #hot = new LatencyRecorder();
+  readonly #hotSinks: ReadonlySet<string>;
+
+  constructor(hotSinks: readonly string[]) {
+    this.#hotSinks = new Set(hotSinks);
+  }
+
+  wrap<T>(sinkId: string, envelope: Envelope<T>): Envelope<T> {
+    let recorder = this.#bySink.get(sinkId);
+    if (recorder === undefined) this.#bySink.set(sinkId, (recorder = new LatencyRecorder()));
+    const wrapped = recorder.wrap(envelope);
+    return this.#hotSinks.has(sinkId) ? this.#hot.wrap(wrapped) : wrapped;
+  }
+
+  summary(): { hot: ReturnType<LatencyRecorder['percentiles']>; bySink: Record<string, ReturnType<LatencyRecorder['percentiles']>> } {
+    return { hot: this.#hot.percentiles(), bySink: Object.fromEntries([...this.#bySink].map(([id, r]) => [id, r.percentiles()])) };
+  }
+}
