@@ -11,7 +11,7 @@ import { jsonParse } from '../baselines/json-parse.ts';
 import { naiveService } from '../baselines/naive-service.ts';
 import { kafkaStreamsReference } from '../reference/run.ts';
 import { checkRun, type Correctness } from './correctness.ts';
-import { metricSum, runTributary, type TributaryRun } from './contenders.ts';
+import { CHILD_NODE_FLAGS, metricSum, runTributary, type TributaryRun } from './contenders.ts';
 import { rawBatchWriteRate } from './dynamo-raw.ts';
 import { expectationsOf } from './expectations.ts';
 import { holdBackOf, produceInput, type Input } from './input.ts';
@@ -34,7 +34,7 @@ export interface E2eResult {
   runId: string;
   startedAt: string;
   finishedAt?: string;
-  machine: { cores: number; cpu: string; node: string; loadAverageAtStart: number[]; loadAverageAtEnd?: number[]; memoryGb: number };
+  machine: { cores: number; cpu: string; node: string; nodeFlags: string[]; loadAverageAtStart: number[]; loadAverageAtEnd?: number[]; memoryGb: number };
   input: { records: number; ticks: number; bytes: number; produceSeconds: number; eventsPerSecondOfEventTime: number; truth: string };
   baselines: Record<string, BaselineResult>;
   dynamoRawItemsPerSec?: number;
@@ -62,7 +62,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     options: { ...o, skip: [...o.skip] },
     runId,
     startedAt: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version, loadAverageAtStart: loadavg(), memoryGb: Math.round(totalmem() / 2 ** 30) },
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version, nodeFlags: CHILD_NODE_FLAGS, loadAverageAtStart: loadavg(), memoryGb: Math.round(totalmem() / 2 ** 30) },
     input: { records: 0, ticks: 0, bytes: 0, produceSeconds: 0, eventsPerSecondOfEventTime: 0, truth: '' },
     baselines: {},
     tributary: {},
