@@ -52,8 +52,10 @@ export function asValidationError(error: unknown, stepId: string): TributaryErro
 interface PartitionClock {
   /** Highest event time seen minus the allowed out-of-orderness. */
   watermark: number;
-  /** Processing time of the partition's last event. */
+  /** Processing time of the partition's last event (or of its registration or resumption). */
   lastSeenAt: number;
+  /** Paused by the source (backpressure): its records wait in Kafka, so it is not idle. */
+  paused: boolean;
 }
 
 export interface WatermarkOptions {
@@ -76,7 +78,10 @@ export interface WatermarkOptions {
  * Partitions are known from their events, or registered before any (`register`, from the source's
  * assignment): a registered partition with no event yet holds the watermark back until it has events
  * or turns idle, so a backlog read one partition after another does not make the later partitions'
- * events late. Idleness is computed from `nowMs` on each call (nothing needs a timer to be correct); a caller
+ * events late. A partition the source paused (backpressure, `pause`) is never idle: its records are
+ * waiting in Kafka, not missing; its idle timeout starts again when it resumes. Without this, a sink
+ * stalled longer than the idle timeout would let the watermark run ahead to the fastest partition
+ * and make the others' backlog late. Idleness is computed from `nowMs` on each call (nothing needs a timer to be correct); a caller
  * that wants to act when the watermark moves without events schedules a wake-up at `nextChangeAt`.
  */
 export class WatermarkTracker {
@@ -100,24 +105,38 @@ export class WatermarkTracker {
    * idle, it holds the watermark where it is. A partition already known is left as it is.
    */
   register(topic: string, partition: number, nowMs: number): void {
+    this.#clock(topic, partition, nowMs);
+  }
+
+  /** The source paused the partition: it holds the watermark back (is not idle) until `resume`. */
+  pause(topic: string, partition: number, nowMs: number): void {
+    this.#clock(topic, partition, nowMs).paused = true;
+  }
+
+  /** The source resumed the partition: its idle timeout counts from `nowMs`. */
+  resume(topic: string, partition: number, nowMs: number): void {
+    const clock = this.#clock(topic, partition, nowMs);
+    if (!clock.paused) return;
+    clock.paused = false;
+    if (nowMs > clock.lastSeenAt) clock.lastSeenAt = nowMs;
+  }
+
+  #clock(topic: string, partition: number, nowMs: number): PartitionClock {
     const key = `${topic}\u0000${partition}`;
-    if (this.#byKey.has(key)) return;
-    const clock: PartitionClock = { watermark: -Infinity, lastSeenAt: nowMs };
-    this.#byKey.set(key, clock);
-    this.#clocks.push(clock);
+    let clock = this.#byKey.get(key);
+    if (clock === undefined) {
+      clock = { watermark: -Infinity, lastSeenAt: nowMs, paused: false };
+      this.#byKey.set(key, clock);
+      this.#clocks.push(clock);
+    }
+    return clock;
   }
 
   /** Records an event of `topic`/`partition` at `eventTimeMs`, seen at processing time `nowMs`. */
   observe(topic: string, partition: number, eventTimeMs: number, nowMs: number): void {
     let clock = this.#last;
     if (clock === undefined || topic !== this.#lastTopic || partition !== this.#lastPartition) {
-      const key = `${topic}\u0000${partition}`;
-      clock = this.#byKey.get(key);
-      if (clock === undefined) {
-        clock = { watermark: -Infinity, lastSeenAt: nowMs };
-        this.#byKey.set(key, clock);
-        this.#clocks.push(clock);
-      }
+      clock = this.#clock(topic, partition, nowMs);
       this.#last = clock;
       this.#lastTopic = topic;
       this.#lastPartition = partition;
@@ -135,7 +154,7 @@ export class WatermarkTracker {
     let active = false;
     for (const clock of this.#clocks) {
       if (clock.watermark > max) max = clock.watermark;
-      if (nowMs - clock.lastSeenAt < this.#idleMs) {
+      if (clock.paused || nowMs - clock.lastSeenAt < this.#idleMs) {
         active = true;
         if (clock.watermark < minActive) minActive = clock.watermark;
       }
@@ -148,17 +167,21 @@ export class WatermarkTracker {
   /**
    * The processing time at which the watermark may next move without any event: when an active
    * partition turns idle, or, with all idle, when the watermark reaches `targetMs`. `undefined` when
-   * only an event can move it (idleness disabled, or no partition seen yet).
+   * only an event can move it (idleness disabled, no partition seen yet, or one paused and the rest idle).
    */
   nextChangeAt(targetMs: number, nowMs: number): number | undefined {
     if (this.#idleMs === Infinity || this.#clocks.length === 0) return undefined;
     let nextIdle = Infinity;
     let max = -Infinity;
+    let paused = false;
     for (const clock of this.#clocks) {
       if (clock.watermark > max) max = clock.watermark;
-      if (nowMs - clock.lastSeenAt < this.#idleMs) nextIdle = Math.min(nextIdle, clock.lastSeenAt + this.#idleMs);
+      if (clock.paused) paused = true;
+      else if (nowMs - clock.lastSeenAt < this.#idleMs) nextIdle = Math.min(nextIdle, clock.lastSeenAt + this.#idleMs);
     }
-    return nextIdle !== Infinity ? nextIdle : this.#lastEventAt + (targetMs - max);
+    if (nextIdle !== Infinity) return nextIdle;
+    // A paused partition holds the watermark until it resumes, which is an event, not a time.
+    return paused ? undefined : this.#lastEventAt + (targetMs - max);
   }
 
   /** Partitions seen so far. */

@@ -61,6 +61,14 @@ export class WindowEngine<T> {
     for (const { topic, partition } of partitions) this.#tracker.register(topic, partition, nowMs);
   }
 
+  /** The source paused (`paused` true) or resumed these partitions: a paused partition is not idle. */
+  flow(paused: boolean, partitions: readonly { readonly topic: string; readonly partition: number }[], nowMs: number): void {
+    for (const { topic, partition } of partitions) {
+      if (paused) this.#tracker.pause(topic, partition, nowMs);
+      else this.#tracker.resume(topic, partition, nowMs);
+    }
+  }
+
   /** Takes one event (and ownership of its lease) seen at processing time `nowMs`. */
   next(envelope: Envelope<T>, nowMs: number): void {
     const c = this.#c;

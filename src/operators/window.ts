@@ -69,6 +69,12 @@ export interface WindowOptions<T, Aggs extends Record<string, Aggregator<T>> = R
    * partition after another makes the later partitions' early events late.
    */
   readonly partitions?: Observable<readonly { readonly topic: string; readonly partition: number }[]>;
+  /**
+   * The source's pauses and resumptions of partitions (the runtime's `paused` / `resumed` events). A
+   * paused partition is never idle (its records wait in Kafka), so a sink stalled for longer than
+   * `idleTimeoutMs` does not let the watermark run ahead and make the paused partitions' backlog late.
+   */
+  readonly flow?: Observable<{ readonly paused: boolean; readonly partitions: readonly { readonly topic: string; readonly partition: number }[] }>;
 }
 
 /**
@@ -92,7 +98,7 @@ export interface WindowOptions<T, Aggs extends Record<string, Aggregator<T>> = R
  * Watermark: per Kafka partition, the highest event time minus `maxOutOfOrdernessMs`; the step's is
  * the minimum over partitions that had an event within `idleTimeoutMs` of processing time, or, when
  * all are idle, the highest plus the processing time since the last event (a quiet stream still
- * closes its windows; note that a source paused longer than `idleTimeoutMs` lets it run ahead too).
+ * closes its windows; a partition the source paused is never idle: see `flow`).
  * A window closes when the watermark reaches `window_end + graceMs`.
  *
  * Outputs: results on `'results'` (envelope meta of the window's first event, `eventTimeMs` =
@@ -165,6 +171,12 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
         engine.expect(partitions, now);
         arm(now);
       }));
+      const flow = options.flow?.subscribe(({ paused, partitions }) => guard(() => {
+        const now = scheduler.now();
+        engine.flow(paused, partitions, now);
+        engine.advance(now);
+        arm(now);
+      }));
       const input = source.subscribe({
         next: (envelope) => {
           if (subscriber.closed) return; // a failed step takes no more records
@@ -191,6 +203,7 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
       });
       return () => {
         expected?.unsubscribe();
+        flow?.unsubscribe();
         input.unsubscribe();
         stopTimer();
       };

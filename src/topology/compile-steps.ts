@@ -36,6 +36,8 @@ export interface StepDeps {
   readonly bounded?: boolean;
   /** The partitions assigned to the source, as they are assigned (windows register them). */
   readonly assigned?: Observable<readonly { readonly topic: string; readonly partition: number }[]>;
+  /** The source's pauses (`paused` true) and resumptions of partitions (windows do not count paused partitions idle). */
+  readonly flow?: Observable<{ readonly paused: boolean; readonly partitions: readonly { readonly topic: string; readonly partition: number }[] }>;
   /** The source topics upstream of a step. */
   readonly upstreamTopics?: (stepId: string) => ReadonlySet<string>;
 }
@@ -131,6 +133,7 @@ function compileWindow(step: WindowStep, deps: StepDeps, scheduler: SchedulerLik
   const aggregators = Object.fromEntries(step.aggregate.map((a) => [a.name, aggregatorOf(a)]));
   const topics = deps.upstreamTopics?.(step.id);
   const partitions = topics && deps.assigned?.pipe(map((assigned) => assigned.filter((p) => topics.has(p.topic))));
+  const flow = topics && deps.flow?.pipe(map(({ paused, partitions: all }) => ({ paused, partitions: all.filter((p) => topics.has(p.topic)) })));
   return window<unknown, Record<string, Aggregator<unknown>>>({
     id: step.id,
     window: step.window,
@@ -149,6 +152,7 @@ function compileWindow(step: WindowStep, deps: StepDeps, scheduler: SchedulerLik
     scheduler,
     flushOnComplete: deps.bounded ?? false,
     ...(partitions ? { partitions } : {}),
+    ...(flow ? { flow } : {}),
   }) as OperatorFunction<AnyEnvelope, Routed<unknown>>;
 }
 

@@ -45,6 +45,10 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         rxFilter((event) => event.type === 'assigned'),
         rxMap((event) => (event.type === 'assigned' ? event.partitions : [])),
       ),
+      flow: ctx.events.pipe(
+        rxFilter((event) => event.type === 'paused' || event.type === 'resumed'),
+        rxMap((event) => ({ paused: event.type === 'paused', partitions: event.type === 'paused' || event.type === 'resumed' ? event.partitions : [] })),
+      ),
       upstreamTopics: (id) => upstreamTopics(topology, id),
     };
 

@@ -69,4 +69,19 @@ describe('WatermarkTracker', () => {
     expect(w.current(1040)).toBe(4000);
     expect(w.nextChangeAt(10_000, 1040)).toBe(40 + 7000);
   });
+
+  it('never counts a paused partition idle; its idle timeout starts again when it resumes', () => {
+    const w = new WatermarkTracker({ maxOutOfOrdernessMs: 0, idleTimeoutMs: 100 });
+    w.observe('t', 0, 1000, 0);
+    w.observe('t', 1, 5000, 0);
+    w.pause('t', 0, 10);
+    expect(w.current(10_000)).toBe(1000); // partition 1 idle, partition 0 paused: holds
+    expect(w.nextChangeAt(60_000, 10_000)).toBeUndefined(); // only its resumption can change that
+    w.resume('t', 0, 10_000);
+    expect(w.current(10_099)).toBe(1000);
+    expect(w.nextChangeAt(60_000, 10_050)).toBe(10_100);
+    expect(w.current(10_100)).toBe(5000 + (10_100 - 0)); // all idle now: highest + time since the last event
+    w.pause('u', 0, 10_100); // paused before any event: registered, and holds from there
+    expect(w.partitions).toBe(3);
+  });
 });
