@@ -45,7 +45,7 @@ export function markdown(r: E2eResult, command: string): string {
   lines.push(`## End-to-end benchmark (${r.options.mode}, ${n(r.input.records)} events)`, '');
   lines.push(`Run ${r.runId}, ${r.startedAt} to ${r.finishedAt ?? '?'}. Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGb} GB, Node ${r.machine.node} (Tributary child: \`${(r.machine.nodeFlags ?? []).join(' ') || 'no flags'}\`); load average at start ${r.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${(r.machine.loadAverageAtEnd ?? []).map((l) => l.toFixed(2)).join(' / ')} (shared machine: other work ran meanwhile).`, '');
   lines.push(`Reproduce: \`${command}\` (local stack running). Input: ${n(r.input.records)} generated records + ${r.input.ticks} end-of-stream ticks on 3 topics x 3 partitions, ${n(r.input.bytes / 2 ** 20, 1)} MiB, event time ${r.input.eventsPerSecondOfEventTime} events/s, seed ${r.options.seed}.`, '');
-  lines.push('### Throughput', '', '| contender | input | events | seconds | events/s | vs bare consumer | read-only events/s | RSS peak / steady MB | CPU steady % |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('### Throughput', '', '| contender | input | events | seconds | events/s | vs bare consumer | read-only events/s | RSS peak / steady MB (V8 heap used, peak) | CPU steady % |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
   const row = (name: string, input: string, events: number | undefined, seconds: number | undefined, eps: number | undefined, rss: string, cpu: string, readEps?: number) =>
     lines.push(`| ${name} | ${input} | ${n(events)} | ${n(seconds, 2)} | ${n(eps)} | ${n(ratio(eps, bare), 3)} | ${readEps === undefined ? '' : `${n(readEps)} (${n(ratio(readEps, bare), 2)}x)`} | ${rss} | ${cpu} |`);
   const base = (key: string, name: string, input: string) => {
@@ -54,7 +54,7 @@ export function markdown(r: E2eResult, command: string): string {
   };
   const trib = (key: string, name: string) => {
     const x = t[key];
-    if (x !== undefined) row(`**${name}**${x.ok ? '' : ' (did not catch up)'}`, 'all 3 topics', x.events, x.seconds, x.eventsPerSec, `${x.resources.rssPeakMb} / ${x.resources.rssSteadyMb}`, `${x.resources.cpuSteadyPct}`, x.events / x.readSeconds);
+    if (x !== undefined) row(`**${name}**${x.ok ? '' : ' (did not catch up)'}`, 'all 3 topics', x.events, x.seconds, x.eventsPerSec, `${x.resources.rssPeakMb} / ${x.resources.rssSteadyMb}${x.resources.heapUsedPeakMb === undefined ? '' : ` (${x.resources.heapUsedPeakMb})`}`, `${x.resources.cpuSteadyPct}`, x.events / x.readSeconds);
   };
   base('bare', 'bare @platformatic/kafka consumer (ceiling)', 'all 3 topics');
   trib('no-dynamo', 'Tributary, default topology without DynamoDB sinks (Kafka + S3 Parquet)');
@@ -84,7 +84,7 @@ export function markdown(r: E2eResult, command: string): string {
   }
   const st = t['stalled-cold-storage'];
   if (st?.stall !== undefined) {
-    lines.push('', '### Memory with a stalled sink', '', `cold-storage writes stalled for ${n(r.options.stallMs / 1000)} s from its first write: RSS peak during the stall ${st.stall.rssPeakMb} MB (steady ${st.stall.rssSteadyMb} MB); run RSS peak ${st.resources.rssPeakMb} MB; records lost afterwards: ${r.correctness.find((c) => c.run === st.name)?.lost ?? 'n/a'}.`);
+    lines.push('', '### Memory with a stalled sink', '', `cold-storage writes stalled for ${n(r.options.stallMs / 1000)} s from its first write: RSS peak during the stall ${st.stall.rssPeakMb} MB (steady ${st.stall.rssSteadyMb} MB, V8 heap used peak ${st.stall.heapUsedPeakMb ?? 'n/a'} MB); run RSS peak ${st.resources.rssPeakMb} MB; records lost afterwards: ${r.correctness.find((c) => c.run === st.name)?.lost ?? 'n/a'}.`);
   }
   lines.push('', '### Targets (issue "Benchmark harness")', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
   for (const x of targets(r)) lines.push(`| ${x.what} | ${x.figure} | ${x.target} | ${x.met === undefined ? 'not measured' : x.met ? 'met' : '**missed**'} | ${x.by} |`);

@@ -3,6 +3,8 @@ export interface Sample {
   /** ms since the sampler started. */
   t: number;
   rssMb: number;
+  /** V8 heap in use (live and not yet collected), main thread only. */
+  heapUsedMb?: number;
   /** CPU time over the last period as a share of one core, in %. */
   cpuPct: number;
 }
@@ -16,7 +18,8 @@ export function startSampler(periodMs = 500) {
     const now = performance.now();
     const cpu = process.cpuUsage();
     const usedUs = cpu.user - lastCpu.user + (cpu.system - lastCpu.system);
-    samples.push({ t: Math.round(now - t0), rssMb: Math.round(process.memoryUsage().rss / 1048576), cpuPct: Math.round((usedUs / 1000 / (now - lastT)) * 1000) / 10 });
+    const memory = process.memoryUsage();
+    samples.push({ t: Math.round(now - t0), rssMb: Math.round(memory.rss / 1048576), heapUsedMb: Math.round(memory.heapUsed / 1048576), cpuPct: Math.round((usedUs / 1000 / (now - lastT)) * 1000) / 10 });
     lastT = now;
     lastCpu = cpu;
   }, periodMs);
@@ -28,7 +31,7 @@ const median = (xs: number[]) => {
   return s.length === 0 ? Number.NaN : (s[Math.floor(s.length / 2)] as number);
 };
 
-/** Peak and steady (median of the second half) RSS and CPU over samples in [fromMs, toMs]. */
+/** Peak and steady (median of the second half) RSS and CPU, and the peak V8 heap in use, over samples in [fromMs, toMs]. */
 export function summarize(samples: readonly Sample[], fromMs = 0, toMs = Infinity) {
   const within = samples.filter((s) => s.t >= fromMs && s.t <= toMs);
   const half = within.slice(Math.floor(within.length / 2));
@@ -36,6 +39,7 @@ export function summarize(samples: readonly Sample[], fromMs = 0, toMs = Infinit
     samples: within.length,
     rssPeakMb: Math.max(...within.map((s) => s.rssMb)),
     rssSteadyMb: median(half.map((s) => s.rssMb)),
+    heapUsedPeakMb: Math.max(...within.map((s) => s.heapUsedMb ?? 0)),
     cpuPeakPct: Math.max(...within.map((s) => s.cpuPct)),
     cpuSteadyPct: median(half.map((s) => s.cpuPct)),
   };
