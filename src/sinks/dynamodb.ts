@@ -13,7 +13,7 @@ import type { Envelope } from '../runtime/envelope.ts';
 import { compileItemMapper, keyIdOf, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
 import { DEFAULT_RETRY, RetriesExhausted, backoffDelayMs, dynamoFailureOf, realSleep, runBounded, withRetries, type RetryHooks, type RetryPolicy, type Sleep } from './dynamodb-retry.ts';
 import { chunkItems } from './dynamodb-size.ts';
-import { compileUpdateBuilder, updateOptionProblems, type DynamoUpdateOptions } from './dynamodb-update.ts';
+import { compileUpdateBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateResult } from './dynamodb-update.ts';
 import type { Sink, SinkContext } from './sink.ts';
 
 /** What the sink needs of a DynamoDB client (a `DynamoDBClient`, or a test's wrapper around one). */
@@ -93,6 +93,7 @@ export class DynamoDbSink implements Sink {
   readonly #keyNames: readonly [string, string | undefined];
   /** `max` mode: per key, a value the stored maximum is known to be at least (a write landed or was refused). */
   readonly #knownMax: LRUCache<string, number> | undefined;
+  readonly #isMax: boolean;
   readonly #labels: { step: string };
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
@@ -118,6 +119,7 @@ export class DynamoDbSink implements Sink {
     const mode = options.mode ?? 'put';
     this.#toUpdate = mode === 'put' ? undefined : compileUpdateBuilder(options, options.table, options.id);
     this.#keyNames = [options.partitionKey.name, options.sortKey?.name];
+    this.#isMax = mode === 'max';
     const knownMaxKeys = options.knownMaxKeys ?? 100_000;
     this.#knownMax = mode === 'max' && options.ttl === undefined && knownMaxKeys > 0 ? new LRUCache({ max: knownMaxKeys }) : undefined;
     this.#concurrency = concurrency;
@@ -248,20 +250,44 @@ export class DynamoDbSink implements Sink {
     }
     // Keys in parallel, the updates of one key in order.
     await runBounded([...byKey.values()], this.#concurrency, async (list) => {
-      for (const r of list) await this.#update(r);
+      const best = this.#isMax && list.length > 1 ? this.#highest(list) : undefined;
+      if (best !== undefined && (await this.#update(best.r, best.update))) {
+        // In `max` mode, writing only the highest of a key's numbers (the first of equal ones) leaves
+        // the item as applying them in order would; the others are acknowledged with it.
+        for (const r of list) if (r !== best.r) r.envelope.lease.release();
+        this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: 'superseded' }, list.length - 1);
+        return;
+      }
+      for (const r of list) if (r !== best?.r) await this.#update(r);
     });
   }
 
-  async #update(r: Ready): Promise<void> {
+  /** The record with the highest value (the first of equal ones), when every value is a number. */
+  #highest(list: readonly Ready[]): { r: Ready; update: UpdateResult & { ok: true } } | undefined {
     const toUpdate = this.#toUpdate as UpdateBuilder;
-    const update = toUpdate(r.envelope, r.item, r.key);
-    if (!update.ok) return this.#deadLetter(r.envelope, update.reason, r.keyText);
+    let best: { r: Ready; update: UpdateResult & { ok: true } } | undefined;
+    for (const r of list) {
+      const update = toUpdate(r.envelope, r.item, r.key);
+      if (!update.ok || typeof update.value !== 'number') return undefined;
+      if (best === undefined || update.value > (best.update.value as number)) best = { r, update };
+    }
+    return best;
+  }
+
+  /** Writes one update; `false` when the record went to dead letters instead. */
+  async #update(r: Ready, built?: UpdateResult): Promise<boolean> {
+    const toUpdate = this.#toUpdate as UpdateBuilder;
+    const update = built ?? toUpdate(r.envelope, r.item, r.key);
+    if (!update.ok) {
+      this.#deadLetter(r.envelope, update.reason, r.keyText);
+      return false;
+    }
     const known = this.#knownMax?.get(r.keyId);
     if (known !== undefined && typeof update.value === 'number' && update.value <= known) {
       // The stored maximum is at least `known`: the conditional update would be refused.
       r.envelope.lease.release();
       this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: 'below_known_max' });
-      return;
+      return true;
     }
     const remember = () => {
       if (this.#knownMax !== undefined && typeof update.value === 'number' && !(update.value <= (known ?? -Infinity))) this.#knownMax.set(r.keyId, update.value);
@@ -271,6 +297,7 @@ export class DynamoDbSink implements Sink {
       remember();
       r.envelope.lease.release();
       this.#context.metrics.inc('sink_records_total', this.#labels);
+      return true;
     } catch (error) {
       const failure = dynamoFailureOf(error);
       if (failure === 'condition') {
@@ -278,8 +305,13 @@ export class DynamoDbSink implements Sink {
         remember();
         r.envelope.lease.release();
         this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: 'condition_failed' });
-      } else if (failure === 'invalid') this.#deadLetter(r.envelope, `DynamoDB refused the update: ${(error as Error).message}`, r.keyText, error);
-      else throw this.#fatal(error);
+        return true;
+      }
+      if (failure === 'invalid') {
+        this.#deadLetter(r.envelope, `DynamoDB refused the update: ${(error as Error).message}`, r.keyText, error);
+        return false;
+      }
+      throw this.#fatal(error);
     }
   }
 
