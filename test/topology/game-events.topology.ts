@@ -155,6 +155,7 @@ export default defineTopology({
       attribute: 'best_score',
       value: 'event_data.score',
       attributes: { achieved_at: 'timestamp', event_id: 'event_id' },
+      concurrency: 32,
     },
     {
       id: 'game-metrics',
