@@ -85,7 +85,7 @@ export function fraudAmount<T>(options: AmountOptions<T>): OperatorFunction<Enve
         let average: number | undefined;
         let previous = 0;
         if (keys !== undefined && factor !== undefined && windowMs !== undefined) {
-          const slot = keys.acquire(key, event.timeMs);
+          const slot = keys.acquire(key, event.timeMs, event.partition);
           if (slot === undefined) context.late();
           else {
             const state = slot.state;

@@ -59,7 +59,7 @@ export function fraudDistinct<T>(options: DistinctOptions<T>): OperatorFunction<
     open(context) {
       const keys = new KeyedWindows<Seen[]>({ withinMs, maxKeys: context.maxKeys, create: () => [], onLimit: context.limited });
       return (key, event, value) => {
-        const slot = keys.acquire(key, event.timeMs);
+        const slot = keys.acquire(key, event.timeMs, event.partition);
         if (slot === undefined) return context.late();
         const seen = slot.state;
         dropUntil(seen, slot.newestMs - withinMs);

@@ -42,6 +42,8 @@ export interface FraudEvent {
   /** Event time: `envelope.eventTimeMs`, else the Kafka timestamp. */
   readonly timeMs: number;
   readonly id: string;
+  /** The record's source partition, `topic/partition` (state expiry follows the slowest one). */
+  readonly partition: string;
 }
 
 export interface PatternContext {
@@ -85,6 +87,7 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
   return (source) =>
     new Observable<Envelope<FraudAlert>>((subscriber) => {
       const step = open(context);
+      const partitionOf = partitionNamer();
       return source.subscribe({
         next(envelope) {
           try {
@@ -97,7 +100,7 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
               metrics?.inc('records_in_total', { step: id, outcome: 'unkeyed' });
               return envelope.lease.release();
             }
-            const event: FraudEvent = { timeMs: envelope.eventTimeMs ?? meta.timestamp, id: eventIdString(eventIdOf(value, meta), meta) };
+            const event: FraudEvent = { timeMs: envelope.eventTimeMs ?? meta.timestamp, id: eventIdString(eventIdOf(value, meta), meta), partition: partitionOf(meta) };
             const draft = step(key, event, selected);
             if (draft === undefined) return envelope.lease.release();
             metrics?.inc('alerts_total', labels);
@@ -114,6 +117,21 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
 
 function defaultEventId(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>).event_id : undefined;
+}
+
+/** `topic/partition` of a record's meta; remembers the last one (records come in runs per partition). */
+function partitionNamer(): (meta: RecordMeta) => string {
+  let topic = '';
+  let partition = -1;
+  let name = '';
+  return (meta) => {
+    if (meta.topic !== topic || meta.partition !== partition) {
+      topic = meta.topic;
+      partition = meta.partition;
+      name = `${topic}/${partition}`;
+    }
+    return name;
+  };
 }
 
 function eventIdString(raw: unknown, meta: RecordMeta): string {

@@ -97,7 +97,7 @@ export function fraudSequence<T>(options: SequenceOptions<T>): OperatorFunction<
     open(context) {
       const keys = new KeyedWindows<Pending[]>({ withinMs, maxKeys: context.maxKeys, create: () => [], onLimit: context.limited });
       return (key, event, { mask, correlation }) => {
-        const slot = keys.acquire(key, event.timeMs);
+        const slot = keys.acquire(key, event.timeMs, event.partition);
         if (slot === undefined) return context.late();
         const pending = slot.state;
         dropUntil(pending, slot.newestMs - withinMs);

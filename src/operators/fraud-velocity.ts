@@ -58,7 +58,7 @@ export function fraudVelocity<T>(options: VelocityOptions<T>): OperatorFunction<
         onLimit: context.limited,
       });
       return (key, event) => {
-        const slot = keys.acquire(key, event.timeMs);
+        const slot = keys.acquire(key, event.timeMs, event.partition);
         if (slot === undefined) return context.late();
         const state = slot.state;
         const events = state.events;

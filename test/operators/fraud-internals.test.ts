@@ -75,6 +75,18 @@ describe('KeyedWindows', () => {
   });
 });
 
+describe('KeyedWindows across partitions', () => {
+  it('expires keys against the slowest partition, so a key of a partition behind the others survives a sweep', () => {
+    const keys = new KeyedWindows<string[]>({ withinMs: 100, maxKeys: 1000, create: () => [], onLimit: () => {} });
+    keys.acquire('behind', 10, 'p1')?.state.push('purchase');
+    for (let i = 0; i < 300; i++) keys.acquire(`ahead${i}`, 1000 + i, 'p0');
+    keys.sweep();
+    expect(keys.acquire('behind', 50, 'p1')?.state).toEqual(['purchase']);
+    // Against the newest time over all partitions (1299) it would have been expired and swept.
+    expect(keys.size).toBe(301);
+  });
+});
+
 describe('helpers', () => {
   it('insertByTime keeps time order and arrival order for ties', () => {
     const list: { timeMs: number; n: string }[] = [];
