@@ -17,4 +17,11 @@ describe('flattenRecord', () => {
     expect(flattenRecord('hello')).toEqual({ value: 'hello' });
     expect(flattenRecord({ raw: Buffer.from('hi') })).toEqual({ raw: 'aGk=' });
   });
+
+  it('returns an already flat record itself (no copy), and still flattens one with an array or bytes', () => {
+    const flat = { user_id: 'u1', amount: 4.99, at: new Date(0), none: null };
+    expect(flattenRecord(flat)).toBe(flat);
+    expect(flattenRecord({ user_id: 'u1', items: ['a'] })).toEqual({ user_id: 'u1', items: '["a"]' });
+    expect(flattenRecord({ raw: Buffer.from('hi') })).toEqual({ raw: 'aGk=' });
+  });
 });
