@@ -3,7 +3,7 @@
  * point. Never the other way round: a commit only ever covers records whose leases are released.
  */
 import type { Subject } from 'rxjs';
-import type { KafkaSource } from '../sources/source.ts';
+import { partitionKey, type KafkaSource } from '../sources/source.ts';
 import type { RuntimeEvent } from './context.ts';
 import type { KafkaDeadLetters } from './dead-letters.ts';
 import type { Logger } from './logger.ts';
@@ -75,8 +75,20 @@ export class Checkpointer {
   /** Commits what is done, without flushing (after a failure or past the shutdown deadline). */
   async commitDone(): Promise<void> {
     const { book, source, metrics, logger, events } = this.#deps;
-    const { offsets, trackers } = book.commitOffsets();
+    let { offsets, trackers } = book.commitOffsets();
     if (offsets.length === 0) return;
+    // A revoked partition's late commit must not move its new owner's offset back: commit it only
+    // forward of what the group has (a source that cannot tell is trusted as before).
+    const late = offsets.filter((_, i) => trackers[i]?.live !== true);
+    if (late.length > 0 && source.committedOffsets !== undefined) {
+      const current = await source.committedOffsets(late);
+      const keep = offsets.map((o, i) => trackers[i]?.live === true || o.offset > (current.get(partitionKey(o.topic, o.partition)) ?? -1));
+      const skipped = offsets.filter((_, i) => !keep[i]);
+      if (skipped.length > 0) logger.debug({ skipped }, 'revoked partitions already committed further by their new owner');
+      offsets = offsets.filter((_, i) => keep[i]);
+      trackers = trackers.filter((_, i) => keep[i]);
+      if (offsets.length === 0) return;
+    }
     await source.commit(offsets);
     offsets.forEach((o, i) => ((trackers[i] as { committed: number }).committed = o.offset));
     metrics.inc('commits_total');

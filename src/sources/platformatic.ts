@@ -10,8 +10,9 @@
  *   therefore called without being awaited: the runtime's checkpoint races the rejoin. After
  *   `consumer:group:join` the runtime learns which partitions went (`onRevoked`) and commits their
  *   done offsets once more; the classic coordinator accepts commits from a current member for any
- *   partition, so that late commit lands (it may only move another member's commit backwards, which
- *   means reprocessing, never loss).
+ *   partition, so that late commit lands. To keep it from moving the new owner's commit backwards,
+ *   the runtime first reads the group's committed offsets (`committedOffsets`) and commits only
+ *   forward of them; what remains is the short window between that read and the commit.
  * - After a rejoin the stream restarts kept partitions from their committed offsets, so records
  *   already read are delivered again; the runtime drops those by offset.
  */
@@ -145,6 +146,17 @@ export class PlatformaticSource implements KafkaSource {
     await this.#consumer.commit({
       offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch })),
     });
+  }
+
+  async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    const offsets = await this.#consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, list]) => ({ topic, partitions: list })) });
+    const result = new Map<string, number>();
+    for (const [topic, list] of offsets) {
+      list.forEach((offset, partition) => result.set(partitionKey(topic, partition), Number(offset)));
+    }
+    return result;
   }
 
   async highWatermarks(topics: readonly string[]): Promise<Map<string, number>> {

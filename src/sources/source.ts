@@ -84,6 +84,12 @@ export interface KafkaSource {
   assigned(): readonly TopicPartition[];
   /** Commits offsets to the group (the member must still be in the group). */
   commit(offsets: readonly CommitOffset[]): Promise<void>;
+  /**
+   * The group's committed offsets of these partitions, keyed `topic:partition` (-1 or absent: none).
+   * Optional: the runtime asks it before a revoked partition's late commit, so that commit only ever
+   * moves the group's offset forward (the partition's new owner may have committed further already).
+   */
+  committedOffsets?(partitions: readonly TopicPartition[]): Promise<Map<string, number>>;
   /** Latest offset (high watermark) per partition of `topics`, keyed `topic:partition`. */
   highWatermarks(topics: readonly string[]): Promise<Map<string, number>>;
   /** Stops delivering records (no `onRecord` after it resolves); stays in the group so commits work. */

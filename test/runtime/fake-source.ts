@@ -69,6 +69,21 @@ export class FakeSource implements KafkaSource {
     return result;
   }
 
+  /** Commits by another member of the group, keyed `topic:partition` (they win over ours in `committedOffsets`). */
+  readonly otherCommits = new Map<string, number>();
+
+  async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    const ours = new Map<string, number>();
+    for (const batch of this.commits) for (const o of batch) ours.set(partitionKey(o.topic, o.partition), o.offset);
+    const result = new Map<string, number>();
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const offset = this.otherCommits.get(key) ?? ours.get(key);
+      if (offset !== undefined) result.set(key, offset);
+    }
+    return result;
+  }
+
   /** What `highWatermarks` answers, keyed `topic:partition`. */
   watermarks = new Map<string, number>();
 

@@ -150,6 +150,26 @@ describe('runtime (fake source)', () => {
     await done;
   });
 
+  it("skips a revoked partition's late commit when its new owner has committed further (never moves the group's offset back)", async () => {
+    const { runtime, source, sink, log } = setup();
+    const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { lingerMs: 1 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }, { topic: 't', partition: 2 }]);
+    for (let o = 0; o < 3; o++) {
+      source.emit(1, o);
+      source.emit(2, o);
+    }
+    await tick(10);
+    source.otherCommits.set('t:1', 10); // the new owner of partition 1 is already further
+    source.otherCommits.set('t:2', 1); // partition 2's new owner is behind us
+    source.revoke([{ topic: 't', partition: 1 }, { topic: 't', partition: 2 }]);
+    await runtime.checkpoint();
+    expect(log).toContain('commit:2@3');
+    expect(log.some((line) => /commit:.*\b1@/.test(line))).toBe(false);
+    await runtime.shutdown();
+    await done;
+  });
+
   it('releases envelopes that reach the end of the pipeline', async () => {
     const { runtime, source } = setup();
     const done = runtime.run((input$) => input$);
