@@ -77,6 +77,7 @@ export class KafkajsSource implements KafkaSource {
   readonly #kafka: InstanceType<typeof Kafka>;
   readonly #consumer: Consumer;
   #admin: Admin | undefined;
+  #adminReady: Promise<Admin> | undefined;
   #handlers: SourceHandlers | undefined;
   #assigned = new Map<string, TopicPartition>();
   #stopped = false;
@@ -200,18 +201,40 @@ export class KafkajsSource implements KafkaSource {
     await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
   }
 
-  async highWatermarks(topics: readonly string[]): Promise<Map<string, number>> {
-    if (this.#admin === undefined) {
-      this.#admin = this.#kafka.admin();
-      await this.#admin.connect();
+  async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    const admin = await this.#adminClient();
+    const wanted = new Set(partitions.map((tp) => partitionKey(tp.topic, tp.partition)));
+    const topics = [...new Set(partitions.map((tp) => tp.topic))];
+    const result = new Map<string, number>();
+    for (const { topic, partitions: list } of await admin.fetchOffsets({ groupId: this.#options.groupId, topics })) {
+      for (const { partition, offset } of list) {
+        const key = partitionKey(topic, partition);
+        if (wanted.has(key)) result.set(key, Number(offset));
+      }
     }
+    return result;
+  }
+
+  async highWatermarks(topics: readonly string[]): Promise<Map<string, number>> {
+    const admin = await this.#adminClient();
     const result = new Map<string, number>();
     for (const topic of topics) {
-      for (const { partition, high } of await this.#admin.fetchTopicOffsets(topic)) {
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
         result.set(partitionKey(topic, partition), Number(high));
       }
     }
     return result;
+  }
+
+  /** One admin client, connected once even when two callers ask at the same time. */
+  #adminClient(): Promise<Admin> {
+    this.#adminReady ??= (async () => {
+      const admin = this.#kafka.admin();
+      this.#admin = admin;
+      await admin.connect();
+      return admin;
+    })();
+    return this.#adminReady;
   }
 
   async stop(): Promise<void> {
