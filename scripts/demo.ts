@@ -9,12 +9,12 @@
  *   DEMO_FOLLOW=1       keep producing (DEMO_RATE events/s, default 500) and processing until Ctrl-C
  *   TOPOLOGY=…          another topology file (default topologies/game-events.yaml)
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Admin } from '@platformatic/kafka';
 import { produce } from '../bench/generator/produce.ts';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../src/config.ts';
 import { installSignalHandlers } from '../src/runtime/shutdown.ts';
+import { countItems } from '../src/sinks/dynamodb-table.ts';
 import { loadTopologyFile } from '../src/topology/load.ts';
 import { provisionTopology } from '../src/topology/provision.ts';
 import { startTopology } from '../src/topology/run.ts';
@@ -62,8 +62,7 @@ async function summary(topology: ValidTopology, metrics: { total(name: string): 
   say('\nwhat landed where:');
   for (const sink of topology.sinks) {
     if (sink.kind === 'dynamodb') {
-      const page = await dynamo.send(new ScanCommand({ TableName: sink.table, Select: 'COUNT' }));
-      say(`  DynamoDB ${sink.table.padEnd(28)} ${String(page.Count ?? 0).padStart(7)} items`);
+      say(`  DynamoDB ${sink.table.padEnd(28)} ${String(await countItems(dynamo, sink.table)).padStart(7)} items`);
     } else if (sink.kind === 's3-parquet') {
       let objects = 0;
       let token: string | undefined;

@@ -6,7 +6,8 @@ import { countRecords } from '../baselines/common.ts';
 import { metricSum, type TributaryRun } from './contenders.ts';
 import type { Expected } from './expectations.ts';
 import { TICK_GAME } from './input.ts';
-import { queryParquet, readTopic, scanTable } from './read-back.ts';
+import { scanTable } from '../../src/sinks/dynamodb-table.ts';
+import { queryParquet, readTopic } from './read-back.ts';
 
 /** The topology's pattern step for each injected fraud kind. */
 export const PATTERN_OF: Record<FraudKind, string> = {

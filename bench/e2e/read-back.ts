@@ -2,9 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Consumer } from '@platformatic/kafka';
 import { countRecords, deleteGroup, uniqueId } from '../baselines/common.ts';
@@ -31,18 +29,6 @@ export async function readTopic(brokers: string[], topic: string): Promise<strin
     await deleteGroup(brokers, groupId);
   }
   return values;
-}
-
-/** Every item of a table, paginated. */
-export async function scanTable(client: DynamoDBClient, table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, never> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    for (const item of page.Items ?? []) items.push(unmarshall(item));
-    start = page.LastEvaluatedKey as Record<string, never> | undefined;
-  } while (start);
-  return items;
 }
 
 /** Downloads the bucket and returns DuckDB's answer to `sql(glob)`; `files` is how many objects there were. */

@@ -2,11 +2,13 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
+  ScanCommand,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DynamoItemOptions } from './dynamodb-item.ts';
 
@@ -82,4 +84,28 @@ async function tableStatus(client: DynamoDBClient, table: string): Promise<strin
     if ((error as Error).name === 'ResourceNotFoundException') return undefined;
     throw error;
   }
+}
+
+/** Every item of a table, unmarshalled, across all Scan pages (tooling and tests: the sinks never scan). */
+export async function scanTable(client: DynamoDBClient, table: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, never> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) items.push(unmarshall(item));
+    start = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (start);
+  return items;
+}
+
+/** The number of items of a table, across all Scan pages (one page stops at 1 MB read). */
+export async function countItems(client: DynamoDBClient, table: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, never> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }));
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (start);
+  return count;
 }

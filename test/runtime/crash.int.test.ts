@@ -6,8 +6,8 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { countItems as countTableItems } from '../../src/sinks/dynamodb-table.ts';
 import { brokers, createTable, createTopic, dynamoClient, uniqueName } from '../support/stack.ts';
 import { readFileSink, startChild } from './children.ts';
 import { eventually, jsonRecords, produce } from './support.ts';
@@ -15,17 +15,7 @@ import { eventually, jsonRecords, produce } from './support.ts';
 const N = 4000;
 const KILLS = 3;
 
-async function countItems(table: string): Promise<number> {
-  const client = dynamoClient();
-  let count = 0;
-  let start: Record<string, never> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }));
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey as Record<string, never> | undefined;
-  } while (start);
-  return count;
-}
+const countItems = (table: string): Promise<number> => countTableItems(dynamoClient(), table);
 
 describe('crash safety', () => {
   it(`keeps every record through ${KILLS} SIGKILLs: at-least-once file complete, idempotent table exact`, async () => {

@@ -7,7 +7,6 @@ import {
   ProvisionedThroughputExceededException,
   PutItemCommand,
   QueryCommand,
-  ScanCommand,
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
@@ -18,7 +17,7 @@ import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/enve
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { Metrics } from '../../src/runtime/metrics.ts';
 import { shardKeys, shardOf } from '../../src/sinks/dynamodb-item.ts';
-import { ensureTable, tableDefinitionOf } from '../../src/sinks/dynamodb-table.ts';
+import { countItems, ensureTable, scanTable, tableDefinitionOf } from '../../src/sinks/dynamodb-table.ts';
 import { dynamoDbSink, type DynamoSender, type DynamoSinkOptions } from '../../src/sinks/dynamodb.ts';
 import type { SinkContext } from '../../src/sinks/sink.ts';
 import { createTable, dynamoClient, uniqueName } from '../support/stack.ts';
@@ -64,14 +63,7 @@ const keyOptions = (table: string, client: DynamoSender): DynamoSinkOptions => (
 });
 
 async function scanAll(client: DynamoDBClient, table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, never> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    for (const item of page.Items ?? []) items.push(unmarshall(item));
-    start = page.LastEvaluatedKey as Record<string, never> | undefined;
-  } while (start);
-  return items.sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+  return (await scanTable(client, table)).sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
 }
 
 const leases = (batch: readonly Envelope<unknown>[]) => batch.map((e) => e.lease as CountingLease);
@@ -451,6 +443,20 @@ describe('dynamoDbSink (max and add)', () => {
       { pk: 'BOARD#weekly', sk: 'bob', board: 'weekly', total: 1 },
     ]);
     expect(allDone(batch)).toBe(true);
+  });
+});
+
+describe('scanTable and countItems', () => {
+  it('read every page of a table larger than one Scan page (1 MB)', async () => {
+    const table = await createTable({ prefix: 'ddb-scan' });
+    const client = dynamoClient();
+    const pad = 'x'.repeat(8000);
+    const items = Array.from({ length: 200 }, (_, i) => ({ pk: 'p', sk: String(i).padStart(3, '0'), pad }));
+    for (let i = 0; i < items.length; i += 25) {
+      await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: marshall(item) } })) } }));
+    }
+    expect(await countItems(client, table)).toBe(200);
+    expect((await scanTable(client, table)).map((item) => item.sk).sort()).toEqual(items.map((item) => item.sk));
   });
 });
 

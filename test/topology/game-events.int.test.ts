@@ -1,5 +1,3 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { Consumer, MessagesStreamModes, Producer, stringSerializers } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { connectionsFromEnv } from '../../src/config.ts';
@@ -8,6 +6,7 @@ import { provisionTopology, topicsOf } from '../../src/topology/provision.ts';
 import { startTopology } from '../../src/topology/run.ts';
 import { query } from '../sinks/parquet/duckdb.ts';
 import { download } from '../sinks/s3-parquet-s3.ts';
+import { scanTable } from '../../src/sinks/dynamodb-table.ts';
 import { brokers, dynamoClient, kafkaAdmin, s3Client, uniqueName } from '../support/stack.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
@@ -57,10 +56,7 @@ const BAD = [
 
 const UNIQUE_VALID = new Set(INPUT.map((e) => e.id)).size;
 
-async function scan(table: string): Promise<Record<string, unknown>[]> {
-  const page = await dynamoClient().send(new ScanCommand({ TableName: table }));
-  return (page.Items ?? []).map((item) => unmarshall(item));
-}
+const scan = (table: string): Promise<Record<string, unknown>[]> => scanTable(dynamoClient(), table);
 
 async function readTopic(topic: string, count: number): Promise<{ value: string; headers: Record<string, string> }[]> {
   const consumer = new Consumer({ groupId: uniqueName('read'), clientId: uniqueName('read'), bootstrapBrokers: brokers });
