@@ -1,21 +1,12 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { measureBareConsumer } from '../../bench/baselines/bare-consumer.ts';
 import { measureNaiveService } from '../../bench/baselines/naive-service.ts';
 import { produce } from '../../bench/generator/produce.ts';
-import { dynamoClient, kafkaAdmin, uniqueName } from '../support/stack.ts';
+import { dynamoClient, topicPrefix } from '../support/stack.ts';
 
 async function producedTopics(events: number) {
-  const prefix = `${uniqueName('base')}-`;
-  onTestFinished(async () => {
-    const admin = kafkaAdmin();
-    try {
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-      if (topics.length > 0) await admin.deleteTopics({ topics });
-    } finally {
-      await admin.close();
-    }
-  });
+  const prefix = topicPrefix('base');
   return produce({ events, seed: 11, topicPrefix: prefix, partitions: 2, rates: { purchaseBurst: 0, amountSpike: 0, manyDevices: 0, refundAfterPurchase: 0 } });
 }
 

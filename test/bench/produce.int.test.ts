@@ -1,9 +1,9 @@
 import { Consumer } from '@platformatic/kafka';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateAll } from '../../bench/generator/generate.ts';
 import type { GeneratorInput } from '../../bench/generator/options.ts';
 import { PRODUCED_AT_HEADER, produce } from '../../bench/generator/produce.ts';
-import { brokers, kafkaAdmin, uniqueName } from '../support/stack.ts';
+import { brokers, topicPrefix, uniqueName } from '../support/stack.ts';
 
 const INPUT: GeneratorInput = {
   events: 3_000,
@@ -48,16 +48,7 @@ async function readAll(topics: string[], expected: number): Promise<Read[]> {
 
 describe('produce', () => {
   it('sends every generated record, keyed by user in per-user order, stamped with its produce time', async () => {
-    const prefix = `${uniqueName('gen')}-`;
-    onTestFinished(async () => {
-      const admin = kafkaAdmin();
-      try {
-        const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-        if (topics.length > 0) await admin.deleteTopics({ topics });
-      } finally {
-        await admin.close();
-      }
-    });
+    const prefix = topicPrefix('gen');
     const before = Date.now();
     const report = await produce({ ...INPUT, topicPrefix: prefix, partitions: 2, batchSize: 500 });
     expect(report.records).toBe(3_000);

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Admin } from '@platformatic/kafka';
 import { map } from 'rxjs';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_HEADERS } from '../../src/runtime/dead-letters.ts';
 import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
@@ -13,18 +12,8 @@ import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 import { committedOffsets, endOffsets, produce, readTopic } from '../runtime/support.ts';
 
 /** A topic refusing records over `maxMessageBytes`, deleted after the test. */
-async function createSmallTopic(maxMessageBytes: number): Promise<string> {
-  const topic = uniqueName('kafka-sink-small');
-  const admin = new Admin({ clientId: 'test', bootstrapBrokers: brokers });
-  await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1, configs: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }] });
-  await admin.close();
-  onTestFinished(async () => {
-    const cleanup = new Admin({ clientId: 'test', bootstrapBrokers: brokers });
-    await cleanup.deleteTopics({ topics: [topic] }).catch(() => {});
-    await cleanup.close();
-  });
-  return topic;
-}
+const createSmallTopic = (maxMessageBytes: number): Promise<string> =>
+  createTopic({ prefix: 'kafka-sink-small', partitions: 1, configs: { 'max.message.bytes': String(maxMessageBytes) } });
 
 describe('Kafka sink', () => {
   it('produces values, keys and headers, to a fixed topic or one chosen per record, with an idempotent acks=all producer', async () => {

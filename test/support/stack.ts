@@ -43,12 +43,13 @@ export function kafkaAdmin(): Admin {
   return new Admin({ clientId: uniqueName('test-admin'), bootstrapBrokers: brokers });
 }
 
-/** Creates a topic (default 3 partitions) and deletes it after the test. */
-export async function createTopic(options: { prefix?: string; partitions?: number } = {}): Promise<string> {
+/** Creates a topic (default 3 partitions, optional topic configs) and deletes it after the test. */
+export async function createTopic(options: { prefix?: string; partitions?: number; configs?: Record<string, string> } = {}): Promise<string> {
   const topic = uniqueName(options.prefix ?? 'topic');
   const admin = kafkaAdmin();
   try {
-    await admin.createTopics({ topics: [topic], partitions: options.partitions ?? 3, replicas: 1 });
+    const configs = Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value }));
+    await admin.createTopics({ topics: [topic], partitions: options.partitions ?? 3, replicas: 1, ...(configs.length > 0 ? { configs } : {}) });
   } finally {
     await admin.close();
   }
@@ -61,6 +62,24 @@ export async function createTopic(options: { prefix?: string; partitions?: numbe
     }
   });
   return topic;
+}
+
+/**
+ * A fresh topic-name prefix, `<prefix>-<random hex>-`, for code that creates its own topics (the
+ * generator): every topic whose name starts with it is deleted after the test.
+ */
+export function topicPrefix(prefix: string): string {
+  const fresh = `${uniqueName(prefix)}-`;
+  afterTest(async () => {
+    const admin = kafkaAdmin();
+    try {
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(fresh));
+      if (topics.length > 0) await admin.deleteTopics({ topics });
+    } finally {
+      await admin.close();
+    }
+  });
+  return fresh;
 }
 
 /** A DynamoDB client for the local stack, destroyed after the test. */
