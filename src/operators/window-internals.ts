@@ -1,6 +1,7 @@
 import { describeError, OperatorError, StateLimitError, TributaryError } from '../errors.ts';
 import type { DeadLetter } from '../sinks/sink.ts';
 import type { Metrics } from '../runtime/metrics.ts';
+import type { TopicPartition } from '../sources/source.ts';
 import { NOOP_LEASE, compositeLease } from '../runtime/envelope.ts';
 import type { Envelope, Lease, LeaseHold, Routed } from '../runtime/envelope.ts';
 import type { Aggregator } from './aggregators.ts';
@@ -57,12 +58,12 @@ export class WindowEngine<T> {
   }
 
   /** Registers partitions that will feed this window (assigned to the source) before their first event. */
-  expect(partitions: readonly { readonly topic: string; readonly partition: number }[], nowMs: number): void {
+  expect(partitions: readonly TopicPartition[], nowMs: number): void {
     for (const { topic, partition } of partitions) this.#tracker.register(topic, partition, nowMs);
   }
 
   /** The source paused (`paused` true) or resumed these partitions: a paused partition is not idle. */
-  flow(paused: boolean, partitions: readonly { readonly topic: string; readonly partition: number }[], nowMs: number): void {
+  flow(paused: boolean, partitions: readonly TopicPartition[], nowMs: number): void {
     for (const { topic, partition } of partitions) {
       if (paused) this.#tracker.pause(topic, partition, nowMs);
       else this.#tracker.resume(topic, partition, nowMs);

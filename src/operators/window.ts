@@ -3,6 +3,7 @@ import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { Envelope, Routed } from '../runtime/envelope.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { DeadLetter } from '../sinks/sink.ts';
+import type { TopicPartition } from '../sources/source.ts';
 import type { Aggregator, AggregatorResults } from './aggregators.ts';
 import { checkStepId, stepConfigError } from './per-record.ts';
 import type { EventTime } from './watermark.ts';
@@ -68,13 +69,19 @@ export interface WindowOptions<T, Aggs extends Record<string, Aggregator<T>> = R
    * turns idle. Without it, partitions are known from their first event only, and a backlog read one
    * partition after another makes the later partitions' early events late.
    */
-  readonly partitions?: Observable<readonly { readonly topic: string; readonly partition: number }[]>;
+  readonly partitions?: Observable<readonly TopicPartition[]>;
   /**
    * The source's pauses and resumptions of partitions (the runtime's `paused` / `resumed` events). A
    * paused partition is never idle (its records wait in Kafka), so a sink stalled for longer than
    * `idleTimeoutMs` does not let the watermark run ahead and make the paused partitions' backlog late.
    */
-  readonly flow?: Observable<{ readonly paused: boolean; readonly partitions: readonly { readonly topic: string; readonly partition: number }[] }>;
+  readonly flow?: Observable<PartitionFlow>;
+}
+
+/** The source paused (`paused` true) or resumed these partitions (the runtime's `paused` / `resumed` events). */
+export interface PartitionFlow {
+  readonly paused: boolean;
+  readonly partitions: readonly TopicPartition[];
 }
 
 /**

@@ -15,10 +15,11 @@ import { parseJson } from '../operators/parse-json.ts';
 import { project } from '../operators/project.ts';
 import { route } from '../operators/route.ts';
 import { validate, type EventSchema } from '../operators/validate.ts';
-import { approxDistinct, avg, count, distinct, eventTimeFromEnvelope, max, min, sum, topK, window, type Aggregator } from '../operators/window.ts';
+import { approxDistinct, avg, count, distinct, eventTimeFromEnvelope, max, min, sum, topK, window, type Aggregator, type PartitionFlow } from '../operators/window.ts';
 import { withValue, type Envelope, type Routed } from '../runtime/envelope.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { DeadLetter } from '../sinks/sink.ts';
+import type { TopicPartition } from '../sources/source.ts';
 import type { Aggregate, FieldSelection, FraudStep, ValidSource, ValidStep, WindowStep } from './types.ts';
 
 /** What steps need from outside. */
@@ -35,9 +36,9 @@ export interface StepDeps {
    */
   readonly bounded?: boolean;
   /** The partitions assigned to the source, as they are assigned (windows register them). */
-  readonly assigned?: Observable<readonly { readonly topic: string; readonly partition: number }[]>;
+  readonly assigned?: Observable<readonly TopicPartition[]>;
   /** The source's pauses (`paused` true) and resumptions of partitions (windows do not count paused partitions idle). */
-  readonly flow?: Observable<{ readonly paused: boolean; readonly partitions: readonly { readonly topic: string; readonly partition: number }[] }>;
+  readonly flow?: Observable<PartitionFlow>;
   /** The source topics upstream of a step. */
   readonly upstreamTopics?: (stepId: string) => ReadonlySet<string>;
 }

@@ -1,7 +1,7 @@
 import { EMPTY, ignoreElements, merge, share, tap, type Observable } from 'rxjs';
 import { filter as rxFilter, map as rxMap } from 'rxjs';
 import { ConfigError } from '../errors.ts';
-import type { Pipeline, PipelineContext } from '../runtime/context.ts';
+import type { Pipeline, PipelineContext, RuntimeEvent } from '../runtime/context.ts';
 import type { Envelope, Routed } from '../runtime/envelope.ts';
 import { compileSink, type SinkDeps } from './compile-sinks.ts';
 import { compileStep, type StepDeps } from './compile-steps.ts';
@@ -46,8 +46,8 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         rxMap((event) => (event.type === 'assigned' ? event.partitions : [])),
       ),
       flow: ctx.events.pipe(
-        rxFilter((event) => event.type === 'paused' || event.type === 'resumed'),
-        rxMap((event) => ({ paused: event.type === 'paused', partitions: event.type === 'paused' || event.type === 'resumed' ? event.partitions : [] })),
+        rxFilter((event): event is Extract<RuntimeEvent, { type: 'paused' | 'resumed' }> => event.type === 'paused' || event.type === 'resumed'),
+        rxMap((event) => ({ paused: event.type === 'paused', partitions: event.partitions })),
       ),
       upstreamTopics: (id) => upstreamTopics(topology, id),
     };
