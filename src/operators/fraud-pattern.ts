@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import type { Envelope, RecordMeta } from '../runtime/envelope.ts';
 import type { Metrics } from '../runtime/metrics.ts';
+import { partitionKey } from '../sources/source.ts';
 import { alertEnvelope, makeAlert, SEVERITIES, type AlertDraft, type FraudAlert, type FraudPatternKind, type Severity } from './fraud-alert.ts';
 
 /**
@@ -42,7 +43,7 @@ export interface FraudEvent {
   /** Event time: `envelope.eventTimeMs`, else the Kafka timestamp. */
   readonly timeMs: number;
   readonly id: string;
-  /** The record's source partition, `topic/partition` (state expiry follows the slowest one). */
+  /** The record's source partition, `partitionKey(topic, partition)` (state expiry follows the slowest one). */
   readonly partition: string;
 }
 
@@ -119,7 +120,7 @@ function defaultEventId(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>).event_id : undefined;
 }
 
-/** `topic/partition` of a record's meta; remembers the last one (records come in runs per partition). */
+/** `partitionKey` of a record's meta; remembers the last one (records come in runs per partition). */
 function partitionNamer(): (meta: RecordMeta) => string {
   let topic = '';
   let partition = -1;
@@ -128,7 +129,7 @@ function partitionNamer(): (meta: RecordMeta) => string {
     if (meta.topic !== topic || meta.partition !== partition) {
       topic = meta.topic;
       partition = meta.partition;
-      name = `${topic}/${partition}`;
+      name = partitionKey(topic, partition);
     }
     return name;
   };
