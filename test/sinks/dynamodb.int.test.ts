@@ -12,32 +12,17 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { SinkPermanentError, SinkRetriableError, type TributaryError } from '../../src/errors.ts';
+import { SinkPermanentError, SinkRetriableError } from '../../src/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
 import { shardKeys, shardOf } from '../../src/sinks/dynamodb-item.ts';
 import { countItems, ensureTable, scanTable, tableDefinitionOf } from '../../src/sinks/dynamodb-table.ts';
 import { dynamoDbSink, type DynamoSender, type DynamoSinkOptions } from '../../src/sinks/dynamodb.ts';
-import type { SinkContext } from '../../src/sinks/sink.ts';
+import { testContext } from '../support/sink-context.ts';
 import { createTable, dynamoClient, uniqueName } from '../support/stack.ts';
 
 const DAY_MS = 86_400_000;
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0, 500);
 
-function harness() {
-  const metrics = new Metrics();
-  const dead: { envelope: Envelope<unknown>; error: TributaryError; stepId: string }[] = [];
-  const context: SinkContext = {
-    metrics,
-    logger: silentLogger,
-    deadLetter: (envelope, error, stepId) => {
-      dead.push({ envelope, error, stepId });
-      envelope.lease.release();
-    },
-  };
-  return { metrics, dead, context };
-}
 
 interface Session {
   user_id: string;
@@ -104,7 +89,7 @@ describe('dynamoDbSink (put)', () => {
     const table = await createTable({ prefix: 'ddb-put' });
     const real = dynamoClient();
     const { client, commands } = spy(real);
-    const { metrics, dead, context } = harness();
+    const { metrics, dead, context } = testContext();
     const sink = dynamoDbSink({ ...keyOptions(table, client), ttl: { attribute: 'expires_at', afterMs: 30 * DAY_MS } }, context);
     const batch = sessions(1000);
 
@@ -149,7 +134,7 @@ describe('dynamoDbSink (put)', () => {
       })();
     });
     const slept: number[] = [];
-    const { metrics, context } = harness();
+    const { metrics, context } = testContext();
     const sink = dynamoDbSink({ ...keyOptions(table, client), concurrency: 3, sleep: async (ms) => void slept.push(ms), random: () => 0.5 }, context);
     const batch = sessions(200);
 
@@ -168,7 +153,7 @@ describe('dynamoDbSink (put)', () => {
     const table = await createTable({ prefix: 'ddb-dlq' });
     const real = dynamoClient();
     const { client, commands } = spy(real);
-    const { dead, context } = harness();
+    const { dead, context } = testContext();
     const sink = dynamoDbSink(keyOptions(table, client), context);
     const batch: Envelope<Record<string, unknown>>[] = sessions(30);
     batch[3] = envelopeOf({ ...batch[3]?.value, blob: 'x'.repeat(410_000) }, {}, new CountingLease());
@@ -198,7 +183,7 @@ describe('dynamoDbSink (put)', () => {
   it('replaying a batch leaves the same items', async () => {
     const table = await createTable({ prefix: 'ddb-replay' });
     const real = dynamoClient();
-    const { context } = harness();
+    const { context } = testContext();
     const sink = dynamoDbSink(keyOptions(table, real), context);
     await sink.write(sessions(120));
     const first = await scanAll(real, table);
@@ -211,7 +196,7 @@ describe('dynamoDbSink (put)', () => {
     const table = await createTable({ prefix: 'ddb-dup' });
     const real = dynamoClient();
     const { client, commands } = spy(real);
-    const { metrics, dead, context } = harness();
+    const { metrics, dead, context } = testContext();
     const sink = dynamoDbSink(keyOptions(table, client), context);
     const batch = sessions(40);
     const same = (score: number) => envelopeOf({ user_id: 'u1', session_id: 's00001', score }, {}, new CountingLease());
@@ -235,7 +220,7 @@ describe('dynamoDbSink (put)', () => {
   it('spreads a hot key over n shards deterministically; querying every shard finds every item', async () => {
     const table = await createTable({ prefix: 'ddb-shard' });
     const real = dynamoClient();
-    const { context } = harness();
+    const { context } = testContext();
     const sink = dynamoDbSink({ ...keyOptions(table, real), shards: 4 }, context);
     const batch = sessions(100, 1);
     await sink.write(batch);
@@ -267,7 +252,7 @@ describe('dynamoDbSink (leases and failures)', () => {
       entered();
       return gate.then(() => real.send(command));
     });
-    const { context } = harness();
+    const { context } = testContext();
     const sink = dynamoDbSink(keyOptions(table, client), context);
     const batch = sessions(60);
     let resolved = false;
@@ -290,7 +275,7 @@ describe('dynamoDbSink (leases and failures)', () => {
       if (sks.includes('s00030')) throw Object.assign(new Error('injected'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
       return undefined;
     });
-    const { metrics, dead, context } = harness();
+    const { metrics, dead, context } = testContext();
     const sink = dynamoDbSink({ ...keyOptions(table, client), concurrency: 1, retry: { maxAttempts: 3 } }, context);
     const batch = sessions(60);
 
@@ -308,7 +293,7 @@ describe('dynamoDbSink (leases and failures)', () => {
 
   it('rejects at once, dead-lettering nothing, when the table does not exist', async () => {
     const real = dynamoClient();
-    const { dead, context } = harness();
+    const { dead, context } = testContext();
     const sink = dynamoDbSink(keyOptions('no-such-table', real), context);
     const batch = sessions(5);
     const error = await sink.write(batch).catch((e: unknown) => e);
@@ -325,7 +310,7 @@ describe('dynamoDbSink (max and add)', () => {
   it('max keeps the best score; a lower one is a counted, acknowledged no-op (the condition refuses it)', async () => {
     const table = await createTable({ prefix: 'ddb-max' });
     const real = dynamoClient();
-    const { metrics, dead, context } = harness();
+    const { metrics, dead, context } = testContext();
     const sink = dynamoDbSink(
       {
         id: 'best',
@@ -370,7 +355,7 @@ describe('dynamoDbSink (max and add)', () => {
     const real = dynamoClient();
     const sent: string[] = [];
     const counting: DynamoSender = { send: (command) => (sent.push(command.constructor.name), real.send(command as never)) };
-    const { metrics, context } = harness();
+    const { metrics, context } = testContext();
     const options = {
       table,
       mode: 'max',
@@ -412,7 +397,7 @@ describe('dynamoDbSink (max and add)', () => {
     const real = dynamoClient();
     const sent: string[] = [];
     const counting: DynamoSender = { send: (command) => (sent.push(command.constructor.name), real.send(command as never)) };
-    const { context } = harness();
+    const { context } = testContext();
     const sink = dynamoDbSink(
       { id: 'latest', table, client: counting, mode: 'max', update: { attribute: 'latest', value: 'at' }, partitionKey: { name: 'pk', value: 'U#{user_id}' }, sortKey: { name: 'sk', value: 'profile' } },
       context,
@@ -429,7 +414,7 @@ describe('dynamoDbSink (max and add)', () => {
   it('add sums a counter (not idempotent: a replay adds again)', async () => {
     const table = await createTable({ prefix: 'ddb-add' });
     const real = dynamoClient();
-    const { context } = harness();
+    const { context } = testContext();
     const sink = dynamoDbSink(
       { id: 'totals', table, client: real, mode: 'add', update: { attribute: 'total', value: 'score' }, attributes: ['board'], partitionKey: { name: 'pk', value: 'BOARD#{board}' }, sortKey: { name: 'sk', value: '{user_id}' } },
       context,

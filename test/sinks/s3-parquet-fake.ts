@@ -1,10 +1,5 @@
 /** An in-memory stand-in for the S3 client in the sink's unit tests: stores PutObject bodies. */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import type { TributaryError } from '../../src/errors.ts';
-import type { SinkContext } from '../../src/sinks/sink.ts';
 
 export class FakeS3 {
   readonly objects = new Map<string, Uint8Array>();
@@ -41,23 +36,3 @@ export class FakeS3 {
   }
 }
 
-export interface DeadLettered {
-  envelope: Envelope<unknown>;
-  error: TributaryError;
-  stepId: string;
-}
-
-/** A sink context whose dead letters are kept and released at once. */
-export function testContext(): { context: SinkContext; metrics: Metrics; dead: DeadLettered[] } {
-  const metrics = new Metrics();
-  const dead: DeadLettered[] = [];
-  const context: SinkContext = {
-    metrics,
-    logger: silentLogger,
-    deadLetter: (envelope, error, stepId) => {
-      dead.push({ envelope, error, stepId });
-      envelope.lease.release();
-    },
-  };
-  return { context, metrics, dead };
-}

@@ -7,7 +7,7 @@ import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/enve
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
 import { createBucket, s3Client } from '../support/stack.ts';
 import { codecs, columnTypes, query, readRows } from './parquet/duckdb.ts';
-import { testContext } from './s3-parquet-fake.ts';
+import { testContext } from '../support/sink-context.ts';
 import { download, failSends, listKeys, recordSends } from './s3-parquet-s3.ts';
 
 const MINUTE = 60_000;

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../../src/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
-import { FakeS3, testContext } from './s3-parquet-fake.ts';
+import { testContext } from '../support/sink-context.ts';
+import { FakeS3 } from './s3-parquet-fake.ts';
 
 const HOUR = 3_600_000;
 const T10 = Date.UTC(2025, 5, 1, 10, 5);
