@@ -1,4 +1,5 @@
 import { describeValue, parseTimestampMs } from './event-time.ts';
+import { fieldPath } from './expression.ts';
 
 /** The field types a schema can require. `timestamp` is epoch ms (number) or an ISO-8601 string. */
 export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'timestamp', 'object', 'array'] as const;
@@ -84,7 +85,7 @@ export function compileEventSchema(schema: EventSchema): { check: SchemaCheck; p
   for (const [type, fields] of Object.entries(schema.events))
     perType.set(type, [...common, ...compileFields(fields, `schema.events.${type}`, problems)]);
   const known = [...perType.keys()].join(', ');
-  const getType = pathGetter(discriminator);
+  const getType = fieldPath(discriminator);
   return {
     problems,
     check(value) {
@@ -135,27 +136,8 @@ function compileFields(fields: FieldSpecs, at: string, problems: string[]): Fiel
       problems.push(`${at}: field path ${JSON.stringify(path)} has an empty segment`);
       continue;
     }
-    checks.push({ path, type, optional, get: pathGetter(path), test: TESTS[type] });
+    checks.push({ path, type, optional, get: fieldPath(path), test: TESTS[type] });
   }
   return checks;
 }
 
-function pathGetter(path: string): (value: unknown) => unknown {
-  const parts = path.split('.');
-  if (parts.length === 1) return (v) => (v as Record<string, unknown>)[path];
-  if (parts.length === 2) {
-    const [outer, inner] = parts as [string, string];
-    return (v) => {
-      const o = (v as Record<string, unknown>)[outer];
-      return typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[inner] : undefined;
-    };
-  }
-  return (v) => {
-    let current: unknown = v;
-    for (const part of parts) {
-      if (typeof current !== 'object' || current === null) return undefined;
-      current = (current as Record<string, unknown>)[part];
-    }
-    return current;
-  };
-}

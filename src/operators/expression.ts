@@ -216,10 +216,22 @@ function pathGetter(path: string, source: string, at: number): Getter {
     if (field === 'key') return (_v, m) => m?.key?.toString('utf8');
     return (_v, m) => (m === undefined ? undefined : m[field as 'topic' | 'partition' | 'offset' | 'timestamp']);
   }
+  return fieldPath(path);
+}
+
+/**
+ * A getter of a dotted path (`event_data.amount`) in a value: `undefined` where a step along it is
+ * not an object. One- and two-segment paths, the usual ones, get closures without a loop.
+ */
+export function fieldPath(path: string): (value: unknown) => unknown {
   const parts = path.split('.');
-  if (parts.length === 1) {
-    const [only] = parts as [string];
-    return (v) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[only] : undefined);
+  if (parts.length === 1) return (v) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[path] : undefined);
+  if (parts.length === 2) {
+    const [outer, inner] = parts as [string, string];
+    return (v) => {
+      const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[outer] : undefined;
+      return typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[inner] : undefined;
+    };
   }
   return (v) => {
     let current: unknown = v;
