@@ -19,6 +19,10 @@ export interface Aggregator<T, A = any, R = unknown> {
   add(acc: A, value: T): A;
   result(acc: A): R;
   merge?(a: A, b: A): A;
+  /** The accumulator as JSON-safe data, for durable window state. Default: the accumulator itself. */
+  save?(acc: A): unknown;
+  /** The accumulator `save` returned. Default: the saved data itself. */
+  load?(saved: unknown): A;
 }
 
 /** The result types of a record of named aggregators. */
@@ -56,6 +60,8 @@ export function min<T>(get: ValueGetter<T>): Aggregator<T, number, number | null
     add: (acc, value) => Math.min(acc, numeric(get(value)) ?? Infinity),
     result: (acc) => (acc === Infinity ? null : acc),
     merge: (a, b) => Math.min(a, b),
+    save: (acc) => (acc === Infinity ? null : acc),
+    load: (saved) => (saved === null ? Infinity : (saved as number)),
   };
 }
 
@@ -66,6 +72,8 @@ export function max<T>(get: ValueGetter<T>): Aggregator<T, number, number | null
     add: (acc, value) => Math.max(acc, numeric(get(value)) ?? -Infinity),
     result: (acc) => (acc === -Infinity ? null : acc),
     merge: (a, b) => Math.max(a, b),
+    save: (acc) => (acc === -Infinity ? null : acc),
+    load: (saved) => (saved === null ? -Infinity : (saved as number)),
   };
 }
 
@@ -104,6 +112,8 @@ export function distinct<T>(get: ValueGetter<T>): Aggregator<T, Set<unknown>, nu
       return acc;
     },
     result: (acc) => acc.size,
+    save: (acc) => [...acc],
+    load: (saved) => new Set(saved as unknown[]),
     merge: (a, b) => {
       const [big, small] = a.size >= b.size ? [a, b] : [b, a];
       for (const v of small) big.add(v);
@@ -129,6 +139,8 @@ export function approxDistinct<T>(get: ValueGetter<T>, options: { readonly preci
     },
     result: (acc) => Math.round(acc.estimate()),
     merge: (a, b) => a.merge(b),
+    save: (acc) => acc.save(),
+    load: (saved) => HyperLogLog.restore(precision, saved as [number, number][]),
   };
 }
 
@@ -159,6 +171,8 @@ export function topK<T>(get: ValueGetter<T>, k: number, weight?: (value: T) => u
       return acc;
     },
     result: (acc) => top(acc, k),
+    save: (acc) => [...acc],
+    load: (saved) => new Map(saved as [unknown, number][]),
     merge: (a, b) => {
       const [big, small] = a.size >= b.size ? [a, b] : [b, a];
       for (const [v, n] of small) big.set(v, (big.get(v) ?? 0) + n);

@@ -66,6 +66,22 @@ export class HyperLogLog {
     this.#sparse = undefined;
   }
 
+  /** The registers set so far, as `[index, rank]` pairs: what `restore` takes back. */
+  save(): [number, number][] {
+    if (this.#sparse !== undefined) return [...this.#sparse];
+    const pairs: [number, number][] = [];
+    const dense = this.#dense as Uint8Array;
+    for (let i = 0; i < dense.length; i++) if (dense[i] !== 0) pairs.push([i, dense[i] as number]);
+    return pairs;
+  }
+
+  /** A counter with the registers `save` returned. */
+  static restore(precision: number, pairs: readonly (readonly [number, number])[]): HyperLogLog {
+    const hll = new HyperLogLog(precision);
+    for (const [index, rank] of pairs) hll.#set(index, rank);
+    return hll;
+  }
+
   /** Folds another counter of the same precision into this one. */
   merge(other: HyperLogLog): this {
     if (other.precision !== this.precision)

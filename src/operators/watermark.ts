@@ -108,6 +108,36 @@ export class WatermarkTracker {
     this.#clock(topic, partition, nowMs);
   }
 
+  /** Every partition with events so far and its watermark, as `[topic, partition, watermark]`. */
+  save(): [string, number, number][] {
+    const saved: [string, number, number][] = [];
+    for (const [key, clock] of this.#byKey) {
+      if (clock.watermark === -Infinity) continue;
+      const cut = key.indexOf('\u0000');
+      saved.push([key.slice(0, cut), Number(key.slice(cut + 1)), clock.watermark]);
+    }
+    return saved;
+  }
+
+  /** Starts a partition at a restored watermark. */
+  restore(topic: string, partition: number, watermarkMs: number, nowMs: number): void {
+    const clock = this.#clock(topic, partition, nowMs);
+    if (watermarkMs > clock.watermark) clock.watermark = watermarkMs;
+  }
+
+  /** Forgets a partition (revoked): it no longer holds the watermark back. */
+  unregister(topic: string, partition: number): void {
+    const key = `${topic}\u0000${partition}`;
+    const clock = this.#byKey.get(key);
+    if (clock === undefined) return;
+    this.#byKey.delete(key);
+    this.#clocks.splice(this.#clocks.indexOf(clock), 1);
+    if (this.#last === clock) {
+      this.#last = undefined;
+      this.#lastPartition = -1;
+    }
+  }
+
   /** The source paused the partition: it holds the watermark back (is not idle) until `resume`. */
   pause(topic: string, partition: number, nowMs: number): void {
     this.#clock(topic, partition, nowMs).paused = true;

@@ -11,6 +11,8 @@ import type { FixedGrid } from './window-assigners.ts';
 import { windowAt, WindowStore } from './window-store-internals.ts';
 import type { OpenWindow } from './window-store-internals.ts';
 
+const identity = (x: unknown) => x;
+
 /** Result fields every window result has; aggregator names may not take them. */
 export const RESERVED_FIELDS = new Set(['key', 'window_start', 'window_end', 'final']);
 
@@ -33,9 +35,33 @@ export interface EngineConfig<T> {
   readonly metrics: Metrics | undefined;
 }
 
+/**
+ * Who holds leases when the window state is durable (`window-durable-internals.ts`): records are done
+ * once their state is in the changelog, not when their window closes.
+ */
+export interface LeasePolicy {
+  /** The record went into open windows: take its lease (one reference). */
+  applied(envelope: Envelope<unknown>): void;
+  /** The record leaves the step itself (late, dead letter): the envelope to send, with a tracked lease. */
+  out<E>(envelope: Envelope<E>): Envelope<E>;
+  /** The lease of a closing window's final result. */
+  closed(w: OpenWindow): Lease;
+}
+
+/** A window as its changelog keeps it. */
+export interface SavedWindow {
+  readonly k: string;
+  readonly s: number;
+  readonly e: number;
+  readonly a: unknown[];
+  readonly m: { readonly t: string; readonly p: number; readonly o: number; readonly ts: number };
+  readonly c?: Record<string, unknown>;
+}
+
 /** The per-subscription state of one window step: open windows, watermark, close queue. */
 export class WindowEngine<T> {
   readonly #c: EngineConfig<T>;
+  readonly #policy: LeasePolicy | undefined;
   readonly #emit: (routed: Routed<unknown>) => void;
   readonly #labels: { step: string };
   readonly #tracker: WatermarkTracker;
@@ -45,8 +71,9 @@ export class WindowEngine<T> {
   #reportedOpen = 0;
   #watermark = -Infinity;
 
-  constructor(config: EngineConfig<T>, emit: (routed: Routed<unknown>) => void) {
+  constructor(config: EngineConfig<T>, emit: (routed: Routed<unknown>) => void, policy?: LeasePolicy) {
     this.#c = config;
+    this.#policy = policy;
     this.#emit = emit;
     this.#labels = { step: config.id };
     this.#tracker = new WatermarkTracker(config);
@@ -55,6 +82,50 @@ export class WindowEngine<T> {
 
   get openWindows(): number {
     return this.#store.size;
+  }
+
+  /** The open windows, as the changelog keeps them. */
+  save(): SavedWindow[] {
+    return [...this.#store.all()].map((w) => this.saveWindow(w));
+  }
+
+  saveWindow(w: OpenWindow): SavedWindow {
+    const aggs = this.#c.aggregators;
+    return {
+      k: w.key,
+      s: w.start,
+      e: w.end,
+      a: w.accs.map((acc, i) => ((aggs[i] as Aggregator<T>).save ?? identity)(acc)),
+      m: { t: w.meta.topic, p: w.meta.partition, o: w.meta.offset, ts: w.meta.timestamp },
+      ...(w.carried === undefined ? {} : { c: w.carried }),
+    };
+  }
+
+  /** Puts back a window `save` returned: open again, or, when `closed`, its final result emitted again. */
+  load(saved: SavedWindow, closed: boolean): void {
+    const aggs = this.#c.aggregators;
+    const accs = saved.a.map((acc, i) => ((aggs[i] as Aggregator<T>).load ?? identity)(acc));
+    const meta = { topic: saved.m.t, partition: saved.m.p, offset: saved.m.o, timestamp: saved.m.ts, key: null, headers: {} };
+    const w = this.#store.open(saved.k, saved.s, saved.e, meta, accs, saved.c);
+    if (closed) {
+      this.#store.remove(w);
+      this.#close(w);
+    }
+  }
+
+  /** Each known partition's watermark (its highest event time less the allowed out-of-orderness). */
+  saveClocks(): [string, number, number][] {
+    return this.#tracker.save();
+  }
+
+  /** Sets restored partitions' watermarks. */
+  restoreClocks(clocks: readonly (readonly [string, number, number])[], nowMs: number): void {
+    for (const [topic, partition, watermarkMs] of clocks) this.#tracker.restore(topic, partition, watermarkMs, nowMs);
+  }
+
+  /** Forgets revoked partitions: they no longer hold the watermark back. */
+  forget(partitions: readonly TopicPartition[]): void {
+    for (const { topic, partition } of partitions) this.#tracker.unregister(topic, partition);
   }
 
   /** Registers partitions that will feed this window (assigned to the source) before their first event. */
@@ -70,8 +141,11 @@ export class WindowEngine<T> {
     }
   }
 
-  /** Takes one event (and ownership of its lease) seen at processing time `nowMs`. */
-  next(envelope: Envelope<T>, nowMs: number): void {
+  /**
+   * Takes one event (and ownership of its lease) seen at processing time `nowMs`. `clock`: the
+   * partition whose event-time progress it shows, when not its own (a repartitioned record's origin).
+   */
+  next(envelope: Envelope<T>, nowMs: number, clock: TopicPartition = envelope.meta): void {
     const c = this.#c;
     let time: number;
     let key: string;
@@ -88,7 +162,7 @@ export class WindowEngine<T> {
     if (c.idleTimeoutMs !== Infinity) this.advance(nowMs);
     if (c.grid !== undefined) this.#placeFixed(envelope, key, time, c.grid);
     else this.#placeSession(envelope, key, time);
-    this.#tracker.observe(envelope.meta.topic, envelope.meta.partition, time, nowMs);
+    this.#tracker.observe(clock.topic, clock.partition, time, nowMs);
     this.advance(nowMs);
   }
 
@@ -147,6 +221,11 @@ export class WindowEngine<T> {
     } catch (error) {
       return this.#fail(envelope, error, created ?? []);
     }
+    if (this.#policy !== undefined) {
+      this.#policy.applied(envelope);
+      if (c.updates) for (let i = 0; i < found; i++) this.#result(targets[i] as OpenWindow, false, NOOP_LEASE);
+      return;
+    }
     if (found > 1) envelope.lease.retain(found - 1);
     for (let i = 0; i < found; i++) this.#hold(targets[i] as OpenWindow, envelope);
   }
@@ -171,7 +250,10 @@ export class WindowEngine<T> {
     } catch (error) {
       return this.#fail(envelope, error, created === undefined ? [] : [created]);
     }
-    this.#hold(target, envelope);
+    if (this.#policy !== undefined) {
+      this.#policy.applied(envelope);
+      if (c.updates) this.#result(target, false, NOOP_LEASE);
+    } else this.#hold(target, envelope);
   }
 
   #absorb(target: OpenWindow, other: OpenWindow): void {
@@ -224,10 +306,11 @@ export class WindowEngine<T> {
     const c = this.#c;
     const failure =
       error instanceof TributaryError ? error : new OperatorError(`step ${c.id}: ${describeError(error).message}`, { cause: error, stepId: c.id });
-    c.deadLetter(envelope, failure, c.id);
+    c.deadLetter(this.#policy?.out(envelope) ?? envelope, failure, c.id);
   }
 
   #close(w: OpenWindow): void {
+    if (this.#policy !== undefined) return this.#result(w, true, this.#policy.closed(w));
     this.#result(w, true, w.holds.length === 1 ? (w.holds[0] as LeaseHold).take() : compositeLease(w.holds.map((h) => h.take())));
   }
 
@@ -241,14 +324,14 @@ export class WindowEngine<T> {
 
   #late(envelope: Envelope<T>): void {
     this.#c.metrics?.inc('late_events_total', this.#labels);
-    this.#emit({ output: 'late', envelope });
+    this.#emit({ output: 'late', envelope: this.#policy?.out(envelope) ?? envelope });
   }
 
   #refuse(envelope: Envelope<T>): void {
     const c = this.#c;
     c.metrics?.inc('state_limit_total', this.#labels);
     const error = new StateLimitError(`step ${c.id}: ${c.maxOpenWindows} windows open (maxOpenWindows), event refused`, { stepId: c.id });
-    c.deadLetter(envelope, error, c.id);
+    c.deadLetter(this.#policy?.out(envelope) ?? envelope, error, c.id);
   }
 
   #report(): void {

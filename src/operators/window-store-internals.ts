@@ -45,6 +45,11 @@ export class WindowStore {
     return this.#size;
   }
 
+  /** Every open window. */
+  *all(): IterableIterator<OpenWindow> {
+    for (const list of this.#byKey.values()) yield* list;
+  }
+
   /** The open windows of a key: by ascending start, or sessions oldest first. */
   windows(key: string): readonly OpenWindow[] | undefined {
     return this.#byKey.get(key);

@@ -9,6 +9,8 @@ import { checkStepId, stepConfigError } from './per-record.ts';
 import type { EventTime } from './watermark.ts';
 import { fixedGrid, windowSpecProblems } from './window-assigners.ts';
 import type { WindowSpec } from './window-assigners.ts';
+import type { Changelog } from '../core/state.ts';
+import { DurableWindows } from './window-durable-internals.ts';
 import { RESERVED_FIELDS, WindowEngine } from './window-internals.ts';
 import type { EngineConfig } from './window-internals.ts';
 
@@ -76,6 +78,16 @@ export interface WindowOptions<T, Aggs extends Record<string, Aggregator<T>> = R
    * `idleTimeoutMs` does not let the watermark run ahead and make the paused partitions' backlog late.
    */
   readonly flow?: Observable<PartitionFlow>;
+  /** Partitions revoked from the source (the runtime's `revoked` events): they leave the watermark and, with `state`, the step. */
+  readonly revoked?: Observable<readonly TopicPartition[]>;
+  /**
+   * Durable state (`ctx.state.changelog(id)`): windows kept per input partition, written to the
+   * changelog at every checkpoint and restored on assignment; records are done once in the changelog,
+   * not when their window closes. The input must be partitioned by `key` (a repartition topic).
+   */
+  readonly state?: Changelog;
+  /** With `state` and a repartitioned input: every upstream partition, which each partition's watermark waits for. */
+  readonly origins?: readonly TopicPartition[];
 }
 
 /** The source paused (`paused` true) or resumed these partitions (the runtime's `paused` / `resumed` events). */
@@ -141,7 +153,22 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
   const tracksIdle = config.idleTimeoutMs !== Infinity;
   return (source) =>
     new Observable<Routed<WindowResult<AggregatorResults<Aggs>> | T>>((subscriber) => {
-      const engine = new WindowEngine<T>(config, (routed) => subscriber.next(routed as Routed<WindowResult<AggregatorResults<Aggs>> | T>));
+      const emit = (routed: Routed<unknown>) => subscriber.next(routed as Routed<WindowResult<AggregatorResults<Aggs>> | T>);
+      const durable =
+        options.state === undefined
+          ? undefined
+          : new DurableWindows<T>(config, emit, options.state, {
+              run: (work) => guard(() => {
+                work();
+                arm(scheduler.now());
+              }),
+              fail: (error) => guard(() => {
+                throw error;
+              }),
+              now: () => scheduler.now(),
+            }, options.origins);
+      const engine = durable ?? new WindowEngine<T>(config, emit);
+      const unregister = durable === undefined ? undefined : options.state?.register(durable);
       // One timer at a time, for the earliest moment the watermark can move without an event.
       let wake: { readonly at: number; sub?: Subscription } | undefined;
       const stopTimer = () => {
@@ -175,7 +202,15 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
       };
       const expected = options.partitions?.subscribe((partitions) => guard(() => {
         const now = scheduler.now();
-        engine.expect(partitions, now);
+        if (durable) durable.expect(partitions);
+        else (engine as WindowEngine<T>).expect(partitions, now);
+        arm(now);
+      }));
+      const revoked = options.revoked?.subscribe((partitions) => guard(() => {
+        const now = scheduler.now();
+        if (durable) durable.revoke(partitions);
+        else (engine as WindowEngine<T>).forget(partitions);
+        engine.advance(now);
         arm(now);
       }));
       const flow = options.flow?.subscribe(({ paused, partitions }) => guard(() => {
@@ -209,6 +244,8 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
         },
       });
       return () => {
+        unregister?.();
+        revoked?.unsubscribe();
         expected?.unsubscribe();
         flow?.unsubscribe();
         input.unsubscribe();

@@ -1,6 +1,7 @@
 /**
- * Checkpoints: flush every sink runner and the dead letters, then commit each partition's commit
- * point. Never the other way round: a commit only ever covers records whose leases are released.
+ * Checkpoints: flush every sink runner, write the stateful steps' changelogs, flush the dead letters,
+ * then commit each partition's commit point. Never the other way round: a commit only ever covers
+ * records whose leases are released, and steps hold leases until their state is in the changelog.
  */
 import type { Subject } from 'rxjs';
 import { partitionKey, type KafkaSource } from '../sources/source.ts';
@@ -15,6 +16,8 @@ export interface CheckpointDeps {
   readonly book: PartitionBook;
   readonly source: KafkaSource;
   readonly deadLetters: Pick<KafkaDeadLetters, 'flush'>;
+  /** Stateful steps' changelogs: written after the sinks, before the commit. */
+  readonly state?: { checkpoint(): Promise<void> };
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly events: Subject<RuntimeEvent>;
@@ -65,6 +68,7 @@ export class Checkpointer {
     const revoked = book.revokedPending;
     try {
       await Promise.all([...this.#runners].map((runner) => runner.flush(periodic)));
+      await this.#deps.state?.checkpoint();
       await deadLetters.flush();
       await this.commitDone();
     } finally {

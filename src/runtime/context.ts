@@ -2,6 +2,7 @@
  * The types a pipeline sees: its context, the runtime's events and options.
  */
 import type { Observable, OperatorFunction } from 'rxjs';
+import type { StateBackend } from '../core/state.ts';
 import type { DeadLetter, Sink, SinkContext } from '../sinks/sink.ts';
 import type { KafkaProducerOptions } from './kafka-producer.ts';
 import type { CommitOffset, KafkaSource, SourceOptions, TopicPartition } from '../sources/source.ts';
@@ -20,6 +21,8 @@ export interface PipelineContext {
   /** The context to build sinks with. */
   readonly sinkContext: SinkContext;
   readonly events: Observable<RuntimeEvent>;
+  /** Durable state for stateful steps (changelog topics); absent in memory, where state lives and dies with the run. */
+  readonly state?: StateBackend;
   /**
    * Ends a branch in a sink: batches, writes, retries on overload, flushes at checkpoints. The runtime
    * closes the sink when the pipeline is over.

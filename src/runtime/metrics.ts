@@ -25,6 +25,10 @@ export const METRICS = {
   sink_retries_total: { kind: 'counter', help: 'Sink retries (unprocessed items, throttling, failed uploads)' },
   sink_latency_ms: { kind: 'histogram', help: 'Sink write latency' },
   sink_files_total: { kind: 'counter', help: 'Files a sink uploaded' },
+  state_changelog_records_total: { kind: 'counter', help: 'State records written to changelog topics' },
+  state_changelog_bytes_total: { kind: 'counter', help: 'State bytes written to changelog topics' },
+  state_restored_records_total: { kind: 'counter', help: 'Changelog records read to restore state' },
+  state_replayed_skipped_total: { kind: 'counter', help: 'Replayed records a stateful step had already applied, per step' },
 } as const;
 
 export type MetricName = keyof typeof METRICS;

@@ -12,6 +12,7 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { Sink, SinkContext } from '../sinks/sink.ts';
 import type { KafkaSource } from '../sources/source.ts';
+import { KafkaChangelogs } from './changelog.ts';
 import { Checkpointer } from './checkpoint.ts';
 import type { Pipeline, PipelineContext, RuntimeEvent, RuntimeOptions, ShutdownResult } from './context.ts';
 import { KafkaDeadLetters } from './dead-letters.ts';
@@ -57,6 +58,7 @@ export class Runtime {
   readonly #book: PartitionBook;
   readonly #telemetry: Telemetry;
   readonly #checkpointer: Checkpointer;
+  readonly #changelogs: KafkaChangelogs;
   readonly #intake: Intake;
   readonly #input = new Subject<Envelope<Buffer | null>>();
   readonly #sinks = new Set<Sink<never>>();
@@ -99,10 +101,18 @@ export class Runtime {
       source: this.#source,
       topics: options.source.topics,
     });
+    this.#changelogs = new KafkaChangelogs({
+      connection: options.source,
+      groupId: options.source.groupId,
+      producer: this.#producer,
+      logger: this.logger,
+      metrics: this.metrics,
+    });
     this.#checkpointer = new Checkpointer({
       book: this.#book,
       source: this.#source,
       deadLetters: this.#deadLetters,
+      state: this.#changelogs,
       metrics: this.metrics,
       logger: this.logger,
       events: this.#eventSubject,
@@ -178,6 +188,7 @@ export class Runtime {
       metrics: this.metrics,
       sinkContext,
       events: this.events,
+      state: this.#changelogs,
       toSink: (sink, batching = {}) => {
         this.#sinks.add(sink as Sink<never>);
         return sinkRunner(sink, batching, host);
@@ -265,6 +276,7 @@ export class Runtime {
     if (clean) for (const sink of this.#sinks) await step(`closing sink ${sink.id}`, () => sink.close(), 10_000);
     const budget = clean ? 10_000 : 3000;
     await Promise.all([
+      step('closing the state reader', () => this.#changelogs.close(), budget),
       step('closing the dead-letter producer', () => this.#producer.close(), budget),
       step('closing the source', () => this.#source.close(), budget),
     ]);

@@ -19,6 +19,8 @@ import { approxDistinct, avg, count, distinct, eventTimeFromEnvelope, max, min, 
 import { withValue, type Envelope, type Routed } from '../runtime/envelope.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { DeadLetter } from '../sinks/sink.ts';
+import type { Changelog } from '../core/state.ts';
+import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import type { TopicPartition } from '../sources/source.ts';
 import type { Aggregate, FieldSelection, FraudStep, ValidSource, ValidStep, WindowStep } from './types.ts';
 
@@ -39,8 +41,16 @@ export interface StepDeps {
   readonly assigned?: Observable<readonly TopicPartition[]>;
   /** The source's pauses (`paused` true) and resumptions of partitions (windows do not count paused partitions idle). */
   readonly flow?: Observable<PartitionFlow>;
+  /** Partitions revoked from the source (windows drop them from their watermark and state). */
+  readonly revoked?: Observable<readonly TopicPartition[]>;
   /** The source topics upstream of a step. */
   readonly upstreamTopics?: (stepId: string) => ReadonlySet<string>;
+  /** The changelog of the step being compiled, when its state is durable (windows read through a repartition topic). */
+  readonly state?: Changelog;
+  /** For repartition topics. */
+  readonly kafka?: KafkaConnectionOptions;
+  /** With `state`: the upstream partitions a repartitioned window's watermark waits for. */
+  readonly origins?: readonly TopicPartition[];
 }
 
 type AnyEnvelope = Envelope<unknown>;
@@ -135,6 +145,7 @@ function compileWindow(step: WindowStep, deps: StepDeps, scheduler: SchedulerLik
   const topics = deps.upstreamTopics?.(step.id);
   const partitions = topics && deps.assigned?.pipe(map((assigned) => assigned.filter((p) => topics.has(p.topic))));
   const flow = topics && deps.flow?.pipe(map(({ paused, partitions: all }) => ({ paused, partitions: all.filter((p) => topics.has(p.topic)) })));
+  const revoked = topics && deps.revoked?.pipe(map((all) => all.filter((p) => topics.has(p.topic))));
   return window<unknown, Record<string, Aggregator<unknown>>>({
     id: step.id,
     window: step.window,
@@ -154,6 +165,9 @@ function compileWindow(step: WindowStep, deps: StepDeps, scheduler: SchedulerLik
     flushOnComplete: deps.bounded ?? false,
     ...(partitions ? { partitions } : {}),
     ...(flow ? { flow } : {}),
+    ...(revoked ? { revoked } : {}),
+    ...(deps.state ? { state: deps.state } : {}),
+    ...(deps.origins ? { origins: deps.origins } : {}),
   }) as OperatorFunction<AnyEnvelope, Routed<unknown>>;
 }
 

@@ -5,10 +5,14 @@ import type { Pipeline, PipelineContext, RuntimeEvent } from '../runtime/context
 import type { Envelope, Routed } from '../runtime/envelope.ts';
 import { compileSink, type SinkDeps } from './compile-sinks.ts';
 import { compileStep, type StepDeps } from './compile-steps.ts';
+import { isRepartitioned, repartition } from './repartition.ts';
 import type { InputRef, ValidSource, ValidStep, ValidTopology } from './types.ts';
 
 /** What compiled steps and sinks need from outside: clients, the clock, the run mode. */
-export interface CompileDeps extends Omit<StepDeps, 'deadLetter' | 'metrics'>, SinkDeps {}
+export interface CompileDeps extends Omit<StepDeps, 'deadLetter' | 'metrics'>, SinkDeps {
+  /** Partitions per source topic (from the broker): what a repartitioned window's watermark waits for. */
+  readonly partitionCounts?: ReadonlyMap<string, number>;
+}
 
 /** The output name a node's main stream carries inside `Routed` tags. */
 const MAIN = '';
@@ -29,7 +33,8 @@ type NodeOutput = Observable<AnyEnvelope | Routed<unknown>>;
  * await createRuntime(options).run(pipeline);
  * ```
  */
-export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pipeline {
+export function compileTopology(topology: ValidTopology, compileDeps: CompileDeps): Pipeline {
+  const deps = compileDeps;
   checkSourceTopics(topology.sources);
   const consumers = countConsumers(topology);
 
@@ -49,8 +54,15 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         rxFilter((event): event is Extract<RuntimeEvent, { type: 'paused' | 'resumed' }> => event.type === 'paused' || event.type === 'resumed'),
         rxMap((event) => ({ paused: event.type === 'paused', partitions: event.partitions })),
       ),
+      revoked: ctx.events.pipe(
+        rxFilter((event) => event.type === 'revoked'),
+        rxMap((event) => (event.type === 'revoked' ? event.partitions : [])),
+      ),
       upstreamTopics: (id) => upstreamTopics(topology, id),
     };
+    const groupId = topology.sources[0]?.group ?? '';
+    // Repartition writers run beside the sinks.
+    const writers: Observable<never>[] = [];
 
     const input = input$.pipe(share());
 
@@ -65,7 +77,19 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       } else {
         const step = stepById.get(id) as ValidStep;
         const mainTag = MAIN_TAGS[step.kind];
-        raw = compileStep(step, step.from.map((ref) => streamOf(ref)), stepDeps, sourceInputs(step, sourceById)).pipe(
+        let inputs = step.from.map((ref) => streamOf(ref));
+        let deps = stepDeps;
+        if (ctx.state !== undefined && deps.kafka !== undefined && isRepartitioned(step)) {
+          const upstream = inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs);
+          const through = repartition(step, groupId, upstream, input, ctx, deps.kafka);
+          writers.push(through.writer);
+          inputs = [through.records];
+          const origins = [...upstreamTopics(topology, step.id)].flatMap((topic) =>
+            Array.from({ length: compileDeps.partitionCounts?.get(topic) ?? 0 }, (_, partition) => ({ topic, partition })),
+          );
+          deps = { ...stepDeps, state: ctx.state.changelog(step.id), upstreamTopics: () => new Set([through.topic]), origins };
+        }
+        raw = compileStep(step, inputs, deps, sourceInputs(step, sourceById)).pipe(
           rxMap((item) => (mainTag !== undefined && isRouted(item) && item.output === mainTag ? item.envelope : item)),
         );
       }
@@ -95,7 +119,7 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
     const unread = [...topology.sources.map((s) => s.id), ...topology.steps.map((s) => s.id)]
       .filter((id) => (consumers.get(id)?.total ?? 0) === 0)
       .map((id) => outputOf(id).pipe(ignoreElements()));
-    const all = [...sinks, ...unread];
+    const all = [...sinks, ...writers, ...unread];
     return all.length === 0 ? EMPTY : merge(...all);
   };
 }

@@ -6,6 +6,8 @@ import { createRuntime, type Runtime } from '../runtime/runtime.ts';
 import { installSignalHandlers } from '../runtime/shutdown.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import type { SourceOptions } from '../sources/source.ts';
+import { ensureInternalTopics } from '../runtime/changelog.ts';
+import { internalTopicsOf } from './repartition.ts';
 import { compileTopology } from './compile.ts';
 import type { ValidTopology } from './types.ts';
 
@@ -65,7 +67,7 @@ export function sourceOptionsOf(topology: ValidTopology, connection: KafkaConnec
     ...connection,
     client: first.client,
     groupId: first.group,
-    topics: topology.sources.flatMap((s) => s.topics),
+    topics: [...topology.sources.flatMap((s) => s.topics), ...internalTopicsOf(topology).filter((t) => t.kind === 'repartition').map((t) => t.name)],
     // With no committed offset, `committed` and `earliest` start from the beginning.
     fromBeginning: first.startFrom !== 'latest',
   };
@@ -105,8 +107,16 @@ export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = 
   const dynamo = createDynamoClient(connections);
   const s3 = createS3Client(connections);
   const runtime = createRuntime(runtimeOptionsOf(topology, kafka, env));
-  const pipeline = compileTopology(topology, { dynamo, s3, kafka, ...(options.bounded === undefined ? {} : { bounded: options.bounded }) });
-  const done = runtime.run(pipeline);
+  // Internal topics (repartition, changelogs) exist before the consumer subscribes.
+  const inputs = topology.sources.flatMap((s) => s.topics);
+  const done = ensureInternalTopics(kafka, inputs, internalTopicsOf(topology)).then(
+    (partitionCounts) =>
+      runtime.run(compileTopology(topology, { dynamo, s3, kafka, partitionCounts, ...(options.bounded === undefined ? {} : { bounded: options.bounded }) })),
+    async (error: unknown) => {
+      await runtime.shutdown('internal topics could not be created');
+      throw error;
+    },
+  );
   return {
     runtime,
     done,

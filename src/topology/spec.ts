@@ -154,6 +154,11 @@ export interface WindowSpec extends StepBase {
   readonly maxOpenWindows?: number;
   /** Fields copied from the window's first event into its result. */
   readonly carry?: readonly FieldPath[];
+  /**
+   * Default true: the step reads its input through an internal repartition topic keyed by `key`, so
+   * each key has one owner across instances. `false` when the input is one topic already keyed by it.
+   */
+  readonly repartition?: boolean;
 }
 
 interface FraudBase extends StepBase {

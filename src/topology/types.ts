@@ -112,6 +112,8 @@ export interface WindowStep extends Base {
   readonly emit: 'final' | 'update';
   readonly maxOpenWindows: number;
   readonly carry: readonly string[];
+  /** Read through a repartition topic keyed by `key` (durable state with Kafka); false: the input is already partitioned by it. */
+  readonly repartition: boolean;
 }
 
 interface FraudBase extends Base {

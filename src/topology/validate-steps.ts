@@ -1,4 +1,4 @@
-import { duration, expression, key, name, oneOf, path, pathProblem, positiveInt, predicate, size, str, tableName } from './checks.ts';
+import { duration, expression, key, name, oneOf, path, pathProblem, positiveInt, predicate, size, str, tableName, bool } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject, list } from './schema.ts';
 import { fraud } from './validate-fraud.ts';
@@ -70,6 +70,7 @@ export const STEP_KINDS: Readonly<Record<ValidStep['kind'], Builder>> = {
     emit: f.def('emit', oneOf('final', 'update'), 'final'),
     maxOpenWindows: f.def('maxOpenWindows', positiveInt, 100_000),
     carry: f.def('carry', list(path, { min: 0 }), []),
+    repartition: f.def('repartition', bool, true),
   }),
 
   fraud,

@@ -19,7 +19,7 @@ describe('validateTopology: bad specs and their exact messages', () => {
     [
       'an unknown key far from any',
       shopWith('minute', (s) => (s.colour = 'red')),
-      ['/steps/minute/colour: unknown key (allowed: id, kind, from, window, key, aggregate, grace, maxOutOfOrderness, idleTimeout, emit, maxOpenWindows, carry)'],
+      ['/steps/minute/colour: unknown key (allowed: id, kind, from, window, key, aggregate, grace, maxOutOfOrderness, idleTimeout, emit, maxOpenWindows, carry, repartition)'],
     ],
     ['an unknown top-level key', { ...shopSpec(), version: 2 }, ['/version: unknown key (allowed: name, description, sources, steps, sinks, deadLetters)']],
     ['a wrong type', shopWith('fraud-velocity', (s) => (s.threshold = 'five')), ['/steps/fraud-velocity/threshold: must be an integer (got "five")']],
@@ -167,6 +167,7 @@ describe('validateTopology: the normalized result', () => {
       emit: 'final',
       maxOpenWindows: 100_000,
       carry: [],
+      repartition: true,
     });
     expect(t.steps.find((s) => s.id === 'fraud-velocity')).toMatchObject({ pattern: 'velocity', key: ['user_id'], threshold: 5, withinMs: 60_000, severity: 'medium', maxKeys: 100_000 });
     expect(t.sinks.find((s) => s.id === 'counts')).toMatchObject({ attributes: 'all', mode: 'put', update: undefined, shards: 1, concurrency: 4 });

@@ -1,0 +1,172 @@
+/**
+ * Changelog topics on Kafka: the durable side of stateful steps (see `core/state.ts`).
+ *
+ * Writes go through the runtime's idempotent, acks=all producer, to the changelog partition that
+ * matches the input partition. Restores read one changelog partition from its start to its end
+ * offset with plain fetches (no consumer group), keeping the latest value per key.
+ */
+import { Admin, Consumer } from '@platformatic/kafka';
+import { changelogTopic, type Changelog, type ChangelogEntry, type StateBackend, type StatefulStep } from '../core/state.ts';
+import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
+import type { RecordSender } from './kafka-producer.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+const FETCH_BYTES = 8 * 1024 * 1024;
+
+export interface KafkaChangelogsOptions {
+  readonly connection: KafkaConnectionOptions;
+  readonly groupId: string;
+  readonly producer: RecordSender;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export class KafkaChangelogs implements StateBackend {
+  readonly #o: KafkaChangelogsOptions;
+  readonly #steps = new Set<StatefulStep & { readonly topic: string }>();
+  readonly #changelogs = new Map<string, Changelog>();
+  #reader: Consumer | undefined;
+
+  constructor(options: KafkaChangelogsOptions) {
+    this.#o = options;
+  }
+
+  changelog(stepId: string): Changelog {
+    const existing = this.#changelogs.get(stepId);
+    if (existing) return existing;
+    const topic = changelogTopic(this.#o.groupId, stepId);
+    const changelog: Changelog = {
+      topic,
+      restore: (partition, choose) => this.#restore(topic, partition, choose),
+      write: (entries) => this.#write(topic, entries),
+      register: (step) => {
+        const entry = { topic, snapshot: () => step.snapshot() };
+        this.#steps.add(entry);
+        return () => this.#steps.delete(entry);
+      },
+    };
+    this.#changelogs.set(stepId, changelog);
+    return changelog;
+  }
+
+  /** Takes every registered step's snapshot at one instant, writes them all, then tells each step. */
+  async checkpoint(): Promise<void> {
+    if (this.#steps.size === 0) return;
+    const taken = [...this.#steps].map((step) => ({ topic: step.topic, snapshot: step.snapshot() }));
+    const records = taken.flatMap(({ topic, snapshot }) => snapshot.entries.map((entry) => ({ topic, entry })));
+    if (records.length > 0) {
+      const bytes = records.reduce((sum, { entry }) => sum + (entry.value?.length ?? 0), 0);
+      await this.#send(records);
+      this.#o.metrics.inc('state_changelog_records_total', {}, records.length);
+      this.#o.metrics.inc('state_changelog_bytes_total', {}, bytes);
+    }
+    for (const { snapshot } of taken) snapshot.durable();
+  }
+
+  async close(): Promise<void> {
+    await this.#reader?.close();
+    this.#reader = undefined;
+  }
+
+  #write(topic: string, entries: readonly ChangelogEntry[]): Promise<void> {
+    return this.#send(entries.map((entry) => ({ topic, entry })));
+  }
+
+  async #send(records: readonly { topic: string; entry: ChangelogEntry }[]): Promise<void> {
+    const outcomes = await this.#o.producer.send(
+      records.map(({ topic, entry }) => ({ topic, partition: entry.partition, key: Buffer.from(entry.key), value: entry.value, headers: {} })),
+    );
+    const refused = outcomes.find((outcome) => outcome !== undefined);
+    if (refused) throw new Error(`changelog write refused: ${refused.message}`, { cause: refused });
+  }
+
+  async #restore(topic: string, partition: number, choose?: (previous: Buffer, next: Buffer) => Buffer): Promise<Map<string, Buffer>> {
+    const started = Date.now();
+    this.#reader ??= new Consumer({
+      clientId: `tributary-${this.#o.groupId}-restore`,
+      groupId: `${this.#o.groupId}-restore`,
+      ...platformaticConnection(this.#o.connection),
+    });
+    const reader = this.#reader;
+    const metadata = await reader.metadata({ topics: [topic], forceUpdate: true });
+    const topicMeta = metadata.topics.get(topic);
+    const leader = topicMeta?.partitions[partition]?.leader;
+    if (topicMeta === undefined || leader === undefined) throw new Error(`changelog ${topic} has no partition ${partition}`);
+    const offsets = await reader.listOffsets({ topics: [topic] });
+    const end = offsets.get(topic)?.[partition] ?? 0n;
+    const state = new Map<string, Buffer>();
+    let offset = 0n;
+    let records = 0;
+    while (offset < end) {
+      const response = await reader.fetch({
+        node: leader,
+        maxWaitTime: 100,
+        topics: [{ topicId: topicMeta.id, partitions: [{ partition, fetchOffset: offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_BYTES }] }],
+      });
+      const answer = response.responses[0]?.partitions[0];
+      if (answer === undefined) continue;
+      if (answer.errorCode !== 0) throw new Error(`restoring ${topic}-${partition}: fetch error ${answer.errorCode}`);
+      // A compacted log starts past 0 and has gaps: move on by whole batches.
+      if ((answer.records ?? []).length === 0 && offset < answer.logStartOffset) offset = answer.logStartOffset;
+      for (const batch of answer.records ?? []) {
+        for (const record of batch.records) {
+          if (batch.firstOffset + BigInt(record.offsetDelta) < offset || record.key === null) continue;
+          records++;
+          const key = record.key.toString();
+          if (record.value === null || record.value.length === 0) state.delete(key);
+          else {
+            const previous = choose === undefined ? undefined : state.get(key);
+            state.set(key, previous === undefined || choose === undefined ? record.value : choose(previous, record.value));
+          }
+        }
+        const next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+        if (next > offset) offset = next;
+      }
+    }
+    const ms = Date.now() - started;
+    this.#o.metrics.inc('state_restored_records_total', {}, records);
+    this.#o.logger.info({ topic, partition, records, keys: state.size, ms }, 'state restored');
+    return state;
+  }
+}
+
+/**
+ * Creates missing internal topics (changelogs compacted, repartition topics by time) with as many
+ * partitions as the largest input; returns the partitions of each input topic.
+ */
+export async function ensureInternalTopics(
+  connection: KafkaConnectionOptions,
+  inputs: readonly string[],
+  topics: readonly { readonly name: string; readonly kind: 'changelog' | 'repartition'; readonly retentionMs?: number }[],
+): Promise<Map<string, number>> {
+  if (topics.length === 0) return new Map();
+  const admin = new Admin({ clientId: 'tributary-internal-topics', ...platformaticConnection(connection) });
+  try {
+    const metadata = await admin.metadata({ topics: [...inputs] });
+    const counts = new Map([...metadata.topics].map(([name, t]) => [name, t.partitionsCount]));
+    const partitions = Math.max(1, ...counts.values());
+    const existing = new Set(await admin.listTopics());
+    for (const topic of topics) {
+      if (existing.has(topic.name)) continue;
+      const configs =
+        topic.kind === 'changelog'
+          ? [
+              { name: 'cleanup.policy', value: topic.retentionMs === undefined ? 'compact' : 'compact,delete' },
+              { name: 'max.message.bytes', value: String(16 * 1024 * 1024) },
+              { name: 'segment.ms', value: String(10 * 60_000) },
+              ...(topic.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(topic.retentionMs) }]),
+            ]
+          : [{ name: 'retention.ms', value: String(topic.retentionMs ?? 7 * 24 * 3_600_000) }];
+      try {
+        await admin.createTopics({ topics: [topic.name], partitions, replicas: -1, configs });
+      } catch (error) {
+        // Another instance created it first.
+        if (!String((error as Error).message).includes('exists') && !JSON.stringify(error).includes('TOPIC_ALREADY_EXISTS')) throw error;
+      }
+    }
+    return counts;
+  } finally {
+    await admin.close();
+  }
+}
