@@ -2,7 +2,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { asyncScheduler, map, merge, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import { dedup } from '../operators/dedup.ts';
-import { DynamoDedupStore } from '../operators/dedup-store.ts';
+import { ChangelogDedupStore } from '../operators/dedup-changelog.ts';
+import { DynamoDedupStore, type DedupStore } from '../operators/dedup-store.ts';
 import { withEventTime } from '../operators/event-time.ts';
 import { compileField, compileKey, compilePredicate, type Predicate } from '../operators/expression.ts';
 import { filter } from '../operators/filter.ts';
@@ -22,7 +23,7 @@ import type { DeadLetter } from '../sinks/sink.ts';
 import type { Changelog } from '../core/state.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import type { TopicPartition } from '../sources/source.ts';
-import type { Aggregate, FieldSelection, FraudStep, ValidSource, ValidStep, WindowStep } from './types.ts';
+import type { Aggregate, DedupStep, FieldSelection, FraudStep, ValidSource, ValidStep, WindowStep } from './types.ts';
 
 /** What steps need from outside. */
 export interface StepDeps {
@@ -112,7 +113,7 @@ export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], 
           deadLetter,
           duplicates: step.duplicates,
           metrics,
-          ...(step.durable ? { store: durableStore(id, step.durable.table, deps.dynamo) } : {}),
+          ...dedupStore(step, deps),
         }),
       );
     case 'window':
@@ -131,6 +132,15 @@ function mapFields(fields: FieldSelection): OperatorFunction<AnyEnvelope, AnyEnv
     for (const [name, get] of setters) value[name] = get(envelope.value, envelope.meta);
     return withValue(envelope, value);
   });
+}
+
+/** Where dedup remembers keys beyond its memory: a DynamoDB table if named, else its changelog when run on Kafka. */
+function dedupStore(step: DedupStep, deps: StepDeps): { store?: DedupStore; storeBatchSize?: number } {
+  if (step.durable) return { store: durableStore(step.id, step.durable.table, deps.dynamo) };
+  if (deps.state === undefined) return {};
+  const store = new ChangelogDedupStore(deps.state, { maxKeys: step.maxKeys });
+  deps.revoked?.subscribe((partitions) => store.revoke(partitions));
+  return { store, storeBatchSize: 2000 };
 }
 
 function durableStore(id: string, table: string, client: DynamoDBClient | undefined): DynamoDedupStore {

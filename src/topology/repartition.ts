@@ -4,7 +4,7 @@
  * has one owner across instances and its state moves with that topic's partitions.
  */
 import { EMPTY, filter as rxFilter, mergeMap, of, type Observable } from 'rxjs';
-import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic } from '../core/state.ts';
+import { changelogTopic, EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic } from '../core/state.ts';
 import { DecodeError } from '../errors.ts';
 import { compileKey } from '../operators/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
@@ -23,12 +23,17 @@ export function isRepartitioned(step: ValidStep): step is WindowStep {
 /** The internal topics a topology needs on Kafka: repartition topics and the changelogs of durable steps. */
 export function internalTopicsOf(topology: ValidTopology): { name: string; kind: 'changelog' | 'repartition'; retentionMs?: number }[] {
   const group = topology.sources[0]?.group ?? '';
-  return topology.steps
-    .filter(isRepartitioned)
-    .flatMap((step) => [
-      { name: repartitionTopic(group, step.id), kind: 'repartition' as const },
-      { name: `${group}-${step.id}-changelog`, kind: 'changelog' as const },
-    ]);
+  return topology.steps.flatMap((step) => {
+    if (isRepartitioned(step))
+      return [
+        { name: repartitionTopic(group, step.id), kind: 'repartition' as const },
+        { name: changelogTopic(group, step.id), kind: 'changelog' as const },
+      ];
+    // Dedup claims are only needed for their TTL: the changelog deletes them after it (and an hour).
+    if (step.kind === 'dedup' && step.durable === undefined)
+      return [{ name: changelogTopic(group, step.id), kind: 'changelog' as const, retentionMs: step.ttlMs + 3_600_000 }];
+    return [];
+  });
 }
 
 /**

@@ -1,0 +1,107 @@
+import type { Changelog, ChangelogEntry } from '../core/state.ts';
+import { partitionKey, type TopicPartition } from '../sources/source.ts';
+import type { DedupClaim, DedupStore, DedupVerdict } from './dedup-store.ts';
+
+interface Held {
+  readonly offset: number;
+  readonly expiresAt: number;
+}
+
+interface Part {
+  readonly keys: Map<string, Held>;
+  readonly ready: Promise<void>;
+}
+
+/**
+ * The durable layer of `dedup` on a Kafka changelog, scoped by source partition: a key is claimed
+ * within the partition its record was read from, the claim is written to changelog partition `p`
+ * (key `topic:partition|key`, value `offset expiresAt`) before the record goes on, and a partition's
+ * claims are read back before its first record is judged after an assignment. A duplicate is found
+ * when it arrives on the same partition as the record that claimed the key, which holds for
+ * producer retries and replays (same Kafka key). Claims expire `ttlMs` after they were made; the
+ * changelog topic deletes them by retention.
+ */
+export class ChangelogDedupStore implements DedupStore {
+  readonly #changelog: Changelog;
+  readonly #maxKeys: number;
+  readonly #parts = new Map<string, Part>();
+  #size = 0;
+
+  constructor(changelog: Changelog, options: { readonly maxKeys: number }) {
+    this.#changelog = changelog;
+    this.#maxKeys = options.maxKeys;
+  }
+
+  async claim(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<readonly DedupVerdict[]> {
+    const parts = claims.map(({ origin }) => this.#part(origin, clock.nowMs));
+    await Promise.all(new Set(parts.map((part) => part.ready)));
+    const entries: ChangelogEntry[] = [];
+    const verdicts = claims.map(({ key, origin }, i): DedupVerdict => {
+      const part = parts[i] as Part;
+      const held = part.keys.get(key);
+      if (held !== undefined && held.expiresAt > clock.nowMs) {
+        return { duplicate: held.offset !== origin.offset, owner: { ...origin, offset: held.offset } };
+      }
+      const expiresAt = clock.nowMs + clock.ttlMs;
+      if (held === undefined) this.#size++;
+      part.keys.set(key, { offset: origin.offset, expiresAt });
+      entries.push({ partition: origin.partition, key: `${partitionKey(origin.topic, origin.partition)}|${key}`, value: Buffer.from(`${origin.offset} ${expiresAt}`) });
+      return { duplicate: false, owner: origin };
+    });
+    if (this.#size > this.#maxKeys) this.#evict(clock.nowMs);
+    if (entries.length > 0) await this.#changelog.write(entries);
+    return verdicts;
+  }
+
+  /** Forgets revoked partitions: their new owner reads their claims back. */
+  revoke(partitions: readonly TopicPartition[]): void {
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      this.#size -= this.#parts.get(key)?.keys.size ?? 0;
+      this.#parts.delete(key);
+    }
+  }
+
+  #part(origin: TopicPartition, nowMs: number): Part {
+    const key = partitionKey(origin.topic, origin.partition);
+    let part = this.#parts.get(key);
+    if (part === undefined) {
+      const keys = new Map<string, Held>();
+      const prefix = `${key}|`;
+      const ready = this.#changelog.restore(origin.partition).then((state) => {
+        for (const [name, value] of state) {
+          if (!name.startsWith(prefix)) continue;
+          const [offset, expiresAt] = value.toString().split(' ').map(Number) as [number, number];
+          if (expiresAt <= nowMs || keys.has(name.slice(prefix.length))) continue;
+          keys.set(name.slice(prefix.length), { offset, expiresAt });
+          this.#size++;
+        }
+      });
+      part = { keys, ready };
+      this.#parts.set(key, part);
+    }
+    return part;
+  }
+
+  /** Drops expired claims, then each partition's oldest, down to 90% of `maxKeys` (as the in-memory LRU would). */
+  #evict(nowMs: number): void {
+    for (const part of this.#parts.values()) {
+      for (const [key, held] of part.keys) {
+        if (held.expiresAt > nowMs) break; // claims are in expiry order
+        part.keys.delete(key);
+        this.#size--;
+      }
+    }
+    const excess = this.#size - Math.floor(this.#maxKeys * 0.9);
+    if (excess <= 0) return;
+    const share = excess / this.#size;
+    for (const part of this.#parts.values()) {
+      let drop = Math.ceil(part.keys.size * share);
+      for (const key of part.keys.keys()) {
+        if (drop-- <= 0) break;
+        part.keys.delete(key);
+        this.#size--;
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ChangelogDedupStore } from '../../src/operators/dedup-changelog.ts';
+import { MemoryChangelog } from '../support/memory-changelog.ts';
+
+const claim = (key: string, offset: number, partition = 0) => ({ key, origin: { topic: 't', partition, offset } });
+const clock = (nowMs: number) => ({ nowMs, ttlMs: 1000 });
+
+describe('ChangelogDedupStore', () => {
+  it('keeps the first claim of a key per partition, across a restart from its changelog', async () => {
+    const changelog = new MemoryChangelog();
+    const first = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    expect((await first.claim([claim('a', 1), claim('b', 2), claim('a', 3)], clock(0))).map((v) => v.duplicate)).toEqual([false, false, true]);
+    // A new instance (after a crash) reads the claims back: the replayed holder passes, a repeat does not.
+    const second = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    expect((await second.claim([claim('a', 1), claim('a', 9), claim('c', 10)], clock(10))).map((v) => v.duplicate)).toEqual([false, true, false]);
+    // Another partition's claims are its own.
+    expect((await second.claim([claim('a', 5, 1)], clock(10)))[0]?.duplicate).toBe(false);
+  });
+
+  it('forgets claims after their TTL, and revoked partitions until they are read back', async () => {
+    const changelog = new MemoryChangelog();
+    const store = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    await store.claim([claim('a', 1)], clock(0));
+    expect((await store.claim([claim('a', 2)], clock(999)))[0]?.duplicate).toBe(true);
+    expect((await store.claim([claim('a', 3)], clock(1000)))[0]?.duplicate).toBe(false);
+    store.revoke([{ topic: 't', partition: 0 }]);
+    expect((await store.claim([claim('a', 4)], clock(1500)))[0]?.duplicate).toBe(true);
+  });
+
+  it('stays within maxKeys', async () => {
+    const store = new ChangelogDedupStore(new MemoryChangelog(), { maxKeys: 10 });
+    for (let i = 0; i < 50; i++) await store.claim([claim(`k${i}`, i)], clock(i));
+    expect((await store.claim([claim('k49', 100)], clock(60)))[0]?.duplicate).toBe(true);
+    expect((await store.claim([claim('k0', 101)], clock(60)))[0]?.duplicate).toBe(false);
+  });
+});
