@@ -1,5 +1,5 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import type { Lease, RecordMeta } from '../runtime/envelope.ts';
+import type { Envelope, Lease, RecordMeta } from '../runtime/envelope.ts';
 import type { ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
 import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from './parquet/writer.ts';
 import type { HourPartition } from './s3-parquet-key.ts';
@@ -9,6 +9,8 @@ export interface OpenFile {
   readonly stream: Stream;
   /** Of the file's first record: topic, partition and first offset name the object. */
   readonly meta: RecordMeta;
+  /** Offset of the file's latest record: the object name ends with it. */
+  lastOffset: number;
   readonly hour: HourPartition;
   readonly types: ReadonlyMap<string, ColumnType>;
   readonly schemaVersion: number;
@@ -23,6 +25,15 @@ export interface OpenFile {
   bytes: number;
   closed: boolean;
   timer: Subscription | undefined;
+}
+
+/** Adds a record's row to a file: the file takes over its lease and now ends at its offset. */
+export function appendRow(file: OpenFile, envelope: Envelope<unknown>, row: ParquetRow, bytes: number): void {
+  file.pending.push(row);
+  file.leases.push(envelope.lease);
+  file.lastOffset = envelope.meta.offset;
+  file.rows += 1;
+  file.bytes += bytes;
 }
 
 /** The open files of one topic-partition and the latest hour seen there. */
@@ -108,6 +119,7 @@ export class FileTable {
     const file: OpenFile = {
       stream,
       meta,
+      lastOffset: meta.offset,
       hour,
       types: new Map(columns.map((c) => [c.name, c.type])),
       schemaVersion: schema.version,

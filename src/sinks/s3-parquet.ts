@@ -4,7 +4,7 @@ import { flattenRecord } from './parquet/flatten.ts';
 import { SchemaTracker } from './parquet/schema.ts';
 import { loadParquetWriter, type ParquetWriterFactory } from './parquet/writer.ts';
 import { WorkerParquetEncoder } from './parquet/worker-writer.ts';
-import { FileTable, type OpenFile } from './s3-parquet-files.ts';
+import { appendRow, FileTable, type OpenFile } from './s3-parquet-files.ts';
 import { hourPartitioner, objectKey, type HourPartition } from './s3-parquet-key.ts';
 import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
 import { uploadWithRetry } from './s3-parquet-upload.ts';
@@ -14,7 +14,7 @@ export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
 
 /**
  * A sink writing records as Parquet files to S3, partitioned by event hour:
- * `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<firstOffset:020>.parquet`.
+ * `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<first:020>+<last:020>.parquet`.
  *
  * Records are flattened (`event_data.amount` → `event_data_amount`, arrays as JSON), fitted to the
  * declared or inferred columns (a new field widens the schema and starts a new file; a value that does
@@ -85,10 +85,7 @@ class S3ParquetSink<T> implements Sink<T> {
       }
       const hour = this.#hourOf(envelope.eventTimeMs ?? envelope.meta.timestamp);
       const file = this.#files.fileFor(envelope.meta, hour, fit.row, now, factory);
-      file.pending.push(fit.row);
-      file.leases.push(envelope.lease);
-      file.rows += 1;
-      file.bytes += fit.bytes;
+      appendRow(file, envelope, fit.row, fit.bytes);
       this.#bufferedBytes += fit.bytes;
       this.#bufferedRows += 1;
       touched.add(file);
@@ -148,7 +145,7 @@ class S3ParquetSink<T> implements Sink<T> {
 
   async #upload(file: OpenFile): Promise<void> {
     const startedAt = this.#o.scheduler.now();
-    const key = objectKey(this.#o.prefix, file.meta.topic, file.hour, file.meta.partition, file.meta.offset);
+    const key = objectKey(this.#o.prefix, file.meta.topic, file.hour, file.meta.partition, file.meta.offset, file.lastOffset);
     try {
       let body: Uint8Array;
       try {
