@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Envelope, Lease, RecordMeta } from '../runtime/envelope.ts';
+import type { Logger } from '../runtime/logger.ts';
 import type { ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
 import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from './parquet/writer.ts';
 import type { HourPartition } from './s3-parquet-key.ts';
@@ -42,9 +43,14 @@ interface Stream {
   readonly partition: number;
   latestHour: HourPartition;
   readonly files: Map<HourPartition, OpenFile>;
+  /** The latest offset, to warn once when offsets go back (-1: none yet). */
+  lastOffset: number;
+  warned: boolean;
 }
 
 export interface FileTableOptions {
+  readonly id: string;
+  readonly logger: Logger;
   readonly schema: SchemaTracker;
   readonly scheduler: SchedulerLike;
   readonly maxFileAgeMs: number;
@@ -71,6 +77,13 @@ export class FileTable {
 
   fileFor(meta: RecordMeta, hour: HourPartition, row: ParquetRow, now: number, factory: ParquetWriterFactory): OpenFile {
     const stream = this.#stream(meta, hour);
+    if (meta.offset < stream.lastOffset && !stream.warned) {
+      // Replay recovery relies on offset order: an object's range may now claim a record it lacks.
+      stream.warned = true;
+      const { topic, partition, offset } = meta;
+      this.#o.logger.warn({ step: this.#o.id, topic, partition, offset, previous: stream.lastOffset }, 'records reach the Parquet sink out of offset order');
+    }
+    stream.lastOffset = meta.offset;
     if (hour > stream.latestHour) {
       // Event time has reached a later hour: files of earlier hours are complete.
       for (const file of stream.files.values()) this.#o.close(file);
@@ -87,6 +100,14 @@ export class FileTable {
     for (const stream of this.#streams.values()) yield* stream.files.values();
   }
 
+  /** Revoked partitions may come back from an earlier offset. */
+  revoked(partitions: readonly { topic: string; partition: number }[]): void {
+    for (const { topic, partition } of partitions) {
+      const stream = this.#streams.get(`${topic}\u0000${partition}`);
+      if (stream !== undefined) stream.lastOffset = -1;
+    }
+  }
+
   /** Removes a closed file from the table and stops its timer. */
   forget(file: OpenFile): void {
     file.timer?.unsubscribe();
@@ -99,7 +120,7 @@ export class FileTable {
     const key = `${meta.topic}\u0000${meta.partition}`;
     let stream = this.#streams.get(key);
     if (stream === undefined) {
-      stream = { topic: meta.topic, partition: meta.partition, latestHour: hour, files: new Map() };
+      stream = { topic: meta.topic, partition: meta.partition, latestHour: hour, files: new Map(), lastOffset: -1, warned: false };
       this.#streams.set(key, stream);
     }
     this.#last = stream;

@@ -69,7 +69,7 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#labels = { step: options.id };
     this.#schema = new SchemaTracker(options.columns, options.extraFields);
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
-    this.#files = new FileTable({ ...options, schema: this.#schema, close: (file) => this.#close(file) });
+    this.#files = new FileTable({ ...options, logger: context.logger, schema: this.#schema, close: (file) => this.#close(file) });
     this.#recovery = new Recovery({ ...options, hooks: this.#retryHooks('S3 listing failed; retrying'), logger: context.logger });
   }
 
@@ -82,6 +82,7 @@ class S3ParquetSink<T> implements Sink<T> {
 
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
     this.#recovery.forget(partitions);
+    this.#files.revoked(partitions);
   }
 
   async #write(batch: readonly Envelope<T>[]): Promise<void> {

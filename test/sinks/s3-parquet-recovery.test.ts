@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SinkRetriableError } from '../../src/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
@@ -26,9 +27,11 @@ function bucket(options: Partial<S3ParquetSinkOptions> = {}) {
   const s3 = new FakeS3();
   const make = (more: Partial<S3ParquetSinkOptions> = {}) => {
     const { context, metrics, dead } = testContext();
-    const sink = s3ParquetSink({ id: 'to-s3', client: s3.client, bucket: 'lake', prefix: 'raw', encodeInWorker: false, ...options, ...more }, context);
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+    const sink = s3ParquetSink({ id: 'to-s3', client: s3.client, bucket: 'lake', prefix: 'raw', encodeInWorker: false, ...options, ...more }, { ...context, logger });
     const skipped = () => metrics.value('duplicates_total', { step: 'to-s3' });
-    return { sink, metrics, dead, skipped };
+    return { sink, metrics, dead, skipped, warnings };
   };
   return { s3, make };
 }
@@ -170,5 +173,19 @@ describe('s3ParquetSink replay recovery', () => {
     await Promise.all([sink.write([record(0, 1), record(1)]), sink.write([record(2)])]);
     await sink.close();
     expect(keys(s3)).toEqual([file(10, 0, 0, 2), file(10, 1, 0, 0)]);
+  });
+
+  it('warns once per partition when offsets go back (recovery needs them in order), but not after a revocation', async () => {
+    const { s3, make } = bucket();
+    const { sink, warnings } = make();
+    await sink.write([record(5), record(3), record(2), ...range(0, 3, 1)]);
+    expect(warnings).toEqual(['records reach the Parquet sink out of offset order']);
+    await sink.flush();
+    // Partition 1 comes back from offset 1 after a revocation, and its object is gone.
+    s3.objects.delete(file(10, 1, 0, 3));
+    sink.partitionsRevoked?.([{ topic: 'games', partition: 1 }]);
+    await sink.write(range(1, 2, 1));
+    await sink.close();
+    expect(warnings).toHaveLength(1);
   });
 });
