@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import type { Lease, RecordMeta } from '../runtime/envelope.ts';
+import type { Envelope, Lease, RecordMeta } from '../runtime/envelope.ts';
+import type { Logger } from '../runtime/logger.ts';
 import type { ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
 import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from './parquet/writer.ts';
 import type { HourPartition } from './s3-parquet-key.ts';
@@ -9,6 +10,8 @@ export interface OpenFile {
   readonly stream: Stream;
   /** Of the file's first record: topic, partition and first offset name the object. */
   readonly meta: RecordMeta;
+  /** Offset of the file's latest record: the object name ends with it. */
+  lastOffset: number;
   readonly hour: HourPartition;
   readonly types: ReadonlyMap<string, ColumnType>;
   readonly schemaVersion: number;
@@ -25,15 +28,29 @@ export interface OpenFile {
   timer: Subscription | undefined;
 }
 
+/** Adds a record's row to a file: the file takes over its lease and now ends at its offset. */
+export function appendRow(file: OpenFile, envelope: Envelope<unknown>, row: ParquetRow, bytes: number): void {
+  file.pending.push(row);
+  file.leases.push(envelope.lease);
+  file.lastOffset = envelope.meta.offset;
+  file.rows += 1;
+  file.bytes += bytes;
+}
+
 /** The open files of one topic-partition and the latest hour seen there. */
 interface Stream {
   readonly topic: string;
   readonly partition: number;
   latestHour: HourPartition;
   readonly files: Map<HourPartition, OpenFile>;
+  /** The latest offset, to warn once when offsets go back (-1: none yet). */
+  lastOffset: number;
+  warned: boolean;
 }
 
 export interface FileTableOptions {
+  readonly id: string;
+  readonly logger: Logger;
   readonly schema: SchemaTracker;
   readonly scheduler: SchedulerLike;
   readonly maxFileAgeMs: number;
@@ -60,6 +77,13 @@ export class FileTable {
 
   fileFor(meta: RecordMeta, hour: HourPartition, row: ParquetRow, now: number, factory: ParquetWriterFactory): OpenFile {
     const stream = this.#stream(meta, hour);
+    if (meta.offset < stream.lastOffset && !stream.warned) {
+      // Replay recovery relies on offset order: an object's range may now claim a record it lacks.
+      stream.warned = true;
+      const { topic, partition, offset } = meta;
+      this.#o.logger.warn({ step: this.#o.id, topic, partition, offset, previous: stream.lastOffset }, 'records reach the Parquet sink out of offset order');
+    }
+    stream.lastOffset = meta.offset;
     if (hour > stream.latestHour) {
       // Event time has reached a later hour: files of earlier hours are complete.
       for (const file of stream.files.values()) this.#o.close(file);
@@ -76,6 +100,14 @@ export class FileTable {
     for (const stream of this.#streams.values()) yield* stream.files.values();
   }
 
+  /** Revoked partitions may come back from an earlier offset. */
+  revoked(partitions: readonly { topic: string; partition: number }[]): void {
+    for (const { topic, partition } of partitions) {
+      const stream = this.#streams.get(`${topic}\u0000${partition}`);
+      if (stream !== undefined) stream.lastOffset = -1;
+    }
+  }
+
   /** Removes a closed file from the table and stops its timer. */
   forget(file: OpenFile): void {
     file.timer?.unsubscribe();
@@ -88,7 +120,7 @@ export class FileTable {
     const key = `${meta.topic}\u0000${meta.partition}`;
     let stream = this.#streams.get(key);
     if (stream === undefined) {
-      stream = { topic: meta.topic, partition: meta.partition, latestHour: hour, files: new Map() };
+      stream = { topic: meta.topic, partition: meta.partition, latestHour: hour, files: new Map(), lastOffset: -1, warned: false };
       this.#streams.set(key, stream);
     }
     this.#last = stream;
@@ -108,6 +140,7 @@ export class FileTable {
     const file: OpenFile = {
       stream,
       meta,
+      lastOffset: meta.offset,
       hour,
       types: new Map(columns.map((c) => [c.name, c.type])),
       schemaVersion: schema.version,

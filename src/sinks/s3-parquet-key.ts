@@ -65,14 +65,45 @@ function utcPartition(ms: number): HourPartition {
   return `year=${d.getUTCFullYear()}/month=${pad2(d.getUTCMonth() + 1)}/day=${pad2(d.getUTCDate())}/hour=${pad2(d.getUTCHours())}`;
 }
 
+/** First and last offset of the records in one object, both included. */
+export interface OffsetRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+const pad20 = (n: number) => String(n).padStart(20, '0');
+
 /**
- * The object key of a file: `<prefix>/<topic>/<partition path>/<topic>+<partition>+<firstOffset>.parquet`,
- * the first offset zero-padded to 20 digits so that keys sort by offset and a replay rewrites the
- * same key.
+ * The object key of a file: `<prefix>/<topic>/<hour>/<topic>+<partition>+<first>+<last>.parquet`,
+ * offsets zero-padded to 20 digits so that keys sort by offset. The name says which offsets the file
+ * covers, so a restarted sink can tell from a listing which replayed records are already durable.
+ *
+ * @example
+ * objectKey('raw', 'games', 'year=2025/month=06/day=01/hour=10', 3, 7, 9);
+ * // 'raw/games/year=2025/month=06/day=01/hour=10/games+3+00000000000000000007+00000000000000000009.parquet'
  */
-export function objectKey(prefix: string, topic: string, hour: HourPartition, partition: number, firstOffset: number): string {
-  const name = `${topic}+${partition}+${String(firstOffset).padStart(20, '0')}.parquet`;
-  const path = `${topic}/${hour}/${name}`;
+export function objectKey(prefix: string, topic: string, hour: HourPartition, partition: number, first: number, last: number): string {
+  return `${partitionPrefix(prefix, topic, hour, partition)}${pad20(first)}+${pad20(last)}.parquet`;
+}
+
+/** The key prefix shared by every object of one topic-partition and hour (ends with `+`). */
+export function partitionPrefix(prefix: string, topic: string, hour: HourPartition, partition: number): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+  const path = `${topic}/${hour}/${topic}+${partition}+`;
   return trimmed === '' ? path : `${trimmed}/${path}`;
+}
+
+const RANGE_NAME = /^(\d{20})\+(\d{20})\.parquet$/;
+
+/**
+ * The offsets an object key names, if it is `<keyPrefix><first>+<last>.parquet`; undefined for any
+ * other name, the older `<first>.parquet` names included (recovery does not recognise those).
+ */
+export function parseRange(key: string, keyPrefix: string): OffsetRange | undefined {
+  if (!key.startsWith(keyPrefix)) return undefined;
+  const match = RANGE_NAME.exec(key.slice(keyPrefix.length));
+  if (match === null) return undefined;
+  const first = Number(match[1]);
+  const last = Number(match[2]);
+  return Number.isSafeInteger(last) && first <= last ? { first, last } : undefined;
 }

@@ -50,6 +50,11 @@ export interface S3ParquetSinkOptions {
   readonly retry?: Partial<RetryOptions>;
   /** Encode in a worker thread (default true): encoding costs far more than uploading. */
   readonly encodeInWorker?: boolean;
+  /**
+   * Replay recovery: the (topic, partition, hour) entries whose listed object ranges stay cached
+   * (default 10,000); the least recently used is dropped and listed again when needed.
+   */
+  readonly maxRecoveryEntries?: number;
   /** Processing time and timers (file age, backoff); default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
   /** Jitter source in [0, 1) (default Math.random). */
@@ -77,6 +82,7 @@ export interface ResolvedOptions {
   readonly overloadRetryAfterMs: number;
   readonly retry: RetryOptions;
   readonly encodeInWorker: boolean;
+  readonly maxRecoveryEntries: number;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
 }
@@ -120,6 +126,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     overloadRetryAfterMs: positive('overloadRetryAfterMs', options.overloadRetryAfterMs ?? 200, 0),
     retry,
     encodeInWorker: options.encodeInWorker ?? true,
+    maxRecoveryEntries: positive('maxRecoveryEntries', options.maxRecoveryEntries ?? 10_000),
     scheduler: options.scheduler ?? asyncScheduler,
     random: options.random ?? Math.random,
   };

@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { SchedulerLike } from 'rxjs';
 import { backoffDelayMs } from './dynamodb-retry.ts';
 
 export interface RetryOptions {
@@ -29,6 +30,11 @@ export interface RetryHooks {
   readonly onRetry: (attempt: number, error: unknown) => void;
 }
 
+/** Hooks that sleep on `scheduler` (virtual time in tests). */
+export function retryHooks(o: { scheduler: SchedulerLike; random: () => number }, onRetry: RetryHooks['onRetry']): RetryHooks {
+  return { sleep: (ms) => new Promise((resolve) => o.scheduler.schedule(resolve, ms)), random: o.random, onRetry };
+}
+
 /** Full-jitter exponential backoff: a random wait in [0, min(max, base * 2^retry)). */
 export function backoffMs(retry: number, options: RetryOptions, random: () => number): number {
   return backoffDelayMs(retry + 1, options.baseDelayMs, options.maxDelayMs, random);
@@ -40,15 +46,26 @@ export function backoffMs(retry: number, options: RetryOptions, random: () => nu
  */
 export async function uploadWithRetry(request: UploadRequest, retry: RetryOptions, hooks: RetryHooks): Promise<'put' | 'multipart'> {
   const multipart = request.body.byteLength >= request.multipartThresholdBytes;
-  for (let attempt = 1; ; attempt++) {
+  await withRetry<unknown>(
+    () =>
+      multipart
+        ? multipartUpload(request)
+        : request.client.send(new PutObjectCommand({ Bucket: request.bucket, Key: request.key, Body: request.body })),
+    retry,
+    hooks,
+  );
+  return multipart ? 'multipart' : 'put';
+}
+
+/** Calls `attempt` until it resolves, with full-jitter backoff between tries; rejects with the last error. */
+export async function withRetry<R>(attempt: () => Promise<R>, retry: RetryOptions, hooks: RetryHooks): Promise<R> {
+  for (let tried = 1; ; tried++) {
     try {
-      if (multipart) await multipartUpload(request);
-      else await request.client.send(new PutObjectCommand({ Bucket: request.bucket, Key: request.key, Body: request.body }));
-      return multipart ? 'multipart' : 'put';
+      return await attempt();
     } catch (error) {
-      if (attempt >= retry.attempts) throw error;
-      hooks.onRetry(attempt, error);
-      await hooks.sleep(backoffMs(attempt - 1, retry, hooks.random));
+      if (tried >= retry.attempts) throw error;
+      hooks.onRetry(tried, error);
+      await hooks.sleep(backoffMs(tried - 1, retry, hooks.random));
     }
   }
 }

@@ -4,17 +4,18 @@ import { flattenRecord } from './parquet/flatten.ts';
 import { SchemaTracker } from './parquet/schema.ts';
 import { loadParquetWriter, type ParquetWriterFactory } from './parquet/writer.ts';
 import { WorkerParquetEncoder } from './parquet/worker-writer.ts';
-import { FileTable, type OpenFile } from './s3-parquet-files.ts';
+import { appendRow, FileTable, type OpenFile } from './s3-parquet-files.ts';
 import { hourPartitioner, objectKey, type HourPartition } from './s3-parquet-key.ts';
 import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
-import { uploadWithRetry } from './s3-parquet-upload.ts';
+import { Recovery } from './s3-parquet-recovery.ts';
+import { retryHooks, uploadWithRetry, type RetryHooks } from './s3-parquet-upload.ts';
 import type { Sink, SinkContext } from './sink.ts';
 
 export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
 
 /**
  * A sink writing records as Parquet files to S3, partitioned by event hour:
- * `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<firstOffset:020>.parquet`.
+ * `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<first:020>+<last:020>.parquet`.
  *
  * Records are flattened (`event_data.amount` → `event_data_amount`, arrays as JSON), fitted to the
  * declared or inferred columns (a new field widens the schema and starts a new file; a value that does
@@ -22,6 +23,12 @@ export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
  * is closed at `maxFileRows`, `maxFileBytes`, `maxFileAgeMs`, when its partition moves on to a later
  * hour, and on `flush`; it is then encoded, uploaded (multipart when large) with retries, and only
  * then are its records' leases released.
+ *
+ * Replays land once: at the first record of a topic, partition and hour not seen since it started or
+ * since the partition was revoked, the sink lists that hour's objects of the partition; a record in
+ * the offset range an object names is in S3 already: its lease is released, it is counted in
+ * `duplicates_total` and not written again (a partition's records come in offset order, the same
+ * ones on every replay).
  *
  * @example
  * const sink = s3ParquetSink(
@@ -44,6 +51,7 @@ class S3ParquetSink<T> implements Sink<T> {
   readonly #schema: SchemaTracker;
   readonly #hourOf: (epochMs: number) => HourPartition;
   readonly #files: FileTable;
+  readonly #recovery: Recovery;
   readonly #uploads = new Set<Promise<void>>();
   #factory: Promise<ParquetWriterFactory> | undefined;
   #encoder: WorkerParquetEncoder | undefined;
@@ -51,6 +59,8 @@ class S3ParquetSink<T> implements Sink<T> {
   #bufferedRows = 0;
   #failure: Error | undefined;
   #closed = false;
+  /** The previous write, settled. */
+  #writing: Promise<unknown> = Promise.resolve();
 
   constructor(options: ResolvedOptions, context: SinkContext) {
     this.id = options.id;
@@ -59,10 +69,23 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#labels = { step: options.id };
     this.#schema = new SchemaTracker(options.columns, options.extraFields);
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
-    this.#files = new FileTable({ ...options, schema: this.#schema, close: (file) => this.#close(file) });
+    this.#files = new FileTable({ ...options, logger: context.logger, schema: this.#schema, close: (file) => this.#close(file) });
+    this.#recovery = new Recovery({ ...options, hooks: this.#retryHooks('S3 listing failed; retrying'), logger: context.logger });
   }
 
-  async write(batch: readonly Envelope<T>[]): Promise<void> {
+  write(batch: readonly Envelope<T>[]): Promise<void> {
+    // One write at a time: a write may wait for a listing, and appends must keep offset order.
+    const written = this.#writing.then(() => this.#write(batch));
+    this.#writing = written.catch(() => {});
+    return written;
+  }
+
+  partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
+    this.#recovery.forget(partitions);
+    this.#files.revoked(partitions);
+  }
+
+  async #write(batch: readonly Envelope<T>[]): Promise<void> {
     this.#check();
     if (batch.length === 0) return;
     const factory = await this.#writerFactory();
@@ -74,26 +97,34 @@ class S3ParquetSink<T> implements Sink<T> {
         { stepId: this.id },
       );
     }
+    const hours = batch.map((e) => this.#hourOf(e.eventTimeMs ?? e.meta.timestamp));
+    const durable = await this.#recovery.offsetsFor(batch, hours);
+    this.#check();
     const now = this.#o.scheduler.now();
     const touched = new Set<OpenFile>();
-    for (const envelope of batch) {
+    let skipped = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const envelope = batch[i] as Envelope<T>;
+      // Fitted before the replay check: a skipped record widens the schema as it did the first time.
       const fit = this.#schema.fit(flattenRecord(envelope.value));
       if (!fit.ok || this.#schema.columns.length === 0) {
         const reason = fit.ok ? 'the record has no non-null field' : `column '${fit.column}': ${fit.reason}`;
         this.#context.deadLetter(envelope, new SinkPermanentError(`${this.id}: ${reason}`, { stepId: this.id }), this.id);
         continue;
       }
-      const hour = this.#hourOf(envelope.eventTimeMs ?? envelope.meta.timestamp);
-      const file = this.#files.fileFor(envelope.meta, hour, fit.row, now, factory);
-      file.pending.push(fit.row);
-      file.leases.push(envelope.lease);
-      file.rows += 1;
-      file.bytes += fit.bytes;
+      if (durable[i]?.covers(envelope.meta.offset)) {
+        skipped += 1; // in an object already: a replay
+        envelope.lease.release();
+        continue;
+      }
+      const file = this.#files.fileFor(envelope.meta, hours[i] as HourPartition, fit.row, now, factory);
+      appendRow(file, envelope, fit.row, fit.bytes);
       this.#bufferedBytes += fit.bytes;
       this.#bufferedRows += 1;
       touched.add(file);
       if (file.rows >= this.#o.maxFileRows || file.bytes >= this.#o.maxFileBytes) this.#close(file);
     }
+    if (skipped > 0) this.#context.metrics.inc('duplicates_total', this.#labels, skipped);
     const writes: Promise<void>[] = [];
     for (const file of touched) if (!file.closed) writes.push(this.#drain(file));
     await Promise.all(writes);
@@ -148,7 +179,7 @@ class S3ParquetSink<T> implements Sink<T> {
 
   async #upload(file: OpenFile): Promise<void> {
     const startedAt = this.#o.scheduler.now();
-    const key = objectKey(this.#o.prefix, file.meta.topic, file.hour, file.meta.partition, file.meta.offset);
+    const key = objectKey(this.#o.prefix, file.meta.topic, file.hour, file.meta.partition, file.meta.offset, file.lastOffset);
     try {
       let body: Uint8Array;
       try {
@@ -168,14 +199,7 @@ class S3ParquetSink<T> implements Sink<T> {
           partSizeBytes: this.#o.partSizeBytes,
         },
         this.#o.retry,
-        {
-          sleep: (ms) => new Promise((resolve) => this.#o.scheduler.schedule(resolve, ms)),
-          random: this.#o.random,
-          onRetry: (attempt, error) => {
-            this.#context.metrics.inc('sink_retries_total', this.#labels);
-            this.#context.logger.warn({ step: this.id, key, attempt, err: message(error) }, 'S3 upload failed; retrying');
-          },
-        },
+        this.#retryHooks('S3 upload failed; retrying', key),
       ).catch((error: unknown) => {
         throw new SinkRetriableError(
           `${this.id}: upload of s3://${this.#o.bucket}/${key} failed after ${this.#o.retry.attempts} attempts: ${message(error)}`,
@@ -195,6 +219,13 @@ class S3ParquetSink<T> implements Sink<T> {
     } finally {
       this.#bufferedBytes -= file.bytes;
     }
+  }
+
+  #retryHooks(log: string, key?: string): RetryHooks {
+    return retryHooks(this.#o, (attempt, error) => {
+      this.#context.metrics.inc('sink_retries_total', this.#labels);
+      this.#context.logger.warn({ step: this.id, key, attempt, err: message(error) }, log);
+    });
   }
 
   /** Backpressure (`wait`): until the buffered bytes are under the bound, wait for uploads. */

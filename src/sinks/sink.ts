@@ -26,6 +26,12 @@ export interface Sink<T = unknown> {
   flush(): Promise<void>;
   /** Flushes, then frees clients and timers. */
   close(): Promise<void>;
+  /**
+   * Called by the runtime once the records of revoked partitions were flushed: a sink that caches
+   * what it knows of a partition's output (the Parquet sink's durable offsets) forgets it, since
+   * another member may write for that partition now.
+   */
+  partitionsRevoked?(partitions: readonly { topic: string; partition: number }[]): void;
 }
 
 /** Takes ownership of the envelope's lease; releases it once the dead letter is durable. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import { hourPartitioner, objectKey } from '../../src/sinks/s3-parquet-key.ts';
+import { hourPartitioner, objectKey, parseRange, partitionPrefix } from '../../src/sinks/s3-parquet-key.ts';
 
 describe('hourPartitioner', () => {
   it('partitions by UTC hour by default', () => {
@@ -37,9 +37,42 @@ describe('hourPartitioner', () => {
 
 describe('objectKey', () => {
   const hour = 'year=2025/month=06/day=01/hour=10';
-  it('zero-pads the first offset to 20 digits under prefix/topic/hour', () => {
-    expect(objectKey('lake/raw', 'games', hour, 3, 1234)).toBe(`lake/raw/games/${hour}/games+3+00000000000000001234.parquet`);
-    expect(objectKey('/lake/', 'games', hour, 0, 0)).toBe(`lake/games/${hour}/games+0+00000000000000000000.parquet`);
-    expect(objectKey('', 'games', hour, 0, 2 ** 53 - 1)).toBe(`games/${hour}/games+0+00009007199254740991.parquet`);
+  it('names first and last offset, zero-padded to 20 digits, under prefix/topic/hour', () => {
+    expect(objectKey('lake/raw', 'games', hour, 3, 1234, 1300)).toBe(
+      `lake/raw/games/${hour}/games+3+00000000000000001234+00000000000000001300.parquet`,
+    );
+    expect(objectKey('/lake/', 'games', hour, 0, 0, 0)).toBe(`lake/games/${hour}/games+0+00000000000000000000+00000000000000000000.parquet`);
+    expect(objectKey('', 'games', hour, 0, 7, 2 ** 53 - 1)).toBe(`games/${hour}/games+0+00000000000000000007+00009007199254740991.parquet`);
+  });
+});
+
+describe('partitionPrefix and parseRange', () => {
+  const hour = 'year=2025/month=06/day=01/hour=10';
+  const prefix = partitionPrefix('/raw/', 'games', hour, 1);
+
+  it('lists one partition of one hour: the prefix ends with the partition and a +', () => {
+    expect(prefix).toBe(`raw/games/${hour}/games+1+`);
+    expect(objectKey('raw', 'games', hour, 1, 5, 9).startsWith(prefix)).toBe(true);
+    expect(objectKey('raw', 'games', hour, 10, 5, 9).startsWith(prefix)).toBe(false);
+    expect(partitionPrefix('', 'games', hour, 0)).toBe(`games/${hour}/games+0+`);
+  });
+
+  it('reads back the offsets objectKey wrote', () => {
+    expect(parseRange(objectKey('raw', 'games', hour, 1, 5, 9), prefix)).toEqual({ first: 5, last: 9 });
+    expect(parseRange(objectKey('raw', 'games', hour, 1, 2 ** 53 - 2, 2 ** 53 - 1), prefix)).toEqual({ first: 2 ** 53 - 2, last: 2 ** 53 - 1 });
+  });
+
+  it('ignores every other name, the older first-offset-only names included', () => {
+    const pad = (n: number) => String(n).padStart(20, '0');
+    for (const name of [
+      `games+1+${pad(5)}.parquet`, // the name before last offsets were added
+      `games+1+${pad(9)}+${pad(5)}.parquet`, // last before first
+      `games+1+${pad(5)}+${pad(9)}.parquet.tmp`,
+      `games+1+5+9.parquet`,
+      `games+1+${pad(5)}+99999999999999999999.parquet`, // past 2^53
+    ]) {
+      expect(parseRange(`raw/games/${hour}/${name}`, prefix)).toBeUndefined();
+    }
+    expect(parseRange(objectKey('raw', 'games', hour, 2, 5, 9), prefix)).toBeUndefined();
   });
 });

@@ -13,8 +13,8 @@ import { download, failSends, listKeys, recordSends } from './s3-parquet-s3.ts';
 const MINUTE = 60_000;
 const H10 = Date.UTC(2025, 5, 1, 10);
 const dir = (hour: number) => `raw/games/year=2025/month=06/day=01/hour=${hour}`;
-const key = (hour: number, partition: number, offset: number) =>
-  `${dir(hour)}/games+${partition}+${String(offset).padStart(20, '0')}.parquet`;
+const pad = (offset: number) => String(offset).padStart(20, '0');
+const key = (hour: number, partition: number, first: number, last: number) => `${dir(hour)}/games+${partition}+${pad(first)}+${pad(last)}.parquet`;
 
 /** A nested game event of `partition` at `offset`, `minutes` after 10:00 UTC. */
 function event(partition: number, offset: number, minutes: number, extra: Record<string, unknown> = {}): Envelope<unknown> {
@@ -64,7 +64,7 @@ describe('s3ParquetSink on versitygw', () => {
     expect(done(batch)).toBe(false);
     await sink.flush();
     expect(done(batch)).toBe(true);
-    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 100), key(10, 1, 100), key(11, 0, 106), key(11, 1, 106)]);
+    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 100, 105), key(10, 1, 100, 105), key(11, 0, 106, 109), key(11, 1, 106, 109)]);
     expect(metrics.value('sink_records_total', { step: 'to-s3' })).toBe(20);
 
     const root = await download(client, bucket);
@@ -94,7 +94,7 @@ describe('s3ParquetSink on versitygw', () => {
       .sort((a, b) => (a.event_id < b.event_id ? -1 : 1));
     expect(rows).toEqual(expected);
     // Each file holds exactly its partition's records of its hour.
-    const inFile = await readRows(join(root, key(11, 1, 106)), 'event_id', 'event_id');
+    const inFile = await readRows(join(root, key(11, 1, 106, 109)), 'event_id', 'event_id');
     expect(inFile.map((r) => r.event_id)).toEqual(['p1-106', 'p1-107', 'p1-108', 'p1-109']);
     await sink.close();
   });
@@ -120,22 +120,24 @@ describe('s3ParquetSink on versitygw', () => {
     scheduler.flush(); // five minutes of processing time pass
     await byTime.write([event(0, 2, 2)]);
     await byTime.close();
-    const names = (prefix: string, offsets: number[]) => offsets.map((o) => key(10, 0, o).replace(/^raw/, prefix));
-    expect(await listKeys(client, bucket)).toEqual([...names('bytes', [0, 2, 4]), ...names('rows', [0, 2, 4]), ...names('time', [0, 2])]);
+    const names = (prefix: string, ranges: [number, number][]) => ranges.map(([first, last]) => key(10, 0, first, last).replace(/^raw/, prefix));
+    const pairs: [number, number][] = [[0, 1], [2, 3], [4, 4]];
+    expect(await listKeys(client, bucket)).toEqual([...names('bytes', pairs), ...names('rows', pairs), ...names('time', [[0, 1], [2, 2]])]);
   });
 
-  it('replays onto the same object names, adding no objects and no rows', async () => {
-    const { bucket, client, make } = await setup({ maxFileRows: 3 });
+  it('skips a replay of records already in objects, adding no objects and no rows', async () => {
+    const { bucket, client, make, metrics } = await setup({ maxFileRows: 3 });
     const records = () => [0, 1].flatMap((p) => Array.from({ length: 8 }, (_, i) => event(p, 50 + i, i * 10)));
     const first = make();
     await first.write(records());
     await first.close();
     const keys = await listKeys(client, bucket);
     // Per partition: hour 10 holds 6 records (files of 3 and 3), hour 11 holds 2.
-    expect(keys).toEqual([0, 1].flatMap((p) => [key(10, p, 50), key(10, p, 53), key(11, p, 56)]).sort());
+    expect(keys).toEqual([0, 1].flatMap((p) => [key(10, p, 50, 52), key(10, p, 53, 55), key(11, p, 56, 57)]).sort());
     const replay = make();
     await replay.write(records());
     await replay.close();
+    expect(metrics.value('duplicates_total', { step: 'to-s3' })).toBe(16);
     expect(await listKeys(client, bucket)).toEqual(keys);
     const [count] = await query(`SELECT count(*)::INTEGER AS n FROM read_parquet('${glob(await download(client, bucket))}')`);
     expect(count?.n).toBe(16);
@@ -152,7 +154,7 @@ describe('s3ParquetSink on versitygw', () => {
     expect(done(batch)).toBe(true);
     expect(metrics.value('sink_retries_total', { step: 'to-s3' })).toBe(2);
     expect(sent.filter((c) => c === 'PutObjectCommand')).toHaveLength(3);
-    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 7)]);
+    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 7, 9)]);
     const rows = await readRows(glob(await download(client, bucket)), 'event_id', 'event_id');
     expect(rows.map((r) => r.event_id)).toEqual(['p0-7', 'p0-8', 'p0-9']);
     await sink.close();
@@ -162,9 +164,9 @@ describe('s3ParquetSink on versitygw', () => {
     const { bucket, client, sink } = await setup();
     await sink.write([event(0, 0, 0), event(0, 1, 1), event(0, 2, 2, { bonus: { coins: 7 } }), event(0, 3, 3)]);
     await sink.close();
-    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 0), key(10, 0, 2)]);
+    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 0, 1), key(10, 0, 2, 3)]);
     const root = await download(client, bucket);
-    expect(await columnTypes(join(root, key(10, 0, 0)))).not.toHaveProperty('bonus_coins');
+    expect(await columnTypes(join(root, key(10, 0, 0, 1)))).not.toHaveProperty('bonus_coins');
     expect(await columnTypes(glob(root), true)).toMatchObject({ bonus_coins: 'BIGINT' });
     const rows = await readRows(glob(root), 'event_id, bonus_coins', 'event_id', true);
     expect(rows).toEqual([
@@ -203,7 +205,7 @@ describe('s3ParquetSink on versitygw', () => {
     expect(sent.filter((c) => c === 'UploadPartCommand').length).toBeGreaterThanOrEqual(3);
     expect(sent).toContain('CompleteMultipartUploadCommand');
     expect(sent).not.toContain('PutObjectCommand');
-    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 0)]);
+    expect(await listKeys(client, bucket)).toEqual([key(10, 0, 0, 4999)]);
     const [count] = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT blob)::INTEGER AS blobs FROM read_parquet('${glob(await download(client, bucket))}')`);
     expect(count).toEqual({ n: 5000, blobs: 5000 });
   });

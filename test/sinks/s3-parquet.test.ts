@@ -10,7 +10,8 @@ const HOUR = 3_600_000;
 const T10 = Date.UTC(2025, 5, 1, 10, 5);
 const DIR10 = 'raw/games/year=2025/month=06/day=01/hour=10';
 const DIR11 = 'raw/games/year=2025/month=06/day=01/hour=11';
-const file = (dir: string, partition: number, offset: number) => `${dir}/games+${partition}+${String(offset).padStart(20, '0')}.parquet`;
+const pad = (offset: number) => String(offset).padStart(20, '0');
+const file = (dir: string, partition: number, first: number, last: number) => `${dir}/games+${partition}+${pad(first)}+${pad(last)}.parquet`;
 
 function record(offset: number, eventTimeMs: number, value: Record<string, unknown> = {}, partition = 0): Envelope<unknown> {
   return envelopeOf({ event_id: `e${offset}`, score: offset, ...value }, { topic: 'games', partition, offset }, new CountingLease(), eventTimeMs);
@@ -26,7 +27,7 @@ function setup(options: Partial<S3ParquetSinkOptions> = {}) {
 }
 
 describe('s3ParquetSink object names and rotation', () => {
-  it('names files by topic, partition, first offset and event hour, closing a partition’s file when its hour ends', async () => {
+  it('names files by topic, partition, first and last offset and event hour, closing a partition’s file when its hour ends', async () => {
     const { s3, sink, metrics } = setup();
     const batch = [
       record(0, T10),
@@ -38,7 +39,7 @@ describe('s3ParquetSink object names and rotation', () => {
     await sink.write(batch);
     expect(s3.sends).toBe(1);
     await sink.flush();
-    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 0), file(DIR10, 1, 7), file(DIR11, 0, 2)].sort());
+    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 0, 1), file(DIR10, 1, 7, 7), file(DIR11, 0, 2, 3)].sort());
     expect(metrics.value('sink_files_total', { step: 'to-s3' })).toBe(3);
     expect(metrics.value('sink_records_total', { step: 'to-s3' })).toBe(5);
     await sink.close();
@@ -49,27 +50,28 @@ describe('s3ParquetSink object names and rotation', () => {
     await sink.write([record(0, T10 + HOUR), record(1, T10), record(2, T10 + HOUR), record(3, T10)]);
     expect(s3.sends).toBe(0);
     await sink.close();
-    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 1), file(DIR11, 0, 0)]);
+    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 1, 3), file(DIR11, 0, 0, 2)]);
   });
 
   it('falls back to the Kafka timestamp and partitions in the configured time zone', async () => {
     const { s3, sink } = setup({ timeZone: 'Asia/Kolkata', prefix: '' });
     await sink.write([envelopeOf({ a: 1 }, { topic: 'games', partition: 2, offset: 40, timestamp: T10 })]);
     await sink.close();
-    expect([...s3.objects.keys()]).toEqual([file('games/year=2025/month=06/day=01/hour=15', 2, 40)]);
+    expect([...s3.objects.keys()]).toEqual([file('games/year=2025/month=06/day=01/hour=15', 2, 40, 40)]);
   });
 
   it('rotates by rows and by estimated bytes', async () => {
     const rows = setup({ maxFileRows: 3 });
     await rows.sink.write(Array.from({ length: 7 }, (_, i) => record(i, T10)));
     await rows.sink.close();
-    expect([...rows.s3.objects.keys()].sort()).toEqual([0, 3, 6].map((o) => file(DIR10, 0, o)));
+    const thirds = [file(DIR10, 0, 0, 2), file(DIR10, 0, 3, 5), file(DIR10, 0, 6, 6)];
+    expect([...rows.s3.objects.keys()].sort()).toEqual(thirds);
 
     // Each record is ~110 estimated bytes: the third one passes 250 and closes the file.
     const bytes = setup({ maxFileBytes: 250 });
     await bytes.sink.write(Array.from({ length: 7 }, (_, i) => record(i, T10, { pad: 'x'.repeat(90) })));
     await bytes.sink.close();
-    expect([...bytes.s3.objects.keys()].sort()).toEqual([0, 3, 6].map((o) => file(DIR10, 0, o)));
+    expect([...bytes.s3.objects.keys()].sort()).toEqual(thirds);
   });
 
   it('rotates by processing time with the injected scheduler', async () => {
@@ -79,14 +81,14 @@ describe('s3ParquetSink object names and rotation', () => {
     scheduler.flush(); // a minute passes: the file's timer closes it
     await sink.write([record(2, T10)]);
     await sink.close();
-    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 0), file(DIR10, 0, 2)]);
+    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 0, 1), file(DIR10, 0, 2, 2)]);
   });
 
   it('starts a new file when a record brings a new field', async () => {
     const { s3, sink } = setup();
     await sink.write([record(0, T10), record(1, T10), record(2, T10, { bonus: 5 }), record(3, T10)]);
     await sink.close();
-    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 0), file(DIR10, 0, 2)]);
+    expect([...s3.objects.keys()].sort()).toEqual([file(DIR10, 0, 0, 1), file(DIR10, 0, 2, 3)]);
   });
 });
 
