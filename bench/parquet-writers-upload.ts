@@ -122,7 +122,9 @@ async function sinkRun(client: S3Client, bucket: string, rows: readonly ParquetR
   const cpu = process.threadCpuUsage(cpu0);
   for (let offset = 0; offset < rows.length; offset += SINK_FILE_ROWS) {
     for (const partition of offset < 20_000 ? [0, 1] : [0]) {
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey('sink', 'games', hourPartitioner()(at), partition, offset) }));
+      // Names carry the last offset too; a leftover object would make the next run skip its records.
+      const last = Math.min(offset + SINK_FILE_ROWS, partition === 1 ? 20_000 : rows.length) - 1;
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey('sink', 'games', hourPartitioner()(at), partition, offset, last) }));
     }
   }
   return { wallMs, mainThreadCpuMs: (cpu.user + cpu.system) / 1000 };
