@@ -168,6 +168,10 @@ export class Runtime {
       setInterval(() => this.#telemetry.pollLag(), lagIntervalMs),
       setInterval(() => this.#telemetry.publish(), metricsIntervalMs),
     );
+    // Sinks that recover their position per partition forget revoked ones (their new owner writes them now).
+    this.events.subscribe((event) => {
+      if (event.type === 'revoked') for (const sink of this.#sinks) sink.partitionsRevoked?.(event.partitions);
+    });
     this.#source.start(this.#intake).catch((error: unknown) => this.#fatal(error as Error));
     return this.#finished.promise;
   }
