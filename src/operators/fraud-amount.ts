@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Envelope } from '../runtime/envelope.ts';
 import type { FraudAlert } from './fraud-alert.ts';
-import { insertByTime, KeyedWindows } from './fraud-internals.ts';
+import { insertByTime } from './fraud-internals.ts';
 import { fraudOperator, OptionChecks, type FraudPatternOptions, type GetterOf, type PatternStep, type PredicateOf } from './fraud-pattern.ts';
 
 export interface AmountOptions<T = unknown> extends FraudPatternOptions<T> {
@@ -78,7 +78,7 @@ export function fraudAmount<T>(options: AmountOptions<T>): OperatorFunction<Enve
       const keys =
         factor === undefined || windowMs === undefined
           ? undefined
-          : new KeyedWindows<AmountState>({ withinMs: windowMs, maxKeys: context.maxKeys, create: () => ({ samples: [], sum: 0 }), onLimit: context.limited });
+          : context.keyed<AmountState>({ withinMs: windowMs, maxKeys: context.maxKeys, create: () => ({ samples: [], sum: 0 }), onLimit: context.limited });
       return (key, event, amount) => {
         const absolute = absoluteThreshold !== undefined && amount > absoluteThreshold;
         let ratio = false;

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Envelope } from '../runtime/envelope.ts';
 import type { FraudAlert } from './fraud-alert.ts';
-import { dropUntil, insertByTime, KeyedWindows, valueKey } from './fraud-internals.ts';
+import { dropUntil, insertByTime, valueKey } from './fraud-internals.ts';
 import { fraudOperator, OptionChecks, type FraudPatternOptions, type GetterOf, type PredicateOf } from './fraud-pattern.ts';
 
 export interface DistinctOptions<T = unknown> extends FraudPatternOptions<T> {
@@ -57,7 +57,7 @@ export function fraudDistinct<T>(options: DistinctOptions<T>): OperatorFunction<
       return valueKey(field(value, meta));
     },
     open(context) {
-      const keys = new KeyedWindows<Seen[]>({ withinMs, maxKeys: context.maxKeys, create: () => [], onLimit: context.limited });
+      const keys = context.keyed<Seen[]>({ withinMs, maxKeys: context.maxKeys, create: () => [], onLimit: context.limited });
       return (key, event, value) => {
         const slot = keys.acquire(key, event.timeMs, event.partition);
         if (slot === undefined) return context.late();

@@ -11,6 +11,12 @@ export interface KeySlot<S> {
   referenced: boolean;
 }
 
+export interface SavedKeys<S> {
+  readonly slots: [string, S, number][];
+  readonly partitions: [string, number][];
+  readonly watermark: number;
+}
+
 /** How many acquisitions between two sweeps of abandoned keys, and the most keys a sweep looks at. */
 const SWEEP_EVERY = 256;
 
@@ -76,6 +82,18 @@ export class KeyedWindows<S> {
     slot = { state: this.#create(), newestMs: timeMs, referenced: false };
     this.#slots.set(key, slot);
     return slot;
+  }
+
+  /** Everything, as JSON-safe data (key states are plain data). */
+  save(): SavedKeys<S> {
+    return { slots: [...this.#slots].map(([key, slot]) => [key, slot.state, slot.newestMs]), partitions: [...this.#newestByPartition], watermark: this.#watermarkMs };
+  }
+
+  /** Puts back what `save` returned. */
+  load(saved: SavedKeys<S>): void {
+    for (const [key, state, newestMs] of saved.slots) this.#slots.set(key, { state, newestMs, referenced: false });
+    for (const [partition, newest] of saved.partitions) this.#newestByPartition.set(partition, newest);
+    this.#watermarkMs = saved.watermark;
   }
 
   /** Drops expired keys from the old end, giving marked ones a second chance; returns how many were dropped. */

@@ -1,8 +1,11 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { asyncScheduler, Observable, type Observable as Obs, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import type { Changelog } from '../core/state.ts';
 import { ConfigError } from '../errors.ts';
-import type { Envelope, RecordMeta } from '../runtime/envelope.ts';
+import { LeaseHold, type Envelope, type RecordMeta } from '../runtime/envelope.ts';
 import type { Metrics } from '../runtime/metrics.ts';
-import { partitionKey } from '../sources/source.ts';
+import { partitionKey, type TopicPartition } from '../sources/source.ts';
+import { DurableParts, trackedLease, type Part } from './durable-internals.ts';
+import { KeyedWindows, type SavedKeys } from './fraud-internals.ts';
 import { alertEnvelope, makeAlert, SEVERITIES, type AlertDraft, type FraudAlert, type FraudPatternKind, type Severity } from './fraud-alert.ts';
 
 /**
@@ -10,11 +13,14 @@ import { alertEnvelope, makeAlert, SEVERITIES, type AlertDraft, type FraudAlert,
  * they all take, their construction-time checks and the per-record skeleton (select, key, lease,
  * alert, metrics). Their keyed state is in `./fraud-internals.ts`.
  *
- * State lives in memory only. A pattern releases the lease of every event that does not trigger an
- * alert as soon as its state is updated, so after a crash the state built from events before the last
- * commit is gone (as in Kafka Streams without a changelog topic): a burst that straddles a restart
- * may go undetected. The alerts themselves are never lost: a triggering event's lease travels with
- * its alert, and a replay rebuilds the same `alert_id`.
+ * Without `state`, state lives in memory only: a pattern releases the lease of every event that does
+ * not trigger an alert as soon as its state is updated, so after a crash the state built from events
+ * before the last commit is gone and a burst that straddles a restart may go undetected. With
+ * `state` (a changelog, on Kafka), state is kept per input partition and made durable at every
+ * checkpoint (`durable-internals.ts`): events are done once their state is in the changelog, a replayed
+ * event already applied is skipped, and an alert not yet acknowledged is kept in the state and sent
+ * again, unchanged, when its event is replayed. Either way a triggering event's lease travels with its
+ * alert, and alert ids are deterministic.
  */
 
 export type KeyOf<T> = (value: T, meta: RecordMeta) => string | undefined;
@@ -34,6 +40,12 @@ export interface FraudPatternOptions<T = unknown> {
   readonly maxKeys?: number;
   /** Counts `alerts_total`, `state_limit_total`, `late_events_total` labelled `{ step: id }`. */
   readonly metrics?: Metrics;
+  /** Durable state per input partition (the step's changelog); the input must be partitioned by `key`. */
+  readonly state?: Changelog;
+  /** Partitions revoked from the source: with `state`, their state is written once more and dropped. */
+  readonly revoked?: Obs<readonly TopicPartition[]>;
+  /** Processing time, for restores. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
 }
 
 export const DEFAULT_MAX_KEYS = 100_000;
@@ -53,6 +65,8 @@ export interface PatternContext {
   /** Counts an event older than its key's window (`late_events_total`, see `KeyedWindows.acquire`); returns undefined, for `return context.late()`. */
   readonly late: () => undefined;
   readonly maxKeys: number;
+  /** The pattern's keyed state (one per `open`): what a durable step snapshots. */
+  readonly keyed: <S>(options: { withinMs: number; maxKeys: number; create: () => S; onLimit: () => void }) => KeyedWindows<S>;
 }
 
 /** Decides one keyed, selected event: an alert or nothing. */
@@ -76,7 +90,7 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
   const { id, key: keyOf, severity, metrics } = options;
   const eventIdOf = options.eventId ?? defaultEventId;
   const labels = { step: id };
-  const context: PatternContext = {
+  const shared = {
     limited: () => metrics?.inc('state_limit_total', labels),
     late: () => {
       metrics?.inc('late_events_total', labels);
@@ -84,28 +98,45 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
     },
     maxKeys: options.maxKeys ?? DEFAULT_MAX_KEYS,
   };
-  const { pattern, select, open } = spec;
+  /** A fresh pattern state and the keyed stores it made. */
+  const openStep = () => {
+    const keyed: KeyedWindows<unknown>[] = [];
+    const step = spec.open({ ...shared, keyed: (o) => (keyed.push(new KeyedWindows(o)), keyed[keyed.length - 1] as never) });
+    return { step, keyed };
+  };
+  const { pattern, select } = spec;
+  const partitionOf = partitionNamer();
+  /** The alert for one record, `null` when it is not for this pattern (not selected, no key). */
+  const decide = (step: PatternStep<S>, envelope: Envelope<T>): FraudAlert | null | undefined => {
+    const { value, meta } = envelope;
+    const selected = select(value, meta);
+    if (selected === undefined) return null;
+    const key = keyOf(value, meta);
+    if (key === undefined) {
+      // No `unkeyed_records_total` in the catalogue yet: counted as an outcome of records_in.
+      metrics?.inc('records_in_total', { step: id, outcome: 'unkeyed' });
+      return null;
+    }
+    const event: FraudEvent = { timeMs: envelope.eventTimeMs ?? meta.timestamp, id: eventIdString(eventIdOf(value, meta), meta), partition: partitionOf(meta) };
+    const draft = step(key, event, selected);
+    if (draft === undefined) return undefined;
+    metrics?.inc('alerts_total', labels);
+    return makeAlert(id, pattern, key, severity, draft);
+  };
   return (source) =>
     new Observable<Envelope<FraudAlert>>((subscriber) => {
-      const step = open(context);
-      const partitionOf = partitionNamer();
-      return source.subscribe({
+      const emit = (trigger: Envelope<unknown>, alert: FraudAlert) => subscriber.next(alertEnvelope(trigger, alert));
+      const durable = options.state === undefined ? undefined : durableParts(options, openStep, decide, emit, (error) => subscriber.error(error));
+      const { step } = durable === undefined ? openStep() : { step: undefined };
+      const unregister = durable === undefined ? undefined : options.state?.register(durable);
+      const revoked = durable === undefined ? undefined : options.revoked?.subscribe((partitions) => durable.revoke(partitions));
+      const input = source.subscribe({
         next(envelope) {
           try {
-            const { value, meta } = envelope;
-            const selected = select(value, meta);
-            if (selected === undefined) return envelope.lease.release();
-            const key = keyOf(value, meta);
-            if (key === undefined) {
-              // No `unkeyed_records_total` in the catalogue yet: counted as an outcome of records_in.
-              metrics?.inc('records_in_total', { step: id, outcome: 'unkeyed' });
-              return envelope.lease.release();
-            }
-            const event: FraudEvent = { timeMs: envelope.eventTimeMs ?? meta.timestamp, id: eventIdString(eventIdOf(value, meta), meta), partition: partitionOf(meta) };
-            const draft = step(key, event, selected);
-            if (draft === undefined) return envelope.lease.release();
-            metrics?.inc('alerts_total', labels);
-            subscriber.next(alertEnvelope(envelope, makeAlert(id, pattern, key, severity, draft)));
+            if (durable !== undefined) return durable.next(envelope, 0);
+            const alert = decide(step as PatternStep<S>, envelope);
+            if (alert === null || alert === undefined) return envelope.lease.release();
+            emit(envelope, alert);
           } catch (error) {
             subscriber.error(error);
           }
@@ -113,7 +144,67 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
       });
+      return () => {
+        unregister?.();
+        revoked?.unsubscribe();
+        input.unsubscribe();
+      };
     });
+}
+
+interface FraudPart<S> extends Part {
+  readonly step: PatternStep<S>;
+  readonly keyed: KeyedWindows<unknown>[];
+  /** Alerts not acknowledged yet, by their triggering offset: sent again when that record is replayed. */
+  readonly out: Map<number, FraudAlert>;
+}
+
+interface SavedFraud {
+  readonly keys: SavedKeys<unknown>[];
+  readonly out: [number, FraudAlert][];
+}
+
+function durableParts<T, S>(
+  options: FraudPatternOptions<T>,
+  openStep: () => { step: PatternStep<S>; keyed: KeyedWindows<unknown>[] },
+  decide: (step: PatternStep<S>, envelope: Envelope<T>) => FraudAlert | null | undefined,
+  emit: (trigger: Envelope<unknown>, alert: FraudAlert) => void,
+  fail: (error: unknown) => void,
+): DurableParts<FraudPart<S>, T> {
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const labels = { step: options.id };
+  const send = (part: FraudPart<S>, envelope: Envelope<T>, alert: FraudAlert) => {
+    const offset = envelope.meta.offset;
+    part.out.set(offset, alert);
+    emit({ ...envelope, lease: trackedLease(envelope.lease, () => ((part.dirty = true), part.out.delete(offset))) }, alert);
+  };
+  return new DurableParts<FraudPart<S>, T>(options.state as Changelog, { run: (work) => work(), fail, now: () => scheduler.now() }, {
+    create: (topic, partition, key) => ({ topic, partition, key, applied: -1, hold: new LeaseHold(), dirty: false, out: new Map(), ...openStep() }),
+    save: (part): SavedFraud => ({ keys: part.keyed.map((k) => k.save()), out: [...part.out] }),
+    load: (part, saved) => {
+      const { keys, out } = saved as SavedFraud;
+      keys.forEach((k, i) => part.keyed[i]?.load(k));
+      for (const [offset, alert] of out) part.out.set(offset, alert);
+    },
+    apply: (part, envelope) => {
+      const offset = envelope.meta.offset;
+      if (offset <= part.applied) {
+        const alert = part.out.get(offset);
+        if (alert !== undefined) return send(part, envelope, alert);
+        options.metrics?.inc('state_replayed_skipped_total', labels);
+        return envelope.lease.release();
+      }
+      part.applied = offset;
+      part.dirty = true;
+      const alert = decide(part.step, envelope);
+      if (alert === null) return envelope.lease.release();
+      if (alert === undefined) return part.hold.add(envelope);
+      // The record stays held until its state is durable; the alert carries a second reference.
+      envelope.lease.retain();
+      part.hold.add(envelope);
+      send(part, envelope, alert);
+    },
+  });
 }
 
 function defaultEventId(value: unknown): unknown {

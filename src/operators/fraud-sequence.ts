@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Envelope } from '../runtime/envelope.ts';
 import type { AlertDraft, FraudAlert } from './fraud-alert.ts';
-import { dropUntil, insertByTime, KeyedWindows, valueKey } from './fraud-internals.ts';
+import { dropUntil, insertByTime, valueKey } from './fraud-internals.ts';
 import { fraudOperator, OptionChecks, type FraudPatternOptions, type GetterOf, type PredicateOf } from './fraud-pattern.ts';
 
 export interface SequenceStep<T = unknown> {
@@ -95,7 +95,7 @@ export function fraudSequence<T>(options: SequenceOptions<T>): OperatorFunction<
       return correlation === undefined ? undefined : { mask, correlation };
     },
     open(context) {
-      const keys = new KeyedWindows<Pending[]>({ withinMs, maxKeys: context.maxKeys, create: () => [], onLimit: context.limited });
+      const keys = context.keyed<Pending[]>({ withinMs, maxKeys: context.maxKeys, create: () => [], onLimit: context.limited });
       return (key, event, { mask, correlation }) => {
         const slot = keys.acquire(key, event.timeMs, event.partition);
         if (slot === undefined) return context.late();

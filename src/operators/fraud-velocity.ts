@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Envelope } from '../runtime/envelope.ts';
 import type { FraudAlert } from './fraud-alert.ts';
-import { dropUntil, insertByTime, KeyedWindows } from './fraud-internals.ts';
+import { dropUntil, insertByTime } from './fraud-internals.ts';
 import { fraudOperator, OptionChecks, type FraudEvent, type FraudPatternOptions, type PredicateOf } from './fraud-pattern.ts';
 
 export interface VelocityOptions<T = unknown> extends FraudPatternOptions<T> {
@@ -51,7 +51,7 @@ export function fraudVelocity<T>(options: VelocityOptions<T>): OperatorFunction<
     pattern: 'velocity',
     select: when === undefined ? () => true : (value, meta) => (when(value, meta) ? true : undefined),
     open(context) {
-      const keys = new KeyedWindows<VelocityState>({
+      const keys = context.keyed<VelocityState>({
         withinMs,
         maxKeys: context.maxKeys,
         create: () => ({ events: [], rearmAtMs: -Infinity }),

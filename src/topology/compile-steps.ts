@@ -119,7 +119,7 @@ export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], 
     case 'window':
       return apply(compileWindow(step, deps, scheduler));
     case 'fraud':
-      return apply(compileFraud(step, metrics));
+      return apply(compileFraud(step, metrics, deps, scheduler));
   }
 }
 
@@ -209,7 +209,7 @@ function aggregatorOf(spec: Aggregate): Aggregator<unknown> {
   return { ...inner, add: (acc, value) => (when(value) ? inner.add(acc, value) : acc) };
 }
 
-function compileFraud(step: FraudStep, metrics: Metrics): OperatorFunction<AnyEnvelope, AnyEnvelope> {
+function compileFraud(step: FraudStep, metrics: Metrics, deps: StepDeps, scheduler: SchedulerLike): OperatorFunction<AnyEnvelope, AnyEnvelope> {
   const keyOf = compileKey(step.key);
   const base = {
     id: step.id,
@@ -217,6 +217,7 @@ function compileFraud(step: FraudStep, metrics: Metrics): OperatorFunction<AnyEn
     severity: step.severity,
     maxKeys: step.maxKeys,
     metrics,
+    ...(deps.state === undefined ? {} : { state: deps.state, scheduler, ...(deps.revoked ? { revoked: deps.revoked } : {}) }),
     ...(step.when === undefined ? {} : { when: compilePredicate(step.when) }),
   };
   switch (step.pattern) {

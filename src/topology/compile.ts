@@ -79,7 +79,7 @@ export function compileTopology(topology: ValidTopology, compileDeps: CompileDep
         const mainTag = MAIN_TAGS[step.kind];
         let inputs = step.from.map((ref) => streamOf(ref));
         let deps = stepDeps;
-        if (ctx.state !== undefined && step.kind === 'dedup' && step.durable === undefined) deps = { ...stepDeps, state: ctx.state.changelog(step.id) };
+        if (ctx.state !== undefined && ((step.kind === 'dedup' && step.durable === undefined) || step.kind === 'fraud')) deps = { ...stepDeps, state: ctx.state.changelog(step.id) };
         if (ctx.state !== undefined && deps.kafka !== undefined && isRepartitioned(step)) {
           const upstream = inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs);
           const through = repartition(step, groupId, upstream, input, ctx, deps.kafka);

@@ -32,6 +32,7 @@ export function internalTopicsOf(topology: ValidTopology): { name: string; kind:
     // Dedup claims are only needed for their TTL: the changelog deletes them after it (and an hour).
     if (step.kind === 'dedup' && step.durable === undefined)
       return [{ name: changelogTopic(group, step.id), kind: 'changelog' as const, retentionMs: step.ttlMs + 3_600_000 }];
+    if (step.kind === 'fraud') return [{ name: changelogTopic(group, step.id), kind: 'changelog' as const }];
     return [];
   });
 }

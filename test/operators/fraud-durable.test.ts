@@ -1,0 +1,107 @@
+import { Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
+import { fraudSequence } from '../../src/operators/fraud-sequence.ts';
+import { fraudVelocity } from '../../src/operators/fraud-velocity.ts';
+import { CountingLease, envelopeOf, type Envelope, type Lease } from '../../src/runtime/envelope.ts';
+import { MemoryChangelog } from '../support/memory-changelog.ts';
+
+interface Purchase {
+  readonly event_id: string;
+  readonly user_id: string;
+  readonly type: 'purchase' | 'refund';
+  readonly tx: string;
+}
+
+/** Seeded purchases and refunds of a few users, some in bursts, one second apart. */
+function stream(seed: number, n = 800): { value: Purchase; timeMs: number }[] {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return Array.from({ length: n }, (_, i) => {
+    const user = rand() < 0.3 ? 'burster' : `u${Math.floor(rand() * 8)}`;
+    const refund = rand() < 0.15;
+    return { value: { event_id: `e${i}`, user_id: user, type: refund ? 'refund' : 'purchase', tx: `t${Math.floor(rand() * 30)}` }, timeMs: i * 1000 };
+  });
+}
+
+const operators = (state?: MemoryChangelog) => {
+  const base = { key: (v: Purchase) => v.user_id, severity: 'high' as const, ...(state ? { state } : {}) };
+  return [
+    fraudVelocity<Purchase>({ ...base, id: 'velocity', threshold: 3, withinMs: 10_000, when: (v) => v.type === 'purchase' }),
+    fraudSequence<Purchase>({
+      ...base,
+      id: 'refund',
+      correlate: (v) => v.tx,
+      steps: [
+        { name: 'purchase', when: (v) => v.type === 'purchase' },
+        { name: 'refund', when: (v) => v.type === 'refund' },
+      ],
+      withinMs: 20_000,
+    }),
+  ];
+};
+
+function start(changelogs: MemoryChangelog[] | undefined, emitted: FraudAlert[], stored: Set<string>) {
+  const input = new Subject<Envelope<Purchase>>();
+  const unacked: Lease[] = [];
+  const subs = operators().map((_, i) => {
+    const op = operators(changelogs?.[i])[i] as ReturnType<typeof fraudVelocity<Purchase>>;
+    return input.pipe(op).subscribe((alert) => {
+      emitted.push(alert.value);
+      unacked.push({ retain: () => {}, release: () => (stored.add(alert.value.alert_id), alert.lease.release()) });
+    });
+  });
+  return { input, unacked, stop: () => subs.forEach((sub) => sub.unsubscribe()) };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('fraud patterns with durable state: crashes and replays', () => {
+  it.each([1, 2, 3, 4, 5, 6])('seed %i: the alerts after kills at random points equal those of a run without any', async (seed) => {
+    const events = stream(seed);
+    const envelopes = () => events.map(({ value, timeMs }, offset) => ({ lease: new CountingLease(), value, timeMs, offset }));
+    const expectedAlerts: FraudAlert[] = [];
+    const expected = new Set<string>();
+    const reference = start(undefined, expectedAlerts, expected);
+    for (const e of envelopes()) {
+      e.lease.retain(); // two patterns read each record
+      reference.input.next(envelopeOf(e.value, { offset: e.offset }, e.lease, e.timeMs));
+    }
+    reference.unacked.splice(0).forEach((l) => l.release());
+    expect(expected.size).toBeGreaterThan(5);
+
+    const changelogs = [new MemoryChangelog(), new MemoryChangelog()];
+    const emitted: FraudAlert[] = [];
+    const stored = new Set<string>();
+    let s = seed * 31;
+    const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const leases: CountingLease[] = [];
+    let committed = 0;
+    for (let kill = 0; kill <= 6; kill++) {
+      const run = start(changelogs, emitted, stored);
+      const records = envelopes();
+      const stopAt = kill === 6 ? events.length : Math.min(events.length, committed + Math.floor(rand() * 300) + 20);
+      for (let offset = committed; offset < stopAt; offset++) {
+        const e = records[offset] as (typeof records)[number];
+        leases[offset] = e.lease;
+        e.lease.retain();
+        run.input.next(envelopeOf(e.value, { offset }, e.lease, e.timeMs));
+        if (offset % 10 === 0) await tick();
+        if (rand() < 0.05 || (kill === 6 && offset === stopAt - 1)) {
+          await tick();
+          const acked = kill === 6 ? run.unacked.length : Math.floor(rand() * run.unacked.length);
+          run.unacked.splice(0, acked).forEach((l) => l.release());
+          for (const changelog of changelogs) changelog.checkpoint();
+          committed = leases.findIndex((lease, i) => i < offset + 1 && !lease.done);
+          if (committed < 0) committed = offset + 1;
+        }
+      }
+      await tick();
+      run.stop();
+    }
+    expect(committed).toBe(events.length);
+    const ids = new Set(expectedAlerts.map((a) => a.alert_id));
+    expect(emitted.filter((a) => !ids.has(a.alert_id))).toEqual([]);
+    expect([...expected].filter((id) => !stored.has(id))).toEqual([]);
+  });
+});
