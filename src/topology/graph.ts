@@ -1,3 +1,4 @@
+import { repartitionTopic } from '../core/state.ts';
 import type { ValidSink, ValidStep, ValidTopology } from './types.ts';
 
 export type NodeRole = 'source' | 'step' | 'sink' | 'dead-letters';
@@ -39,8 +40,18 @@ export function buildGraph(topology: ValidTopology, options: { deadLetters?: boo
     ...topology.sinks.map((s): GraphNode => ({ id: s.id, role: 'sink', kind: s.kind, detail: describe(s) })),
   ];
   const edges: GraphEdge[] = [];
-  for (const node of [...topology.steps, ...topology.sinks])
-    for (const input of node.from) edges.push(input.output === undefined ? { from: input.id, to: node.id } : { from: input.id, to: node.id, output: input.output });
+  const group = topology.sources[0]?.group ?? '';
+  for (const node of [...topology.steps, ...topology.sinks]) {
+    // A repartitioned step reads its inputs back from its repartition topic (the compiler inserts it).
+    let to = node.id;
+    if (node.kind === 'window' && node.repartition) {
+      to = `${node.id} (repartition)`;
+      const by = node.key.length > 0 ? `by ${node.key.map(lastSegment).join(', ')}` : 'one partition';
+      nodes.push({ id: to, role: 'step', kind: 'repartition', detail: `kafka · ${repartitionTopic(group, node.id)} ${by}` });
+      edges.push({ from: to, to: node.id });
+    }
+    for (const input of node.from) edges.push(input.output === undefined ? { from: input.id, to } : { from: input.id, to, output: input.output });
+  }
   const failing = topology.steps.filter((s) => s.kind === 'parse' || s.kind === 'validate');
   if (options.deadLetters !== false && failing.length > 0) {
     nodes.push({ id: DEAD_LETTERS, role: 'dead-letters', kind: 'kafka', detail: `kafka · ${topology.deadLetters.topic}` });

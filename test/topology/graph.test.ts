@@ -17,8 +17,10 @@ describe('buildGraph', () => {
       'source:transaction-events',
       ...topology.steps.map((s) => `step:${s.id}`),
       ...topology.sinks.map((s) => `sink:${s.id}`),
+      'step:game-minute (repartition)',
       `dead-letters:${DEAD_LETTERS}`,
     ]);
+    expect(graph.nodes.find((n) => n.id === 'game-minute (repartition)')?.detail).toBe('kafka · tributary-game-events-game-minute-repartition by game_id');
     expect(graph.nodes.find((n) => n.id === 'game-minute')?.detail).toBe('window · tumbling 1m by game_id');
     expect(graph.nodes.find((n) => n.id === 'leaderboard')?.detail).toBe('dynamodb · leaderboard (max best_score)');
     expect(graph.nodes.find((n) => n.id === DEAD_LETTERS)?.detail).toBe('kafka · tributary-dead-letters');
@@ -40,6 +42,8 @@ describe('buildGraph', () => {
         'by-type.scores -> leaderboard',
         'by-type.purchases -> fraud-velocity',
         'by-type.refunds -> fraud-refund',
+        'with-game -> game-minute (repartition)',
+        'game-minute (repartition) -> game-minute',
         'game-minute -> game-metrics',
         'game-minute.late -> late-events',
         'fraud-devices -> fraud-alerts',
@@ -49,7 +53,8 @@ describe('buildGraph', () => {
         `validate -> ${DEAD_LETTERS} (dead letters)`,
       ]),
     );
-    expect(edges).toHaveLength(30);
+    expect(edges).toHaveLength(31);
+    expect(edges).not.toContain('with-game -> game-minute');
   });
 
   it('leaves the dead-letter node out on request', () => {
