@@ -34,6 +34,8 @@ export interface Truth {
   /** One Parquet row per unique valid event. */
   readonly eventIds: Set<string>;
   readonly deadLetters: number;
+  /** Events the window must route to `late` (clearly late, never duplicated). */
+  readonly lateIds: Set<string>;
   readonly stats: Record<'records' | 'unique' | 'duplicates' | 'longDuplicates' | 'malformed' | 'late' | 'ticks', number>;
 }
 
@@ -182,11 +184,15 @@ class TruthBuilder {
   readonly #leaderboard = new Map<string, number>();
   readonly #sessions = new Map<string, Session>();
   readonly #eventIds = new Set<string>();
+  readonly #lateIds = new Set<string>();
 
   /** A unique valid event; `late` ones are in every table but the window's. */
   add(e: Event, late: boolean): void {
     this.stats.unique++;
-    if (late) this.stats.late++;
+    if (late) {
+      this.stats.late++;
+      this.#lateIds.add(e.event_id);
+    }
     this.#eventIds.add(e.event_id);
     const d = e.event_data as { game_id?: string; amount: number; currency: string; transaction_id: string; item_id: string; score: number; device_id: string };
     if (typeof d.game_id === 'string' && !late) {
@@ -212,6 +218,6 @@ class TruthBuilder {
 
   build(): Truth {
     const metrics = new Map([...this.#metrics].map(([k, c]) => [k, { events: c.events, active_users: c.users.size, revenue: c.revenue }]));
-    return { metrics, transactions: this.#transactions, leaderboard: this.#leaderboard, sessions: this.#sessions, eventIds: this.#eventIds, deadLetters: this.stats.malformed, stats: this.stats };
+    return { metrics, transactions: this.#transactions, leaderboard: this.#leaderboard, sessions: this.#sessions, eventIds: this.#eventIds, lateIds: this.#lateIds, deadLetters: this.stats.malformed, stats: this.stats };
   }
 }
