@@ -3,7 +3,7 @@
  * run with faults must equal the ground truth of its input, item by item. Each test runs
  * `tributary run topologies/game-events.yaml` as separate processes; see test/support/exactness*.ts.
  *
- *   npx vitest run test/topology/exactness.int.test.ts            # ~10 min, the four tests
+ *   npx vitest run test/topology/exactness.int.test.ts            # ~12 min, the five tests
  *   npx vitest run test/topology/exactness.int.test.ts -t crash   # one of them
  *
  * Each test prints what it measured and one line per comparison; instance logs stay in the printed
@@ -83,6 +83,14 @@ describe('exactness of the default topology under faults (separate processes)', 
     const diffs = await finish(run, feeder, `crash: ${KILLS} kills`, { kills: KILLS, restarts });
     expectExact(diffs);
   }, 480_000);
+
+  it('three instances, no fault (windows of one key are computed by several processes)', async () => {
+    const { run, feeder } = await setUp('three');
+    for (const name of ['a', 'b', 'c']) run.spawn(name);
+    const joined = await run.watch.newMember(new Set(), 90_000, 3);
+    const diffs = await finish(run, feeder, 'three instances, no fault', { joinedAfterMs: Math.round(joined.ms) });
+    expectExact(diffs);
+  }, 300_000);
 
   it('scale-out: three instances, one killed with SIGKILL mid-input, a fourth started later', async () => {
     const { run, feeder } = await setUp('scale-out');
