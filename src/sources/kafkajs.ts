@@ -18,13 +18,13 @@
  *   partitions at their committed offsets; the runtime drops records it already has.
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, EachBatchPayload, IHeaders, LogEntry } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { RecordMeta } from '../runtime/envelope.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { kafkajsConnection } from './connection.ts';
 import { registerKafkajsCodecs } from './kafkajs-codecs.ts';
+import { byTopic, headersOf, kafkajsLogCreator } from './kafkajs-mapping.ts';
 import {
-  NO_HEADERS,
   partitionKey,
   type CommitOffset,
   type KafkaSource,
@@ -34,41 +34,6 @@ import {
 } from './source.ts';
 
 const { Kafka, logLevel } = kafkajs;
-
-/** Routes kafkajs logs (warn and above) to pino. */
-export function kafkajsLogCreator(logger: Logger | undefined) {
-  return () =>
-    ({ level, label, log }: LogEntry) => {
-      if (logger === undefined || level > logLevel.WARN) return;
-      const { message, ...rest } = log;
-      if (level <= logLevel.ERROR) logger.error({ kafkajs: label, ...rest }, message);
-      else logger.warn({ kafkajs: label, ...rest }, message);
-    };
-}
-
-function headersOf(headers: IHeaders | undefined): Readonly<Record<string, string>> {
-  if (headers === undefined) return NO_HEADERS;
-  const keys = Object.keys(headers);
-  if (keys.length === 0) return NO_HEADERS;
-  const result: Record<string, string> = {};
-  for (const key of keys) {
-    const value = headers[key];
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) result[key] = last.toString();
-  }
-  return result;
-}
-
-function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
-  const grouped = new Map<string, number[]>();
-  for (const { topic, partition } of partitions) {
-    let list = grouped.get(topic);
-    if (list === undefined) grouped.set(topic, (list = []));
-    list.push(partition);
-  }
-  return [...grouped].map(([topic, list]) => ({ topic, partitions: list }));
-}
 
 export class KafkajsSource implements KafkaSource {
   readonly client = 'kafkajs' as const;
