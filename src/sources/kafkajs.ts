@@ -42,8 +42,8 @@ import {
 const { Kafka, logLevel } = kafkajs;
 
 const FENCING_TYPES = new Set(FENCING_ERRORS.values());
-/** How long a refused commit waits for the member's rejoin before giving up on the partitions it kept. */
-const REJOIN_WAIT_MS = 10_000;
+/** A refused commit waits this long for the member's rejoin, then gives up on the partitions it kept. */
+const AFTER_REJOIN = { afterRejoinMs: 10_000 } as const;
 
 export class KafkajsSource implements KafkaSource {
   readonly client = 'kafkajs' as const;
@@ -185,7 +185,8 @@ export class KafkajsSource implements KafkaSource {
 
   async commit(offsets: readonly CommitOffset[]): Promise<readonly CommitOffset[]> {
     if (offsets.length === 0) return [];
-    return commitOwned(this.#ownership, offsets, (owned) => this.#send(owned), REJOIN_WAIT_MS);
+    // Inside a batch kafkajs rejoins only after `onRevoking`: waiting for that rejoin would stall it.
+    return commitOwned(this.#ownership, offsets, (owned) => this.#send(owned), this.#revokingInBatch ? 'never' : AFTER_REJOIN);
   }
 
   /** Calls `commitOffsets` synchronously, so kafkajs takes the generation `owned` was checked against. */

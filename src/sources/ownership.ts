@@ -26,6 +26,12 @@ export function isFencing(error: unknown): boolean {
   return (apiCode !== undefined && FENCING_ERRORS.has(apiCode)) || (errors ?? []).some(isFencing);
 }
 
+/**
+ * After a refused commit: retry once the member has its next assignment (waiting up to
+ * `afterRejoinMs`), retry at once (the generation is asked afresh), or not.
+ */
+export type RetryPolicy = { readonly afterRejoinMs: number } | 'at once' | 'never';
+
 /** Sends `owned` under the generation captured at the call; resolves with the offsets refused as fenced. */
 export type FencedSend = (owned: readonly CommitOffset[], stillOwned: (offset: CommitOffset) => boolean) => Promise<readonly CommitOffset[]>;
 
@@ -85,12 +91,11 @@ export class Ownership {
 
 /**
  * Commits the offsets of partitions the member owns now; `send` must capture the generation
- * synchronously when called. A refused commit means the group moved on: once the member has its
- * next assignment (waiting up to `rejoinWaitMs` for it; 0: retry at once), the partitions it owned
- * throughout are committed once more under the new generation (nobody else owned them in between).
- * Resolves with the offsets not committed: partitions no longer owned, or refused twice.
+ * synchronously when called. A refused commit means the group moved on: per `retry`, the partitions
+ * the member owned throughout are committed once more under its new generation (nobody else owned
+ * them in between). Resolves with the offsets not committed: no longer owned, or refused.
  */
-export async function commitOwned(ownership: Ownership, offsets: readonly CommitOffset[], send: FencedSend, rejoinWaitMs: number): Promise<CommitOffset[]> {
+export async function commitOwned(ownership: Ownership, offsets: readonly CommitOffset[], send: FencedSend, retry: RetryPolicy): Promise<CommitOffset[]> {
   const serials = new Map(offsets.map((o) => [o, ownership.serial(o.topic, o.partition)]));
   const kept = (o: CommitOffset) => serials.get(o) !== undefined && ownership.serial(o.topic, o.partition) === serials.get(o);
   const notOwned = offsets.filter((o) => serials.get(o) === undefined);
@@ -100,8 +105,8 @@ export async function commitOwned(ownership: Ownership, offsets: readonly Commit
     const owned = pending.filter(kept);
     notOwned.push(...pending.filter((o) => !kept(o)));
     const refused = owned.length === 0 ? [] : await send(owned, kept);
-    if (refused.length === 0 || attempt === 1) return [...notOwned, ...refused];
-    if (rejoinWaitMs > 0 && ownership.joins === joins && !(await ownership.nextJoin(rejoinWaitMs))) return [...notOwned, ...refused];
+    if (refused.length === 0 || attempt === 1 || retry === 'never') return [...notOwned, ...refused];
+    if (retry !== 'at once' && ownership.joins === joins && !(await ownership.nextJoin(retry.afterRejoinMs))) return [...notOwned, ...refused];
     pending = [...refused];
   }
   return notOwned;

@@ -46,8 +46,8 @@ export const PLATFORMATIC_FETCH_DEFAULTS = {
   maxWaitTimeMs: 500,
 } as const;
 
-/** How long a refused commit waits for the member's rejoin before giving up on the partitions it kept. */
-const REJOIN_WAIT_MS = 10_000;
+/** A refused commit waits this long for the member's rejoin, then gives up on the partitions it kept. */
+const AFTER_REJOIN = { afterRejoinMs: 10_000 } as const;
 
 export class PlatformaticSource implements KafkaSource {
   readonly client = 'platformatic' as const;
@@ -177,7 +177,7 @@ export class PlatformaticSource implements KafkaSource {
     if (offsets.length === 0) return [];
     const send = (owned: readonly CommitOffset[], kept: (o: CommitOffset) => boolean) =>
       this.#protocol === 'classic' ? this.#sendUnderGeneration(owned) : this.#sendUnderEpoch(owned, kept);
-    return commitOwned(this.#ownership, offsets, send, this.#protocol === 'classic' ? REJOIN_WAIT_MS : 0);
+    return commitOwned(this.#ownership, offsets, send, this.#protocol === 'classic' ? AFTER_REJOIN : 'at once');
   }
 
   /** Synchronous up to the request: the generation is the one `owned` was checked against. */

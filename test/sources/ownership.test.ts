@@ -39,7 +39,7 @@ describe('commitOwned', () => {
     const ownership = new Ownership();
     ownership.update([tp(0)]);
     const sent: number[] = [];
-    const left = await commitOwned(ownership, [at(0, 5), at(1, 7)], async (owned) => (sent.push(...owned.map((o) => o.partition)), []), 10);
+    const left = await commitOwned(ownership, [at(0, 5), at(1, 7)], async (owned) => (sent.push(...owned.map((o) => o.partition)), []), 'never');
     expect(sent).toEqual([0]);
     expect(left).toEqual([at(1, 7)]);
   });
@@ -48,7 +48,7 @@ describe('commitOwned', () => {
     const ownership = new Ownership();
     ownership.update([tp(0), tp(1), tp(2)]);
     const { sent, send, acceptFromNowOn } = fakeSend(ownership);
-    const result = commitOwned(ownership, [at(0, 5), at(1, 6), at(2, 7)], send, 5000);
+    const result = commitOwned(ownership, [at(0, 5), at(1, 6), at(2, 7)], send, { afterRejoinMs: 5000 });
     await Promise.resolve();
     acceptFromNowOn();
     // Partition 1 went to another member and came back (a new ownership); partition 2 went.
@@ -62,7 +62,7 @@ describe('commitOwned', () => {
     const ownership = new Ownership();
     ownership.update([tp(0), tp(1)]);
     const { sent, send, acceptFromNowOn } = fakeSend(ownership);
-    const result = commitOwned(ownership, [at(0, 5), at(1, 6)], send, 5000);
+    const result = commitOwned(ownership, [at(0, 5), at(1, 6)], send, { afterRejoinMs: 5000 });
     await Promise.resolve();
     acceptFromNowOn();
     ownership.update([tp(0), tp(1)], false);
@@ -74,7 +74,7 @@ describe('commitOwned', () => {
     const ownership = new Ownership();
     ownership.update([tp(0), tp(1)]);
     const { sent, send, acceptFromNowOn } = fakeSend(ownership);
-    const result = commitOwned(ownership, [at(0, 5), at(1, 6)], send, 5000);
+    const result = commitOwned(ownership, [at(0, 5), at(1, 6)], send, { afterRejoinMs: 5000 });
     await Promise.resolve();
     acceptFromNowOn();
     ownership.update([tp(0)]);
@@ -89,22 +89,25 @@ describe('commitOwned', () => {
     const ownership = new Ownership();
     ownership.update([tp(0)]);
     const { sent, send } = fakeSend(ownership);
-    expect(await commitOwned(ownership, [at(0, 5)], send, 20)).toEqual([at(0, 5)]);
+    expect(await commitOwned(ownership, [at(0, 5)], send, { afterRejoinMs: 20 })).toEqual([at(0, 5)]);
     expect(sent.length).toBe(1);
-    const twice = commitOwned(ownership, [at(0, 5)], send, 5000);
+    const twice = commitOwned(ownership, [at(0, 5)], send, { afterRejoinMs: 5000 });
     await Promise.resolve();
     ownership.update([tp(0)]);
     expect(await twice).toEqual([at(0, 5)]);
     expect(sent.length).toBe(3);
   });
 
-  it('retries at once without waiting for a join when rejoinWaitMs is 0 (the coordinator is asked again)', async () => {
+  it("retries at once, or never, as the source's policy says", async () => {
     const ownership = new Ownership();
     ownership.update([tp(0)]);
     let calls = 0;
-    const left = await commitOwned(ownership, [at(0, 5)], async (owned) => (++calls === 1 ? owned : []), 0);
-    expect(left).toEqual([]);
+    const refuseFirst = async (owned: readonly CommitOffset[]) => (++calls === 1 ? owned : []);
+    expect(await commitOwned(ownership, [at(0, 5)], refuseFirst, 'at once')).toEqual([]);
     expect(calls).toBe(2);
+    calls = 0;
+    expect(await commitOwned(ownership, [at(0, 5)], refuseFirst, 'never')).toEqual([at(0, 5)]);
+    expect(calls).toBe(1);
   });
 });
 
