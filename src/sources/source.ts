@@ -53,7 +53,7 @@ export interface SourceOptions extends KafkaConnectionOptions {
   /**
    * Static membership (`group.instance.id`, classic protocol, @platformatic/kafka only): a member
    * restarted with the same id within the session timeout takes its partitions back without a
-   * rebalance. At most one running process per id: a second one fences the first.
+   * rebalance. At most one running process per id: two fence each other in turn.
    */
   readonly groupInstanceId?: string;
   /**
