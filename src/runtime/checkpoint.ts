@@ -76,27 +76,27 @@ export class Checkpointer {
     }
   }
 
-  /** Commits what is done, without flushing (after a failure or past the shutdown deadline). */
+  /**
+   * Commits what is done, without flushing (after a failure or past the shutdown deadline). Only
+   * partitions this member owns are committed, each under the generation it owns them in; what the
+   * source reports as no longer ours (revoked, or fenced by the group) stays uncommitted here, and
+   * the partition's owner resumes from the last commit.
+   */
   async commitDone(): Promise<void> {
     const { book, source, metrics, logger, events } = this.#deps;
-    let { offsets, trackers } = book.commitOffsets();
+    const { offsets, trackers } = book.commitOffsets();
     if (offsets.length === 0) return;
-    // A revoked partition's late commit must not move its new owner's offset back: commit it only
-    // forward of what the group has (a source that cannot tell is trusted as before).
-    const late = offsets.filter((_, i) => trackers[i]?.live !== true);
-    if (late.length > 0 && source.committedOffsets !== undefined) {
-      const current = await source.committedOffsets(late);
-      const keep = offsets.map((o, i) => trackers[i]?.live === true || o.offset > (current.get(partitionKey(o.topic, o.partition)) ?? -1));
-      const skipped = offsets.filter((_, i) => !keep[i]);
-      if (skipped.length > 0) logger.debug({ skipped }, 'revoked partitions already committed further by their new owner');
-      offsets = offsets.filter((_, i) => keep[i]);
-      trackers = trackers.filter((_, i) => keep[i]);
-      if (offsets.length === 0) return;
-    }
-    await source.commit(offsets);
-    offsets.forEach((o, i) => ((trackers[i] as { committed: number }).committed = o.offset));
+    const refused = await source.commit(offsets);
+    if (refused.length > 0) logger.debug({ offsets: refused }, 'not committed: the partitions are no longer ours under the generation they were read in');
+    const gone = new Set(refused.map((o) => partitionKey(o.topic, o.partition)));
+    const committed = offsets.filter((o, i) => {
+      if (gone.has(partitionKey(o.topic, o.partition))) return false;
+      (trackers[i] as { committed: number }).committed = o.offset;
+      return true;
+    });
+    if (committed.length === 0) return;
     metrics.inc('commits_total');
-    logger.debug({ offsets }, 'committed');
-    events.next({ type: 'committed', offsets });
+    logger.debug({ offsets: committed }, 'committed');
+    events.next({ type: 'committed', offsets: committed });
   }
 }

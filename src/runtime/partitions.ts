@@ -1,6 +1,6 @@
 /**
  * The partitions this member owns, each with its offset tracker, and the ones just revoked whose
- * done offsets still get one last commit.
+ * records in flight are still flushed (never committed: they are no longer ours).
  */
 import { partitionKey, type CommitOffset, type TopicPartition } from '../sources/source.ts';
 import { PartitionTracker, type DoneListener } from './offset-tracker.ts';
@@ -33,7 +33,7 @@ export class PartitionBook {
     }
   }
 
-  /** Moves partitions out of the live set; their done offsets are committed once more by `commitOffsets`. */
+  /** Moves partitions out of the live set: their records still complete, but they no longer commit. */
   revoke(partitions: readonly TopicPartition[]): void {
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
@@ -46,12 +46,12 @@ export class PartitionBook {
     this.#last = undefined;
   }
 
-  /** Revoked partitions whose last commit is pending. */
+  /** Revoked partitions whose last checkpoint (flush) is pending. */
   get revokedPending(): readonly PartitionTracker[] {
     return [...this.#revoked];
   }
 
-  /** Forgets revoked partitions after their last commit. */
+  /** Forgets revoked partitions after their last checkpoint. */
   dropRevoked(trackers: readonly PartitionTracker[]): void {
     for (const tracker of trackers) {
       this.#count(tracker);
@@ -63,11 +63,14 @@ export class PartitionBook {
     return this.#live.values();
   }
 
-  /** Every partition whose commit point moved past its last commit (live and revoked ones). */
+  /**
+   * Every live partition whose commit point moved past its last commit. A revoked partition's new
+   * owner may have committed further already: its late commit could move the group's offset back.
+   */
   commitOffsets(): { offsets: CommitOffset[]; trackers: PartitionTracker[] } {
     const offsets: CommitOffset[] = [];
     const trackers: PartitionTracker[] = [];
-    for (const tracker of [...this.#live.values(), ...this.#revoked]) {
+    for (const tracker of this.#live.values()) {
       const point = tracker.commitPoint();
       if (point === undefined || point <= tracker.committed) continue;
       offsets.push({ topic: tracker.topic, partition: tracker.partition, offset: point, leaderEpoch: tracker.leaderEpoch });

@@ -1,6 +1,7 @@
 /** Checking runtime options once, and building the default source. */
 import { ConfigError } from '../errors.ts';
 import { validateConnection } from '../sources/connection.ts';
+import { GROUP_INSTANCE_ID } from '../sources/ecs.ts';
 import { KafkajsSource } from '../sources/kafkajs.ts';
 import { PlatformaticSource } from '../sources/platformatic.ts';
 import type { KafkaSource, SourceOptions } from '../sources/source.ts';
@@ -25,6 +26,18 @@ export function deadLetterProducerOptions(options: RuntimeOptions): KafkaProduce
   };
 }
 
+function membershipProblems({ client, groupProtocol, groupInstanceId }: SourceOptions): string[] {
+  const problems: string[] = [];
+  if (groupProtocol !== undefined && groupProtocol !== 'classic' && groupProtocol !== 'consumer') problems.push(`source/groupProtocol must be 'classic' or 'consumer'`);
+  if (groupProtocol === 'consumer' && client === 'kafkajs') problems.push(`source/groupProtocol: kafkajs has only the classic protocol; 'consumer' (KIP-848) needs client 'platformatic'`);
+  if (groupInstanceId !== undefined && !GROUP_INSTANCE_ID.test(groupInstanceId)) problems.push(`source/groupInstanceId must be 1-249 of a-z A-Z 0-9 . _ -, got ${JSON.stringify(groupInstanceId)}`);
+  if (groupInstanceId !== undefined && groupProtocol === 'consumer' && client !== 'kafkajs') {
+    // KIP-848 refuses a restarted member its id (UNRELEASED_INSTANCE_ID) until the old session expires.
+    problems.push(`source/groupInstanceId: static membership needs the classic protocol; with 'consumer' a restarted member cannot rejoin until its old session expires`);
+  }
+  return problems;
+}
+
 /** Throws a ConfigError naming every problem. */
 export function validateRuntimeOptions(options: RuntimeOptions): void {
   validateConnection(options.source, 'source');
@@ -35,6 +48,7 @@ export function validateRuntimeOptions(options: RuntimeOptions): void {
   if (source.client !== undefined && source.client !== 'platformatic' && source.client !== 'kafkajs') {
     problems.push(`source/client must be 'platformatic' or 'kafkajs'`);
   }
+  problems.push(...membershipProblems(options.source));
   if (!options.deadLetterTopic) problems.push('deadLetterTopic is required');
   for (const key of ['commitIntervalMs', 'shutdownTimeoutMs', 'revocationTimeoutMs', 'lagIntervalMs', 'metricsIntervalMs'] as const) {
     const value = options[key];

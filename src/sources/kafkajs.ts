@@ -11,20 +11,26 @@
  *   `onRevoking` (the runtime flushes sinks and commits) before letting kafkajs rejoin: a real
  *   commit-before-revoke. When the rebalance is noticed elsewhere (the client's own heartbeat while
  *   every partition is paused, or between fetches), kafkajs emits `consumer.events.REBALANCING` and
- *   rejoins at once; `onRevoking` then races the rejoin, and after `GROUP_JOIN` the runtime commits the
- *   revoked partitions' done offsets once more (the classic coordinator accepts them).
+ *   rejoins at once; `onRevoking` then races the rejoin.
+ * - Commits: `consumer.commitOffsets` reads the generation synchronously, so a commit of partitions
+ *   owned at the call is fenced by their generation (see `ownership.ts`). From a JoinGroup response
+ *   to `GROUP_JOIN` kafkajs may already hold the next generation while the old assignment is all we
+ *   know: commits wait for `GROUP_JOIN` then. One gap is kafkajs's own: it retries a commit that met
+ *   a retriable error (coordinator moved, connection lost) and the retry reads the generation anew.
  * - Offsets: autoCommit is off; the source resolves the offset of the last record it handed over so
  *   the fetch position advances, and only the runtime commits. After a rejoin kafkajs restarts kept
  *   partitions at their committed offsets; the runtime drops records it already has.
+ * - No static membership (`groupInstanceId` is ignored, with a warning) and no KIP-848 protocol.
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, EachBatchPayload, IHeaders, LogEntry } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { RecordMeta } from '../runtime/envelope.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { kafkajsConnection } from './connection.ts';
 import { registerKafkajsCodecs } from './kafkajs-codecs.ts';
+import { byTopic, headersOf, kafkajsLogCreator } from './kafkajs-mapping.ts';
+import { commitOwned, FENCING_ERRORS, Ownership } from './ownership.ts';
 import {
-  NO_HEADERS,
   partitionKey,
   type CommitOffset,
   type KafkaSource,
@@ -35,40 +41,9 @@ import {
 
 const { Kafka, logLevel } = kafkajs;
 
-/** Routes kafkajs logs (warn and above) to pino. */
-export function kafkajsLogCreator(logger: Logger | undefined) {
-  return () =>
-    ({ level, label, log }: LogEntry) => {
-      if (logger === undefined || level > logLevel.WARN) return;
-      const { message, ...rest } = log;
-      if (level <= logLevel.ERROR) logger.error({ kafkajs: label, ...rest }, message);
-      else logger.warn({ kafkajs: label, ...rest }, message);
-    };
-}
-
-function headersOf(headers: IHeaders | undefined): Readonly<Record<string, string>> {
-  if (headers === undefined) return NO_HEADERS;
-  const keys = Object.keys(headers);
-  if (keys.length === 0) return NO_HEADERS;
-  const result: Record<string, string> = {};
-  for (const key of keys) {
-    const value = headers[key];
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) result[key] = last.toString();
-  }
-  return result;
-}
-
-function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
-  const grouped = new Map<string, number[]>();
-  for (const { topic, partition } of partitions) {
-    let list = grouped.get(topic);
-    if (list === undefined) grouped.set(topic, (list = []));
-    list.push(partition);
-  }
-  return [...grouped].map(([topic, list]) => ({ topic, partitions: list }));
-}
+const FENCING_TYPES = new Set(FENCING_ERRORS.values());
+/** A refused commit waits this long for the member's rejoin, then gives up on the partitions it kept. */
+const AFTER_REJOIN = { afterRejoinMs: 10_000 } as const;
 
 export class KafkajsSource implements KafkaSource {
   readonly client = 'kafkajs' as const;
@@ -79,7 +54,12 @@ export class KafkajsSource implements KafkaSource {
   #admin: Admin | undefined;
   #adminReady: Promise<Admin> | undefined;
   #handlers: SourceHandlers | undefined;
-  #assigned = new Map<string, TopicPartition>();
+  readonly #ownership = new Ownership();
+  /** A JoinGroup answered and no `GROUP_JOIN` yet: kafkajs may commit under the next generation. */
+  #rejoining = false;
+  /** JoinGroup responses since the last `GROUP_JOIN`, and that join's member id: one, same id = the next generation. */
+  #joinResponses = 0;
+  #memberId: string | undefined;
   #stopped = false;
   #revokingInBatch = false;
   readonly #paused = new Set<string>();
@@ -87,6 +67,7 @@ export class KafkajsSource implements KafkaSource {
   constructor(options: SourceOptions, logger?: Logger) {
     registerKafkajsCodecs();
     this.#options = options;
+    if (options.groupInstanceId !== undefined) logger?.warn({ groupInstanceId: options.groupInstanceId }, 'kafkajs has no static membership: groupInstanceId is ignored');
     this.#kafka = new Kafka({
       ...kafkajsConnection({ ...options, clientId: options.clientId ?? `tributary-${options.groupId}` }),
       logLevel: logLevel.WARN,
@@ -111,7 +92,16 @@ export class KafkajsSource implements KafkaSource {
       for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
         for (const partition of partitions) now.push({ topic, partition });
       }
-      this.#onAssignment(now);
+      const continuous = this.#joinResponses === 1 && event.payload.memberId === this.#memberId;
+      this.#memberId = event.payload.memberId;
+      this.#joinResponses = 0;
+      this.#rejoining = false;
+      this.#onAssignment(now, continuous);
+    });
+    consumer.on(consumer.events.REQUEST, (event) => {
+      if (event.payload.apiName !== 'JoinGroup') return;
+      this.#rejoining = true;
+      this.#joinResponses += 1;
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (this.#stopped || this.#revokingInBatch) return;
@@ -129,11 +119,8 @@ export class KafkajsSource implements KafkaSource {
     });
   }
 
-  #onAssignment(now: readonly TopicPartition[]): void {
-    const next = new Map(now.map((tp) => [partitionKey(tp.topic, tp.partition), tp]));
-    const revoked = [...this.#assigned].filter(([key]) => !next.has(key)).map(([, tp]) => tp);
-    const added = [...next].filter(([key]) => !this.#assigned.has(key)).map(([, tp]) => tp);
-    this.#assigned = next;
+  #onAssignment(now: readonly TopicPartition[], continuous: boolean): void {
+    const { revoked, added } = this.#ownership.update(now, continuous);
     if (revoked.length > 0) {
       // kafkajs keeps a partition's pause across assignments: clear it, the runtime pauses anew.
       for (const tp of revoked) this.#paused.delete(partitionKey(tp.topic, tp.partition));
@@ -193,26 +180,26 @@ export class KafkajsSource implements KafkaSource {
   }
 
   assigned(): readonly TopicPartition[] {
-    return [...this.#assigned.values()];
+    return this.#ownership.assigned();
   }
 
-  async commit(offsets: readonly CommitOffset[]): Promise<void> {
-    if (offsets.length === 0) return;
-    await this.#consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+  async commit(offsets: readonly CommitOffset[]): Promise<readonly CommitOffset[]> {
+    if (offsets.length === 0) return [];
+    // Inside a batch kafkajs rejoins only after `onRevoking`: waiting for that rejoin would stall it.
+    return commitOwned(this.#ownership, offsets, (owned) => this.#send(owned), this.#revokingInBatch ? 'never' : AFTER_REJOIN);
   }
 
-  async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
-    const admin = await this.#adminClient();
-    const wanted = new Set(partitions.map((tp) => partitionKey(tp.topic, tp.partition)));
-    const topics = [...new Set(partitions.map((tp) => tp.topic))];
-    const result = new Map<string, number>();
-    for (const { topic, partitions: list } of await admin.fetchOffsets({ groupId: this.#options.groupId, topics })) {
-      for (const { partition, offset } of list) {
-        const key = partitionKey(topic, partition);
-        if (wanted.has(key)) result.set(key, Number(offset));
-      }
+  /** Calls `commitOffsets` synchronously, so kafkajs takes the generation `owned` was checked against. */
+  async #send(owned: readonly CommitOffset[]): Promise<readonly CommitOffset[]> {
+    if (this.#rejoining) return owned;
+    try {
+      await this.#consumer.commitOffsets(owned.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })));
+      return [];
+    } catch (error) {
+      const { type, cause } = error as { type?: string; cause?: { type?: string } };
+      if (FENCING_TYPES.has(type ?? cause?.type ?? '')) return owned;
+      throw error;
     }
-    return result;
   }
 
   async highWatermarks(topics: readonly string[]): Promise<Map<string, number>> {

@@ -4,25 +4,32 @@
  * What the client allows, precisely (2.12):
  * - Pause: only a whole `MessagesStream` pauses (`stream.pause()`); there is no per-partition pause in
  *   the stream API. Pausing any partition here pauses the stream, so every assigned partition stops.
- * - Revocation: with the classic protocol (used here, eager `roundrobin` assignor), a rebalance is
- *   noticed by a heartbeat that gets REBALANCE_IN_PROGRESS; the client emits
- *   `consumer:group:rebalance` and rejoins at once, with no hook that can delay it. `onRevoking` is
- *   therefore called without being awaited: the runtime's checkpoint races the rejoin. After
- *   `consumer:group:join` the runtime learns which partitions went (`onRevoked`) and commits their
- *   done offsets once more; the classic coordinator accepts commits from a current member for any
- *   partition, so that late commit lands. To keep it from moving the new owner's commit backwards,
- *   the runtime first reads the group's committed offsets (`committedOffsets`) and commits only
- *   forward of them; what remains is the short window between that read and the commit.
+ * - Revocation: with the classic protocol (eager `roundrobin` assignor), a rebalance is noticed by a
+ *   heartbeat that gets REBALANCE_IN_PROGRESS; the client emits `consumer:group:rebalance` and
+ *   rejoins at once, with no hook that can delay it. With the consumer protocol (KIP-848) it
+ *   acknowledges a revocation in its next heartbeat, equally without waiting. `onRevoking` is
+ *   therefore not awaited: the runtime's checkpoint races the rejoin, and its commit lands only if
+ *   the member still owns the partitions under the generation it was sent with.
+ * - Commits go through `platformatic-commit.ts` under the generation of the last join (classic) or
+ *   the member epoch the coordinator reports (consumer protocol), never `Consumer.commit`: that one
+ *   rejoins and resends a refused commit under the new generation, for partitions maybe gone.
+ * - `close()` leaves the group by member id, static member or not (LeaveGroup, or a heartbeat with
+ *   epoch -1), so a graceful stop hands the partitions over at once. A killed member with a
+ *   `groupInstanceId` is replaced, without a rebalance, by the next process with that id (classic
+ *   only: KIP-848 refuses the id with UNRELEASED_INSTANCE_ID until the old member's session expires).
  * - After a rejoin the stream restarts kept partitions from their committed offsets, so records
  *   already read are delivered again; the runtime drops those by offset.
  */
 import { Consumer, stringDeserializer, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { RecordMeta } from '../runtime/envelope.ts';
 import { platformaticConnection } from './connection.ts';
+import { commitOwned, isFencing, Ownership } from './ownership.ts';
+import { commitAs, describeMember } from './platformatic-commit.ts';
 import {
   NO_HEADERS,
   partitionKey,
   type CommitOffset,
+  type GroupProtocol,
   type KafkaSource,
   type SourceHandlers,
   type SourceOptions,
@@ -39,28 +46,40 @@ export const PLATFORMATIC_FETCH_DEFAULTS = {
   maxWaitTimeMs: 500,
 } as const;
 
+/** A refused commit waits this long for the member's rejoin, then gives up on the partitions it kept. */
+const AFTER_REJOIN = { afterRejoinMs: 10_000 } as const;
+
 export class PlatformaticSource implements KafkaSource {
   readonly client = 'platformatic' as const;
   readonly pauseGranularity = 'stream' as const;
   readonly #options: SourceOptions;
+  readonly #protocol: GroupProtocol;
   readonly #consumer: Consumer<Buffer | undefined, Buffer | undefined, string, string>;
   #stream: MessagesStream<Buffer | undefined, Buffer | undefined, string, string> | undefined;
   #handlers: SourceHandlers | undefined;
-  #assigned = new Map<string, TopicPartition>();
+  readonly #ownership = new Ownership();
+  /** Member id and generation of the last classic join, taken together with its assignment. */
+  #member: { readonly id: string; readonly generation: number } | undefined;
   readonly #paused = new Set<string>();
   #stopped = false;
 
   constructor(options: SourceOptions) {
     this.#options = options;
+    this.#protocol = options.groupProtocol ?? 'classic';
     const fetch = { ...PLATFORMATIC_FETCH_DEFAULTS, ...options.fetch };
+    const rebalanceTimeout = options.rebalanceTimeoutMs ?? 60_000;
+    // KIP-848: the broker sets the session timeout and the heartbeat interval.
+    const group =
+      this.#protocol === 'consumer'
+        ? { groupProtocol: 'consumer' as const, rebalanceTimeout }
+        : { sessionTimeout: options.sessionTimeoutMs ?? 30_000, heartbeatInterval: options.heartbeatIntervalMs ?? 3_000, rebalanceTimeout };
     this.#consumer = new Consumer({
       clientId: options.clientId ?? `tributary-${options.groupId}`,
       groupId: options.groupId,
       ...platformaticConnection(options),
       autocommit: false,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+      ...group,
+      ...(options.groupInstanceId === undefined ? {} : { groupInstanceId: options.groupInstanceId }),
       highWaterMark: fetch.highWaterMark,
       maxBytesPerPartition: fetch.maxBytesPerPartition,
       maxBytes: fetch.maxBytes,
@@ -74,9 +93,16 @@ export class PlatformaticSource implements KafkaSource {
     const consumer = this.#consumer;
     consumer.on('consumer:group:rebalance', () => {
       if (this.#stopped) return;
-      handlers.onRevoking([...this.#assigned.values()]).catch((error: unknown) => handlers.onError(error as Error));
+      handlers.onRevoking(this.#ownership.assigned()).catch((error: unknown) => handlers.onError(error as Error));
     });
     consumer.on('consumer:group:join', () => this.#onJoin());
+    if (this.#protocol === 'consumer') {
+      // KIP-848 assignments change in heartbeat responses, with no join event; a fenced member loses them all.
+      consumer.on('consumer:heartbeat:end', () => this.#onJoin());
+      consumer.on('consumer:heartbeat:error', ({ error }: { error: unknown }) => {
+        if (isFencing(error)) this.#onAssignment([]);
+      });
+    }
     consumer.on('consumer:group:leave', () => this.#onAssignment([]));
     const stream = await consumer.consume({
       topics: [...this.#options.topics],
@@ -98,16 +124,22 @@ export class PlatformaticSource implements KafkaSource {
     for (const { topic, partitions } of this.#consumer.assignments ?? []) {
       for (const partition of partitions) now.push({ topic, partition });
     }
-    this.#onAssignment(now);
+    const { memberId, generationId } = this.#consumer;
+    const previous = this.#member;
+    const member = memberId === null ? undefined : { id: memberId, generation: generationId };
+    this.#member = member;
+    // Classic: kept partitions were owned without a break only by the same member, from one generation to the next.
+    const continuous =
+      this.#protocol === 'consumer' ||
+      previous === undefined ||
+      (member?.id === previous.id && (member.generation === previous.generation || member.generation === previous.generation + 1));
+    this.#onAssignment(now, continuous);
     // The client pauses and resumes its streams around some rebalances: keep our pause in force.
     if (this.#paused.size > 0) this.#stream?.pause();
   }
 
-  #onAssignment(now: readonly TopicPartition[]): void {
-    const next = new Map(now.map((tp) => [partitionKey(tp.topic, tp.partition), tp]));
-    const revoked = [...this.#assigned].filter(([key]) => !next.has(key)).map(([, tp]) => tp);
-    const added = [...next].filter(([key]) => !this.#assigned.has(key)).map(([, tp]) => tp);
-    this.#assigned = next;
+  #onAssignment(now: readonly TopicPartition[], continuous = true): void {
+    const { revoked, added } = this.#ownership.update(now, continuous);
     for (const tp of revoked) this.#paused.delete(partitionKey(tp.topic, tp.partition));
     if (revoked.length > 0) this.#handlers?.onRevoked(revoked);
     if (added.length > 0) this.#handlers?.onAssigned(added);
@@ -138,25 +170,35 @@ export class PlatformaticSource implements KafkaSource {
   }
 
   assigned(): readonly TopicPartition[] {
-    return [...this.#assigned.values()];
+    return this.#ownership.assigned();
   }
 
-  async commit(offsets: readonly CommitOffset[]): Promise<void> {
-    if (offsets.length === 0) return;
-    await this.#consumer.commit({
-      offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: BigInt(o.offset), leaderEpoch: o.leaderEpoch })),
-    });
+  async commit(offsets: readonly CommitOffset[]): Promise<readonly CommitOffset[]> {
+    if (offsets.length === 0) return [];
+    const send = (owned: readonly CommitOffset[], kept: (o: CommitOffset) => boolean) =>
+      this.#protocol === 'classic' ? this.#sendUnderGeneration(owned) : this.#sendUnderEpoch(owned, kept);
+    return commitOwned(this.#ownership, offsets, send, this.#protocol === 'classic' ? AFTER_REJOIN : 'at once');
   }
 
-  async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
-    const byTopic = new Map<string, number[]>();
-    for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
-    const offsets = await this.#consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, list]) => ({ topic, partitions: list })) });
-    const result = new Map<string, number>();
-    for (const [topic, list] of offsets) {
-      list.forEach((offset, partition) => result.set(partitionKey(topic, partition), Number(offset)));
-    }
-    return result;
+  /** Synchronous up to the request: the generation is the one `owned` was checked against. */
+  #sendUnderGeneration(owned: readonly CommitOffset[]): Promise<readonly CommitOffset[]> {
+    const member = this.#member;
+    if (member === undefined) return Promise.resolve(owned);
+    const { groupId, groupInstanceId } = this.#options;
+    return commitAs(this.#consumer, { groupId, memberId: member.id, groupInstanceId: groupInstanceId ?? null, generationOrEpoch: member.generation, protocol: 'classic' }, owned);
+  }
+
+  /** The member epoch is private to the client: ask the coordinator, and commit what it still lists as this member's. */
+  async #sendUnderEpoch(owned: readonly CommitOffset[], kept: (o: CommitOffset) => boolean): Promise<readonly CommitOffset[]> {
+    const { groupId, groupInstanceId } = this.#options;
+    const memberId = this.#consumer.memberId;
+    const member = memberId === null ? undefined : await describeMember(this.#consumer, groupId, memberId);
+    if (memberId === null || member === undefined) return owned;
+    const mine = owned.filter((o) => member.partitions.has(partitionKey(o.topic, o.partition)) && kept(o));
+    const others = owned.filter((o) => !mine.includes(o));
+    if (mine.length === 0) return others;
+    const identity = { groupId, memberId, groupInstanceId: groupInstanceId ?? null, generationOrEpoch: member.epoch, protocol: 'consumer' as const };
+    return [...others, ...(await commitAs(this.#consumer, identity, mine))];
   }
 
   async highWatermarks(topics: readonly string[]): Promise<Map<string, number>> {

@@ -5,7 +5,9 @@
  * A source joins a consumer group, reads records of several topics in offset order per partition,
  * and hands each one to `onRecord`. It never commits by itself: the runtime commits, through
  * `commit`, only offsets whose records are done. Group membership changes arrive as `onAssigned`,
- * `onRevoking` (where the client lets us act before partitions go) and `onRevoked`.
+ * `onRevoking` (where the client lets us act before partitions go) and `onRevoked`. A commit is
+ * fenced by the generation in which the member owns the partition (see `ownership.ts`), so it can
+ * never land after the partition's next owner has committed.
  */
 import type { RecordMeta } from '../runtime/envelope.ts';
 import type { KafkaConnectionOptions } from './connection.ts';
@@ -23,6 +25,9 @@ export interface CommitOffset extends TopicPartition {
 }
 
 export type KafkaClientName = 'platformatic' | 'kafkajs';
+
+/** `classic` (JoinGroup/SyncGroup, the default) or `consumer` (KIP-848, Kafka 4.0+, @platformatic/kafka only). */
+export type GroupProtocol = 'classic' | 'consumer';
 
 /** Fetch tuning of @platformatic/kafka (its defaults are slow: see README-notes). */
 export interface PlatformaticFetchOptions {
@@ -43,7 +48,18 @@ export interface SourceOptions extends KafkaConnectionOptions {
   readonly topics: readonly string[];
   /** Where to start a partition with no committed offset: earliest (true) or latest (false, default). */
   readonly fromBeginning?: boolean;
-  /** Group session timeout. Default 30000 ms; a crashed member's partitions wait this long. */
+  /** Default `classic`. */
+  readonly groupProtocol?: GroupProtocol;
+  /**
+   * Static membership (`group.instance.id`, classic protocol, @platformatic/kafka only): a member
+   * restarted with the same id within the session timeout takes its partitions back without a
+   * rebalance. At most one running process per id: two fence each other in turn.
+   */
+  readonly groupInstanceId?: string;
+  /**
+   * Group session timeout (classic protocol; the broker sets it for `consumer`). Default 30000 ms: a
+   * crashed member's partitions wait this long, unless it comes back with the same `groupInstanceId`.
+   */
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
   readonly rebalanceTimeoutMs?: number;
@@ -82,14 +98,13 @@ export interface KafkaSource {
   resume(partitions: readonly TopicPartition[]): void;
   /** The partitions currently assigned to this member. */
   assigned(): readonly TopicPartition[];
-  /** Commits offsets to the group (the member must still be in the group). */
-  commit(offsets: readonly CommitOffset[]): Promise<void>;
   /**
-   * The group's committed offsets of these partitions, keyed `topic:partition` (-1 or absent: none).
-   * Optional: the runtime asks it before a revoked partition's late commit, so that commit only ever
-   * moves the group's offset forward (the partition's new owner may have committed further already).
+   * Commits the offsets of partitions this member owns, under the generation (or member epoch) it
+   * owns them in. Resolves with the offsets not committed because the partition is no longer this
+   * member's (revoked, or the group refused the generation as fenced): not an error. Rejects on
+   * anything else (coordinator unreachable, ...).
    */
-  committedOffsets?(partitions: readonly TopicPartition[]): Promise<Map<string, number>>;
+  commit(offsets: readonly CommitOffset[]): Promise<readonly CommitOffset[]>;
   /** Latest offset (high watermark) per partition of `topics`, keyed `topic:partition`. */
   highWatermarks(topics: readonly string[]): Promise<Map<string, number>>;
   /** Stops delivering records (no `onRecord` after it resolves); stays in the group so commits work. */

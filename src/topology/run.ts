@@ -5,6 +5,7 @@ import type { RuntimeOptions } from '../runtime/context.ts';
 import { createRuntime, type Runtime } from '../runtime/runtime.ts';
 import { installSignalHandlers } from '../runtime/shutdown.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
+import { ecsGroupInstanceId } from '../sources/ecs.ts';
 import type { SourceOptions } from '../sources/source.ts';
 import { ensureInternalTopics } from '../runtime/changelog.ts';
 import { internalTopicsOf } from './repartition.ts';
@@ -18,7 +19,10 @@ import type { ValidTopology } from './types.ts';
  * - Kafka security: `TRIBUTARY_KAFKA_TLS=1`, `TRIBUTARY_KAFKA_SASL_MECHANISM` (`scram-sha-256`,
  *   `scram-sha-512`, `plain`), `TRIBUTARY_KAFKA_SASL_USERNAME`, `TRIBUTARY_KAFKA_SASL_PASSWORD`;
  * - bounds and timings: `TRIBUTARY_MAX_INFLIGHT_RECORDS`, `TRIBUTARY_MAX_INFLIGHT_BYTES`,
- *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000).
+ *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000);
+ * - group membership: `TRIBUTARY_GROUP_PROTOCOL` (`classic`, the default, or `consumer` for KIP-848),
+ *   `TRIBUTARY_GROUP_INSTANCE_ID` (static membership; on ECS derived from the task when unset, see
+ *   src/sources/ecs.ts; `none` turns it off).
  */
 export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv): KafkaConnectionOptions {
   const { brokers } = connectionsFromEnv(env);
@@ -44,6 +48,31 @@ function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name}: must be a positive number, got "${raw}"`);
   return value;
+}
+
+/** `TRIBUTARY_GROUP_PROTOCOL` and `TRIBUTARY_GROUP_INSTANCE_ID` (`none`: no static membership). */
+export function groupMembershipFromEnv(env: NodeJS.ProcessEnv): Pick<SourceOptions, 'groupProtocol' | 'groupInstanceId'> {
+  const protocol = env.TRIBUTARY_GROUP_PROTOCOL || undefined;
+  if (protocol !== undefined && protocol !== 'classic' && protocol !== 'consumer') {
+    throw new ConfigError(`TRIBUTARY_GROUP_PROTOCOL: must be classic or consumer, got "${protocol}"`);
+  }
+  const id = env.TRIBUTARY_GROUP_INSTANCE_ID;
+  return { ...(protocol === undefined ? {} : { groupProtocol: protocol }), ...(id && id !== 'none' ? { groupInstanceId: id } : {}) };
+}
+
+/**
+ * `env` with `TRIBUTARY_GROUP_INSTANCE_ID` taken from the ECS task (`ECS_CONTAINER_METADATA_URI_V4`)
+ * when it is unset and static membership applies (@platformatic/kafka, classic protocol).
+ */
+export async function withGroupInstanceId(topology: ValidTopology, env: NodeJS.ProcessEnv, fetchImpl: typeof fetch = fetch): Promise<NodeJS.ProcessEnv> {
+  const uri = env.ECS_CONTAINER_METADATA_URI_V4;
+  if (!uri || env.TRIBUTARY_GROUP_INSTANCE_ID || topology.sources[0]?.client === 'kafkajs') return env;
+  if (groupMembershipFromEnv(env).groupProtocol === 'consumer') return env;
+  const id = await ecsGroupInstanceId(uri, fetchImpl);
+  const logger = createLogger({ topology: topology.name }, env.LOG_LEVEL);
+  if (id === undefined) logger.warn({ uri }, 'no ECS task metadata: running without static group membership');
+  else logger.info({ groupInstanceId: id }, 'static group membership: instance id from the ECS task');
+  return id === undefined ? env : { ...env, TRIBUTARY_GROUP_INSTANCE_ID: id };
 }
 
 /**
@@ -80,7 +109,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
   const commitIntervalMs = numberFromEnv(env, 'TRIBUTARY_COMMIT_INTERVAL_MS');
   const shutdownTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS');
   return {
-    source: sourceOptionsOf(topology, kafka),
+    source: { ...sourceOptionsOf(topology, kafka), ...groupMembershipFromEnv(env) },
     deadLetterTopic: topology.deadLetters.topic,
     logger: createLogger({ topology: topology.name }, env.LOG_LEVEL),
     limits: {
@@ -132,7 +161,7 @@ export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = 
  * deadline; a second signal exits at once). Resolves with the process exit code.
  */
 export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const started = startTopology(topology, env);
+  const started = startTopology(topology, await withGroupInstanceId(topology, env));
   const removeHandlers = installSignalHandlers(started.runtime);
   try {
     await started.done;

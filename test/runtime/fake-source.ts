@@ -57,30 +57,26 @@ export class FakeSource implements KafkaSource {
     return [...this.#assigned];
   }
 
-  async commit(offsets: readonly CommitOffset[]): Promise<void> {
-    this.commits.push([...offsets]);
-    this.log.push(`commit:${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`);
+  /** Partitions (`topic:partition`) whose commits the group refuses as fenced (the group moved on). */
+  readonly fenced = new Set<string>();
+
+  /** Commits whatever it is given (as a client committing under its current generation would), but `fenced`. */
+  async commit(offsets: readonly CommitOffset[]): Promise<readonly CommitOffset[]> {
+    const refused = offsets.filter((o) => this.fenced.has(partitionKey(o.topic, o.partition)));
+    const landed = offsets.filter((o) => !refused.includes(o));
+    const format = (list: readonly CommitOffset[]) => list.map((o) => `${o.partition}@${o.offset}`).join(',');
+    if (landed.length > 0) {
+      this.commits.push(landed);
+      this.log.push(`commit:${format(landed)}`);
+    }
+    if (refused.length > 0) this.log.push(`fenced:${format(refused)}`);
+    return refused;
   }
 
   /** The last committed offset per partition. */
   committed(): Map<number, number> {
     const result = new Map<number, number>();
     for (const batch of this.commits) for (const o of batch) result.set(o.partition, o.offset);
-    return result;
-  }
-
-  /** Commits by another member of the group, keyed `topic:partition` (they win over ours in `committedOffsets`). */
-  readonly otherCommits = new Map<string, number>();
-
-  async committedOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
-    const ours = new Map<string, number>();
-    for (const batch of this.commits) for (const o of batch) ours.set(partitionKey(o.topic, o.partition), o.offset);
-    const result = new Map<string, number>();
-    for (const { topic, partition } of partitions) {
-      const key = partitionKey(topic, partition);
-      const offset = this.otherCommits.get(key) ?? ours.get(key);
-      if (offset !== undefined) result.set(key, offset);
-    }
     return result;
   }
 
