@@ -61,3 +61,10 @@ export function repartitionTopic(groupId: string, stepId: string): string {
 export const ORIGIN_HEADER = 'tributary.origin';
 /** Header a repartitioned record carries: its event time in epoch ms. */
 export const EVENT_TIME_HEADER = 'tributary.event-time';
+/**
+ * Header of a watermark marker in a repartition topic: `topic:partition:eventTimeMs`, the newest
+ * event time written so far from that upstream partition. Markers go to every partition of the topic
+ * (as Flink broadcasts watermarks across a shuffle), so each reader knows every upstream partition's
+ * progress, including those that send it no records.
+ */
+export const WATERMARK_HEADER = 'tributary.watermark';

@@ -125,6 +125,16 @@ export class WatermarkTracker {
     if (watermarkMs > clock.watermark) clock.watermark = watermarkMs;
   }
 
+  /** The watermark so far (it never goes back). */
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  /** Restores a watermark reached before: it does not go below it, whatever partitions join. */
+  raise(watermarkMs: number): void {
+    if (watermarkMs > this.#watermark) this.#watermark = watermarkMs;
+  }
+
   /** Forgets a partition (revoked): it no longer holds the watermark back. */
   unregister(topic: string, partition: number): void {
     const key = `${topic}\u0000${partition}`;

@@ -1,4 +1,4 @@
-import { ORIGIN_HEADER, type Changelog, type StateSnapshot } from '../core/state.ts';
+import { ORIGIN_HEADER, WATERMARK_HEADER, type Changelog, type StateSnapshot } from '../core/state.ts';
 import { LeaseHold, NOOP_LEASE, type Envelope, type Routed } from '../runtime/envelope.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { TopicPartition } from '../sources/source.ts';
@@ -21,6 +21,8 @@ interface WindowPart<T> extends Part {
 
 interface Saved {
   readonly w: [string, number, number][];
+  /** The part's watermark (may be -Infinity). */
+  readonly wm: number;
   readonly m: [string, number][];
   readonly o: number[];
   readonly win: SavedWindow[];
@@ -59,6 +61,7 @@ export class DurableWindows<T> {
       create: (topic, partition, key) => this.#part(topic, partition, key),
       save: (part): Saved => ({
         w: part.engine.saveClocks(),
+        wm: part.engine.watermark,
         m: [...part.marks],
         o: [...part.out],
         win: part.engine.save(),
@@ -116,14 +119,20 @@ export class DurableWindows<T> {
   #apply(part: WindowPart<T>, envelope: Envelope<T>, nowMs: number): void {
     const { offset } = envelope.meta;
     if (offset <= part.applied && !part.out.has(offset)) return this.#skip(envelope);
+    const marker = envelope.meta.headers[WATERMARK_HEADER];
+    if (marker !== undefined) {
+      const [topic, partition, eventTimeMs] = splitOrigin(marker);
+      part.applied = offset;
+      part.dirty = true;
+      part.hold.add(envelope);
+      return part.engine.progress({ topic, partition }, eventTimeMs, nowMs);
+    }
     const origin = envelope.meta.headers[ORIGIN_HEADER];
     let clock: TopicPartition = envelope.meta;
     if (origin !== undefined) {
-      const last = origin.lastIndexOf(':');
-      const middle = origin.lastIndexOf(':', last - 1);
-      const from = origin.slice(0, last);
-      const upstream = Number(origin.slice(last + 1));
-      clock = { topic: origin.slice(0, middle), partition: Number(origin.slice(middle + 1, last)) };
+      const [topic, partition, upstream] = splitOrigin(origin);
+      const from = `${topic}:${partition}`;
+      clock = { topic, partition };
       if (offset > part.applied) {
         const mark = part.marks.get(from);
         part.applied = offset;
@@ -180,10 +189,17 @@ export class DurableWindows<T> {
   #load(part: WindowPart<T>, saved: Saved): void {
     for (const [from, upstream] of saved.m) part.marks.set(from, upstream);
     for (const offset of saved.o) part.out.add(offset);
-    part.engine.restoreClocks(saved.w, this.#hooks.now());
+    part.engine.restoreClocks(saved.w, saved.wm, this.#hooks.now());
     for (const w of saved.win) part.engine.load(w, false);
     for (const w of saved.closed) part.engine.load(w, true);
     // The restored watermark is in force before the first replayed record is placed.
     part.engine.advance(this.#hooks.now());
   }
+}
+
+/** `topic:partition:number` (a topic name may itself hold colons). */
+function splitOrigin(text: string): [string, number, number] {
+  const last = text.lastIndexOf(':');
+  const middle = text.lastIndexOf(':', last - 1);
+  return [text.slice(0, middle), Number(text.slice(middle + 1, last)), Number(text.slice(last + 1))];
 }

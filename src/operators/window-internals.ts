@@ -118,9 +118,24 @@ export class WindowEngine<T> {
     return this.#tracker.save();
   }
 
-  /** Sets restored partitions' watermarks. */
-  restoreClocks(clocks: readonly (readonly [string, number, number])[], nowMs: number): void {
-    for (const [topic, partition, watermarkMs] of clocks) this.#tracker.restore(topic, partition, watermarkMs, nowMs);
+  /** An upstream partition's event time reached `eventTimeMs` (a watermark marker): move its clock, close what is due. */
+  progress(clock: TopicPartition, eventTimeMs: number, nowMs: number): void {
+    this.#tracker.observe(clock.topic, clock.partition, eventTimeMs, nowMs);
+    this.advance(nowMs);
+  }
+
+  /** The step's watermark so far. */
+  get watermark(): number {
+    return this.#tracker.watermark;
+  }
+
+  /**
+   * Sets restored partitions' watermarks, and the step's own as a floor: partitions that had sent
+   * nothing before do not take it back (events late before the restart stay late).
+   */
+  restoreClocks(clocks: readonly (readonly [string, number, number])[], watermarkMs: number, nowMs: number): void {
+    for (const [topic, partition, clockMs] of clocks) this.#tracker.restore(topic, partition, clockMs, nowMs);
+    this.#tracker.raise(watermarkMs);
   }
 
   /** Forgets revoked partitions: they no longer hold the watermark back. */

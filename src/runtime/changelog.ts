@@ -26,7 +26,7 @@ export class KafkaChangelogs implements StateBackend {
   readonly #o: KafkaChangelogsOptions;
   readonly #steps = new Set<StatefulStep & { readonly topic: string }>();
   readonly #changelogs = new Map<string, Changelog>();
-  #reader: Consumer | undefined;
+  readonly #readers = new Set<Consumer>();
 
   constructor(options: KafkaChangelogsOptions) {
     this.#o = options;
@@ -65,8 +65,7 @@ export class KafkaChangelogs implements StateBackend {
   }
 
   async close(): Promise<void> {
-    await this.#reader?.close();
-    this.#reader = undefined;
+    await Promise.all([...this.#readers].map((reader) => reader.close().catch(() => {})));
   }
 
   #write(topic: string, entries: readonly ChangelogEntry[]): Promise<void> {
@@ -82,13 +81,23 @@ export class KafkaChangelogs implements StateBackend {
   }
 
   async #restore(topic: string, partition: number, choose?: (previous: Buffer, next: Buffer) => Buffer): Promise<Map<string, Buffer>> {
-    const started = Date.now();
-    this.#reader ??= new Consumer({
+    // One reader per restore: a consumer's fetch sessions do not take concurrent fetches.
+    const reader = new Consumer({
       clientId: `tributary-${this.#o.groupId}-restore`,
       groupId: `${this.#o.groupId}-restore`,
       ...platformaticConnection(this.#o.connection),
     });
-    const reader = this.#reader;
+    this.#readers.add(reader);
+    try {
+      return await this.#read(reader, topic, partition, choose);
+    } finally {
+      this.#readers.delete(reader);
+      await reader.close().catch(() => {});
+    }
+  }
+
+  async #read(reader: Consumer, topic: string, partition: number, choose?: (previous: Buffer, next: Buffer) => Buffer): Promise<Map<string, Buffer>> {
+    const started = Date.now();
     const metadata = await reader.metadata({ topics: [topic], forceUpdate: true });
     const topicMeta = metadata.topics.get(topic);
     const leader = topicMeta?.partitions[partition]?.leader;

@@ -34,6 +34,8 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   readonly key?: (envelope: Envelope<T>) => Buffer | string | null;
   /** Headers to write. Default: none. */
   readonly headers?: (envelope: Envelope<T>) => Readonly<Record<string, string>>;
+  /** An explicit partition; undefined: by key. Default: by key. */
+  readonly partition?: (envelope: Envelope<T>) => number | undefined;
   /** Default `lz4`. */
   readonly compression?: KafkaCompression;
   /** Wait this long before retrying after a retriable produce error. Default 1000 ms. */
@@ -77,10 +79,12 @@ export class KafkaSink<T> implements Sink<T> {
   }
 
   #record(envelope: Envelope<T>): OutgoingRecord {
-    const { topic, key, headers } = this.#options;
+    const { topic, key, headers, partition } = this.#options;
     const chosenKey = key === undefined ? envelope.meta.key : key(envelope);
+    const chosenPartition = partition?.(envelope);
     return {
       topic: typeof topic === 'string' ? topic : topic(envelope),
+      ...(chosenPartition === undefined ? {} : { partition: chosenPartition }),
       key: typeof chosenKey === 'string' ? Buffer.from(chosenKey) : chosenKey,
       value: encodeValue(envelope.value),
       headers: headers === undefined ? NO_HEADERS : headers(envelope),

@@ -82,7 +82,8 @@ export function compileTopology(topology: ValidTopology, compileDeps: CompileDep
         if (ctx.state !== undefined && ((step.kind === 'dedup' && step.durable === undefined) || step.kind === 'fraud')) deps = { ...stepDeps, state: ctx.state.changelog(step.id) };
         if (ctx.state !== undefined && deps.kafka !== undefined && isRepartitioned(step)) {
           const upstream = inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs);
-          const through = repartition(step, groupId, upstream, input, ctx, deps.kafka);
+          const partitions = Math.max(1, ...(compileDeps.partitionCounts?.values() ?? []));
+          const through = repartition(step, groupId, upstream, input, ctx, deps.kafka, partitions, deps.scheduler);
           writers.push(through.writer);
           inputs = [through.records];
           const origins = [...upstreamTopics(topology, step.id)].flatMap((topic) =>

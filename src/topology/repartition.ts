@@ -3,8 +3,9 @@
  * through an internal topic keyed by the step's key (the Kafka Streams design), so that every key
  * has one owner across instances and its state moves with that topic's partitions.
  */
-import { EMPTY, filter as rxFilter, mergeMap, of, type Observable } from 'rxjs';
-import { changelogTopic, EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic } from '../core/state.ts';
+import { asyncScheduler, EMPTY, filter as rxFilter, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
+import { changelogTopic, EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
+import { NOOP_LEASE } from '../runtime/envelope.ts';
 import { DecodeError } from '../errors.ts';
 import { compileKey } from '../operators/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
@@ -41,7 +42,10 @@ export function internalTopicsOf(topology: ValidTopology): { name: string; kind:
  * Writes a step's input to its repartition topic and reads it back: returns the stream the step
  * consumes and the writer to subscribe with the pipeline's sinks. Each record carries where it was
  * read (`tributary.origin`, so a record written twice after a replay is applied once) and its event
- * time (`tributary.event-time`).
+ * time (`tributary.event-time`). Every `markerIntervalMs`, each upstream partition whose newest event
+ * time moved is announced to every partition of the topic by a watermark marker
+ * (`tributary.watermark`), so a reader's watermark waits for upstream partitions, not for the keys
+ * they happen to send it.
  */
 export function repartition(
   step: WindowStep,
@@ -50,26 +54,34 @@ export function repartition(
   input: Observable<Envelope<Buffer | null>>,
   ctx: PipelineContext,
   kafka: KafkaConnectionOptions,
+  partitions: number,
+  scheduler: SchedulerLike = asyncScheduler,
+  markerIntervalMs = 500,
 ): { readonly topic: string; readonly writer: Observable<never>; readonly records: Observable<AnyEnvelope> } {
   const topic = repartitionTopic(groupId, step.id);
   const keyOf = step.key.length === 0 ? () => '' : compileKey(step.key);
+  const marked = withMarkers(upstream, partitions, scheduler, markerIntervalMs);
   const sink = createKafkaSink<unknown>(
     {
       ...kafka,
       id: `${step.id}.repartition`,
       topic,
-      key: (envelope) => keyOf(envelope.value) ?? '',
-      headers: (envelope) => ({
-        [ORIGIN_HEADER]: `${envelope.meta.topic}:${envelope.meta.partition}:${envelope.meta.offset}`,
-        ...(envelope.eventTimeMs === undefined ? {} : { [EVENT_TIME_HEADER]: String(envelope.eventTimeMs) }),
-      }),
+      key: (envelope) => (isMarker(envelope) ? null : (keyOf(envelope.value) ?? '')),
+      partition: (envelope) => (isMarker(envelope) ? (envelope.value as Marker).partition : undefined),
+      headers: (envelope): Record<string, string> => {
+        if (isMarker(envelope)) return { [WATERMARK_HEADER]: `${envelope.meta.topic}:${envelope.meta.partition}:${(envelope.value as Marker).eventTimeMs}` };
+        const headers: Record<string, string> = { [ORIGIN_HEADER]: `${envelope.meta.topic}:${envelope.meta.partition}:${envelope.meta.offset}` };
+        if (envelope.eventTimeMs !== undefined) headers[EVENT_TIME_HEADER] = String(envelope.eventTimeMs);
+        return headers;
+      },
     },
     ctx.sinkContext,
   );
-  const writer = upstream.pipe(ctx.toSink(sink));
+  const writer = marked.pipe(ctx.toSink(sink));
   const records = input.pipe(
     rxFilter((envelope) => envelope.meta.topic === topic),
     mergeMap((envelope) => {
+      if (envelope.meta.headers[WATERMARK_HEADER] !== undefined) return of(envelope as AnyEnvelope);
       try {
         const value: unknown = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
         const eventTime = Number(envelope.meta.headers[EVENT_TIME_HEADER]);
@@ -81,4 +93,60 @@ export function repartition(
     }),
   );
   return { topic, writer, records };
+}
+
+/** What a watermark marker envelope carries: the repartition partition it goes to and the upstream time. */
+interface Marker {
+  readonly marker: true;
+  readonly partition: number;
+  readonly eventTimeMs: number;
+}
+
+function isMarker(envelope: AnyEnvelope): boolean {
+  return (envelope.value as Partial<Marker> | null)?.marker === true && envelope.lease === NOOP_LEASE;
+}
+
+/** The upstream records, and every `intervalMs` a marker per moved upstream partition and repartition partition. */
+function withMarkers(upstream: Observable<AnyEnvelope>, partitions: number, scheduler: SchedulerLike, intervalMs: number): Observable<AnyEnvelope> {
+  return new Observable<AnyEnvelope>((subscriber) => {
+    const newest = new Map<string, { topic: string; partition: number; eventTimeMs: number; sent: boolean }>();
+    const announce = () => {
+      for (const origin of newest.values()) {
+        if (origin.sent) continue;
+        origin.sent = true;
+        for (let partition = 0; partition < partitions; partition++) {
+          const meta = { topic: origin.topic, partition: origin.partition, offset: -1, timestamp: origin.eventTimeMs, key: null, headers: {} };
+          subscriber.next({ value: { marker: true, partition, eventTimeMs: origin.eventTimeMs } satisfies Marker, meta, lease: NOOP_LEASE });
+        }
+      }
+    };
+    const timer = scheduler.schedule(function tick() {
+      announce();
+      this.schedule(undefined, intervalMs);
+    }, intervalMs);
+    const input = upstream.subscribe({
+      next: (envelope) => {
+        const time = envelope.eventTimeMs;
+        if (time !== undefined) {
+          const key = `${envelope.meta.topic}:${envelope.meta.partition}`;
+          const origin = newest.get(key);
+          if (origin === undefined) newest.set(key, { topic: envelope.meta.topic, partition: envelope.meta.partition, eventTimeMs: time, sent: false });
+          else if (time > origin.eventTimeMs) {
+            origin.eventTimeMs = time;
+            origin.sent = false;
+          }
+        }
+        subscriber.next(envelope);
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => {
+        announce();
+        subscriber.complete();
+      },
+    });
+    return () => {
+      timer.unsubscribe();
+      input.unsubscribe();
+    };
+  });
 }

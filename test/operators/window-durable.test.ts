@@ -1,7 +1,7 @@
 import { BehaviorSubject, Subject, asyncScheduler } from 'rxjs';
 import type { TopicPartition } from '../../src/sources/source.ts';
 import { describe, expect, it } from 'vitest';
-import { ORIGIN_HEADER } from '../../src/core/state.ts';
+import { ORIGIN_HEADER, WATERMARK_HEADER } from '../../src/core/state.ts';
 import { count, distinct, eventTimeFromField, sum, tumbling, window } from '../../src/operators/window.ts';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
 import { CountingLease, envelopeOf, type Envelope, type Lease, type Routed } from '../../src/runtime/envelope.ts';
@@ -179,5 +179,35 @@ describe('window with durable state: crashes and replays', () => {
     changelog.checkpoint();
     expect(records.every(({ lease }) => lease.done)).toBe(true);
     run.stop();
+  });
+
+  it('waits for every upstream partition, which watermark markers move even when it sends no records', async () => {
+    const results: unknown[] = [];
+    const input = new Subject<Envelope<Ev>>();
+    const origins = [{ topic: 'up', partition: 0 }, { topic: 'up', partition: 1 }];
+    const sub = input
+      .pipe(
+        window<Ev, Record<string, Aggregator<Ev>>>({
+          id: 'w',
+          window: tumbling({ sizeMs: MINUTE }),
+          key: (e) => e.game,
+          eventTime: eventTimeFromField((e: Ev) => e.t),
+          aggregators: { events: count() },
+          deadLetter: () => {},
+          state: new MemoryChangelog(),
+          origins,
+        }),
+      )
+      .subscribe((routed) => results.push(routed.envelope.value));
+    let offset = 0;
+    for (let i = 0; i < 200; i++) {
+      const headers = { [ORIGIN_HEADER]: `up:0:${i}` };
+      input.next(envelopeOf({ id: `e${i}`, game: 'g', user: 'u', t: i * 1000, amount: 0 }, { topic: 'rep', partition: 0, offset: offset++, headers }, new CountingLease()));
+    }
+    await tick();
+    expect(results).toEqual([]); // up:1 has said nothing: the watermark waits
+    input.next(envelopeOf(null as unknown as Ev, { topic: 'rep', partition: 0, offset: offset++, headers: { [WATERMARK_HEADER]: 'up:1:150000' } }, new CountingLease()));
+    expect(results.map((r) => (r as { window_start: number }).window_start)).toEqual([0, 60_000]);
+    sub.unsubscribe();
   });
 });

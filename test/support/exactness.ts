@@ -22,7 +22,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = existsSync(join(ROOT, 'node_modules/.bin/node')) ? join(ROOT, 'node_modules/.bin/node') : process.execPath;
 const YAML = 'topologies/game-events.yaml';
 /** Names the logical instance a process is: a restart keeps it, so static membership can apply. */
-export const INSTANCE_ID_ENV = 'TRIBUTARY_INSTANCE_ID';
+export const INSTANCE_ID_ENV = 'TRIBUTARY_GROUP_INSTANCE_ID';
 
 export interface Instance {
   readonly name: string;
@@ -49,7 +49,9 @@ export class ExactnessRun {
       TABLE_PREFIX: this.tablePrefix,
       EVENTS_BUCKET: this.tag,
       CONSUMER_GROUP: this.tag,
-      WINDOW_IDLE_TIMEOUT: '5s',
+      // Longer than any takeover (session timeout 30 s): windows close on event time, from the ticks
+      // every upstream partition ends with (watermark markers carry them across the repartition topic).
+      WINDOW_IDLE_TIMEOUT: '2m',
       PARQUET_ROTATION_INTERVAL: '5s',
       TRIBUTARY_COMMIT_INTERVAL_MS: '1000',
       LOG_LEVEL: 'info',
