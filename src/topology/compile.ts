@@ -5,7 +5,7 @@ import type { Pipeline, PipelineContext, RuntimeEvent } from '../runtime/context
 import type { Envelope, Routed } from '../runtime/envelope.ts';
 import { compileSink, type SinkDeps } from './compile-sinks.ts';
 import { compileStep, type StepDeps } from './compile-steps.ts';
-import { isRepartitioned, repartition } from './repartition.ts';
+import { isRepartitioned, progressNode, repartition } from './repartition.ts';
 import type { InputRef, ValidSource, ValidStep, ValidTopology } from './types.ts';
 
 /** What compiled steps and sinks need from outside: clients, the clock, the run mode. */
@@ -83,7 +83,9 @@ export function compileTopology(topology: ValidTopology, compileDeps: CompileDep
         if (ctx.state !== undefined && deps.kafka !== undefined && isRepartitioned(step)) {
           const upstream = inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs);
           const partitions = Math.max(1, ...(compileDeps.partitionCounts?.values() ?? []));
-          const through = repartition(step, groupId, upstream, input, ctx, deps.kafka, partitions, deps.scheduler);
+          const tap = progressNode(topology, step);
+          const progress = tap === undefined ? upstream : outputOf(tap).pipe(rxFilter((item): item is AnyEnvelope => !isRouted(item)));
+          const through = repartition(step, groupId, upstream, input, ctx, deps.kafka, partitions, progress, deps.scheduler);
           writers.push(through.writer);
           inputs = [through.records];
           const origins = [...upstreamTopics(topology, step.id)].flatMap((topic) =>

@@ -55,12 +55,13 @@ export function repartition(
   ctx: PipelineContext,
   kafka: KafkaConnectionOptions,
   partitions: number,
+  progress: Observable<AnyEnvelope> = upstream,
   scheduler: SchedulerLike = asyncScheduler,
   markerIntervalMs = 500,
 ): { readonly topic: string; readonly writer: Observable<never>; readonly records: Observable<AnyEnvelope> } {
   const topic = repartitionTopic(groupId, step.id);
   const keyOf = step.key.length === 0 ? () => '' : compileKey(step.key);
-  const marked = withMarkers(upstream, partitions, scheduler, markerIntervalMs);
+  const marked = withMarkers(upstream, progress, partitions, scheduler, markerIntervalMs);
   const sink = createKafkaSink<unknown>(
     {
       ...kafka,
@@ -106,8 +107,28 @@ function isMarker(envelope: AnyEnvelope): boolean {
   return (envelope.value as Partial<Marker> | null)?.marker === true && envelope.lease === NOOP_LEASE;
 }
 
-/** The upstream records, and every `intervalMs` a marker per moved upstream partition and repartition partition. */
-function withMarkers(upstream: Observable<AnyEnvelope>, partitions: number, scheduler: SchedulerLike, intervalMs: number): Observable<AnyEnvelope> {
+/**
+ * Where a repartitioned step's upstream progress is read: the nearest node upstream whose every
+ * record reaches the writer synchronously or not at all (through filters, routes and reshaping), so
+ * that records filtered out still move their partition's watermark, and a marker never overtakes a
+ * record it covers.
+ */
+export function progressNode(topology: ValidTopology, step: ValidStep): string | undefined {
+  let node: ValidStep | undefined = step;
+  let id: string | undefined;
+  while (node !== undefined && node.from.length === 1) {
+    id = (node.from[0] as { id: string }).id;
+    node = topology.steps.find((s) => s.id === id);
+    if (node === undefined || !['filter', 'route', 'map', 'project', 'flatten'].includes(node.kind)) return id;
+  }
+  return undefined;
+}
+
+/**
+ * The upstream records, and every `intervalMs` a marker per upstream partition whose newest event
+ * time (read from `progress`) moved, to each repartition partition.
+ */
+function withMarkers(upstream: Observable<AnyEnvelope>, progress: Observable<AnyEnvelope>, partitions: number, scheduler: SchedulerLike, intervalMs: number): Observable<AnyEnvelope> {
   return new Observable<AnyEnvelope>((subscriber) => {
     const newest = new Map<string, { topic: string; partition: number; eventTimeMs: number; sent: boolean }>();
     const announce = () => {
@@ -124,18 +145,23 @@ function withMarkers(upstream: Observable<AnyEnvelope>, partitions: number, sche
       announce();
       this.schedule(undefined, intervalMs);
     }, intervalMs);
+    const track = (envelope: AnyEnvelope) => {
+      const time = envelope.eventTimeMs;
+      if (time === undefined) return;
+      const key = `${envelope.meta.topic}:${envelope.meta.partition}`;
+      const origin = newest.get(key);
+      if (origin === undefined) newest.set(key, { topic: envelope.meta.topic, partition: envelope.meta.partition, eventTimeMs: time, sent: false });
+      else if (time > origin.eventTimeMs) {
+        origin.eventTimeMs = time;
+        origin.sent = false;
+      }
+    };
+    // A record is tracked in the same synchronous emission that hands it to the writer (or filters it
+    // out); markers go on a timer, so a marker never overtakes a record it covers.
+    const tracked = progress === upstream ? undefined : progress.subscribe({ next: track, error: () => {} });
     const input = upstream.subscribe({
       next: (envelope) => {
-        const time = envelope.eventTimeMs;
-        if (time !== undefined) {
-          const key = `${envelope.meta.topic}:${envelope.meta.partition}`;
-          const origin = newest.get(key);
-          if (origin === undefined) newest.set(key, { topic: envelope.meta.topic, partition: envelope.meta.partition, eventTimeMs: time, sent: false });
-          else if (time > origin.eventTimeMs) {
-            origin.eventTimeMs = time;
-            origin.sent = false;
-          }
-        }
+        if (tracked === undefined) track(envelope);
         subscriber.next(envelope);
       },
       error: (error: unknown) => subscriber.error(error),
@@ -146,6 +172,7 @@ function withMarkers(upstream: Observable<AnyEnvelope>, partitions: number, sche
     });
     return () => {
       timer.unsubscribe();
+      tracked?.unsubscribe();
       input.unsubscribe();
     };
   });

@@ -133,13 +133,14 @@ export function generateInput(options: InputOptions): ExactnessInput {
     truth.add(event, late);
     if (!late) valid.push(records.length - 1);
   }
-  // Ticks: one per partition, 2 minutes past the last minute, just before a minute ends, so their
-  // own window (game "tick") closes on the idle timeout soon after the input ends.
+  // Ticks: one per partition, 3 minutes past the last minute. They carry no game, so they feed no
+  // window; they move every partition's event time past the last minute (watermark markers carry
+  // that across the repartition topic), which closes every real window without any idle timeout.
   const tickMs = Math.ceil((epochMs + spanMs) / MINUTE) * MINUTE + 3 * MINUTE - 1;
   for (const topic of TOPICS) {
     for (let p = 0; p < partitions; p++) {
       const user = `tick-${topic}-${p}`;
-      const event: Event = { event_id: `tick-${seed}-${topic}-${p}`, user_id: user, event_type: 'game_start', timestamp: new Date(tickMs).toISOString(), event_data: { game_id: 'tick' }, game_version: '1.5.0', platform: 'pc' };
+      const event: Event = { event_id: `tick-${seed}-${topic}-${p}`, user_id: user, event_type: 'game_start', timestamp: new Date(tickMs).toISOString(), event_data: {}, game_version: '1.5.0', platform: 'pc' };
       records.push({ topic, key: user, value: JSON.stringify(event), partition: p });
       truth.add(event, false);
       truth.stats.ticks++;
