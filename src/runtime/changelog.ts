@@ -170,8 +170,8 @@ export async function ensureInternalTopics(
       try {
         await admin.createTopics({ topics: [topic.name], partitions, replicas: -1, configs });
       } catch (error) {
-        // Another instance created it first.
-        if (!String((error as Error).message).includes('exists') && !JSON.stringify(error).includes('TOPIC_ALREADY_EXISTS')) throw error;
+        // Another instance may have created it first (several start together).
+        if (!(await admin.listTopics()).includes(topic.name)) throw error;
       }
     }
     return counts;
