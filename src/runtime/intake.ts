@@ -21,7 +21,8 @@ export interface IntakeDeps {
   readonly events: Subject<RuntimeEvent>;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  readonly checkpoint: () => Promise<void>;
+  /** `periodic`: sinks that pace their own durability are not flushed (see `Checkpointer.checkpoint`). */
+  readonly checkpoint: (periodic?: boolean) => Promise<void>;
   readonly revocationTimeoutMs: number;
   /** Whether the pipeline runs normally (not draining, stopped or failed). */
   readonly running: () => boolean;
@@ -60,7 +61,9 @@ export class Intake implements SourceHandlers {
     const { running, logger, checkpoint, revocationTimeoutMs } = this.#deps;
     if (!running()) return;
     logger.info({ partitions }, 'rebalance: checkpoint before the partitions go');
-    await withTimeout(checkpoint(), revocationTimeoutMs, 'revocation checkpoint').catch((error: unknown) =>
+    // Files are not cut for a revocation: a partition's new owner writes them again from the last
+    // commit, and an upload racing its listing of S3 would duplicate rows.
+    await withTimeout(checkpoint(true), revocationTimeoutMs, 'revocation checkpoint').catch((error: unknown) =>
       logger.warn({ err: error }, 'revocation checkpoint did not finish'),
     );
   }
@@ -70,7 +73,7 @@ export class Intake implements SourceHandlers {
     book.revoke(partitions);
     logger.info({ partitions }, 'partitions revoked');
     events.next({ type: 'revoked', partitions });
-    if (running()) checkpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint after revocation failed'));
+    if (running()) checkpoint(true).catch((error: unknown) => logger.warn({ err: error }, 'checkpoint after revocation failed'));
   }
 
   onError(error: Error): void {

@@ -125,7 +125,7 @@ export class Runtime {
       events: this.#eventSubject,
       metrics: this.metrics,
       logger: this.logger,
-      checkpoint: () => this.checkpoint(),
+      checkpoint: (periodic) => this.#checkpointer.checkpoint(periodic),
       revocationTimeoutMs: options.revocationTimeoutMs ?? 10_000,
       running: () => this.#state === 'running',
       onError: (error) => this.#fatal(error),
@@ -171,6 +171,7 @@ export class Runtime {
     // Sinks that recover their position per partition forget revoked ones (their new owner writes them now).
     this.events.subscribe((event) => {
       if (event.type === 'revoked') for (const sink of this.#sinks) sink.partitionsRevoked?.(event.partitions);
+      if (event.type === 'assigned') for (const sink of this.#sinks) sink.partitionsAssigned?.(event.partitions);
     });
     this.#source.start(this.#intake).catch((error: unknown) => this.#fatal(error as Error));
     return this.#finished.promise;

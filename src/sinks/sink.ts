@@ -26,10 +26,12 @@ export interface Sink<T = unknown> {
   flush(): Promise<void>;
   /** Flushes, then frees clients and timers. */
   close(): Promise<void>;
+  /** Partitions assigned to this member (again): the counterpart of `partitionsRevoked`. */
+  partitionsAssigned?(partitions: readonly { topic: string; partition: number }[]): void;
   /**
-   * Called by the runtime once the records of revoked partitions were flushed: a sink that caches
-   * what it knows of a partition's output (the Parquet sink's durable offsets) forgets it, since
-   * another member may write for that partition now.
+   * Partitions revoked from this member. The member never commits them again (their new owner
+   * resumes from the last commit), so a sink may drop what it holds of them, and must forget what
+   * it caches of their output (the Parquet sink's durable offsets): another member writes it now.
    */
   partitionsRevoked?(partitions: readonly { topic: string; partition: number }[]): void;
 }
