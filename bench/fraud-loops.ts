@@ -4,7 +4,7 @@
  * once per burst / excursion, skip past a sequence match), plain Maps and direct field access.
  * Each returns the number of alerts and a checksum over them, which must equal the operator's.
  */
-import type { Envelope } from '../src/runtime/envelope.ts';
+import type { Envelope } from '../src/core/envelope.ts';
 
 export interface BenchEvent {
   readonly event_id: string;

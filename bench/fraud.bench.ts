@@ -16,8 +16,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { from, type OperatorFunction } from 'rxjs';
-import { NOOP_LEASE, type Envelope } from '../src/runtime/envelope.ts';
-import { compileField, compileKey, compilePredicate } from '../src/operators/expression.ts';
+import { NOOP_LEASE, type Envelope } from '../src/core/envelope.ts';
+import { compileField, compileKey, compilePredicate } from '../src/core/expression.ts';
 import type { FraudAlert } from '../src/operators/fraud-alert.ts';
 import { fraudAmount } from '../src/operators/fraud-amount.ts';
 import { fraudDistinct } from '../src/operators/fraud-distinct.ts';

@@ -19,8 +19,8 @@ import { parseTimestampMs } from '../src/operators/event-time.ts';
 import { flatten } from '../src/operators/flatten.ts';
 import { parseJson } from '../src/operators/parse-json.ts';
 import { validate, type EventSchema } from '../src/operators/validate.ts';
-import { NOOP_LEASE, type Envelope } from '../src/runtime/envelope.ts';
-import type { DeadLetter } from '../src/sinks/sink.ts';
+import { NOOP_LEASE, type Envelope } from '../src/core/envelope.ts';
+import type { DeadLetter } from '../src/core/sink.ts';
 import { generate } from './generator/generate.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? (process.env.BENCH_FULL === '1' ? 500_000 : 200_000));

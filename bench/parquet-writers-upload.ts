@@ -4,9 +4,9 @@
  */
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client, localStack } from '../src/config.ts';
-import { envelopeOf } from '../src/runtime/envelope.ts';
-import { silentLogger } from '../src/runtime/logger.ts';
-import { Metrics } from '../src/runtime/metrics.ts';
+import { envelopeOf } from '../src/core/envelope.ts';
+import { silentLogger } from '../src/core/logger.ts';
+import { Metrics } from '../src/core/metrics.ts';
 import type { ParquetRow } from '../src/sinks/parquet/schema.ts';
 import { DEFAULT_PARQUET_WRITER, loadParquetWriter } from '../src/sinks/parquet/writer.ts';
 import { hourPartitioner, objectKey } from '../src/sinks/s3-parquet-key.ts';

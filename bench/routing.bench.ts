@@ -14,7 +14,7 @@ import { from, type OperatorFunction } from 'rxjs';
 import { filter } from '../src/operators/filter.ts';
 import { project } from '../src/operators/project.ts';
 import { route } from '../src/operators/route.ts';
-import { NOOP_LEASE, type Envelope } from '../src/runtime/envelope.ts';
+import { NOOP_LEASE, type Envelope } from '../src/core/envelope.ts';
 import { generate } from './generator/generate.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? (process.env.BENCH_FULL === '1' ? 1_000_000 : 200_000));

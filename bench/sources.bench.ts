@@ -23,9 +23,9 @@ import { Admin, Consumer } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
 import { map } from 'rxjs';
 import { localStack } from '../src/config.ts';
-import { silentLogger } from '../src/runtime/logger.ts';
+import { silentLogger } from '../src/core/logger.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
-import type { Sink } from '../src/sinks/sink.ts';
+import type { Sink } from '../src/core/sink.ts';
 import { registerKafkajsCodecs } from '../src/sources/kafkajs-codecs.ts';
 import { endOffsets, produce } from '../test/runtime/support.ts';
 

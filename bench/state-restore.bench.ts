@@ -20,10 +20,10 @@ import { ChangelogDedupStore } from '../src/operators/dedup-changelog.ts';
 import { count, distinct, eventTimeFromEnvelope, tumbling, window } from '../src/operators/window.ts';
 import type { Aggregator } from '../src/operators/aggregators.ts';
 import { ensureInternalTopics, KafkaChangelogs } from '../src/runtime/changelog.ts';
-import { envelopeOf, type Envelope } from '../src/runtime/envelope.ts';
+import { envelopeOf, type Envelope } from '../src/core/envelope.ts';
 import { KafkaProducer } from '../src/runtime/kafka-producer.ts';
-import { createLogger } from '../src/runtime/logger.ts';
-import { Metrics } from '../src/runtime/metrics.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { Metrics } from '../src/core/metrics.ts';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 100_000);

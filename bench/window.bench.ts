@@ -13,8 +13,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { from } from 'rxjs';
-import { NOOP_LEASE } from '../src/runtime/envelope.ts';
-import type { Envelope } from '../src/runtime/envelope.ts';
+import { NOOP_LEASE } from '../src/core/envelope.ts';
+import type { Envelope } from '../src/core/envelope.ts';
 import { approxDistinct, count, distinct, sum, tumbling, window } from '../src/operators/window.ts';
 import type { Aggregator } from '../src/operators/aggregators.ts';
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectionsFromEnv } from '../../src/config.ts';
-import type { MetricSample } from '../../src/runtime/metrics.ts';
+import type { MetricSample } from '../../src/core/metrics.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
 import { provisionTopology } from '../../src/topology/provision.ts';
 import type { ChildConfig } from './tributary-child.ts';

@@ -1,5 +1,5 @@
 /** Per-record latency from the produce header to the final release of the record's lease. */
-import type { Envelope, Lease } from '../../src/runtime/envelope.ts';
+import type { Envelope, Lease } from '../../src/core/envelope.ts';
 import { PRODUCED_AT_HEADER } from '../generator/produce.ts';
 
 /** Collects latencies in ms; `percentiles()` sorts a copy. */

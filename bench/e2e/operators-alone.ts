@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { lastValueFrom, Subject } from 'rxjs';
-import { envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
+import { envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { memoryContext } from '../../src/runtime/memory-context.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';

@@ -13,7 +13,7 @@ import { map, tap } from 'rxjs';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../../src/config.ts';
 import type { Pipeline } from '../../src/runtime/context.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
-import type { Sink } from '../../src/sinks/sink.ts';
+import type { Sink } from '../../src/core/sink.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
 import { kafkaConnectionFromEnv, runtimeOptionsOf } from '../../src/topology/run.ts';

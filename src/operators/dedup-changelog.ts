@@ -1,5 +1,5 @@
 import type { Changelog, ChangelogEntry } from '../core/state.ts';
-import { partitionKey, type TopicPartition } from '../sources/source.ts';
+import { partitionKey, type TopicPartition } from '../core/partition.ts';
 import type { DedupClaim, DedupStore, DedupVerdict } from './dedup-store.ts';
 
 interface Held {

@@ -1,6 +1,6 @@
 import type { LRUCache } from 'lru-cache';
 import type { SchedulerLike } from 'rxjs';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import type { DedupOrigin, DedupStore, DedupVerdict } from './dedup-store.ts';
 
 interface Slot<T> {

@@ -1,12 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { OperatorError, ValidationError } from '../errors.ts';
-import type { Envelope, RecordMeta, Routed } from '../runtime/envelope.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
+import type { Envelope, RecordMeta, Routed } from '../core/envelope.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeadLetter } from '../core/sink.ts';
 import { OrderedClaims } from './dedup-claims.ts';
 import { sameOrigin, type DedupOrigin, type DedupStore } from './dedup-store.ts';
-import { compileKey } from './expression.ts';
+import { compileKey } from '../core/expression.ts';
 import { checkStepId, compileFor, stepConfigError } from './per-record.ts';
 
 export type { DedupClaim, DedupOrigin, DedupStore, DedupVerdict } from './dedup-store.ts';

@@ -1,6 +1,6 @@
 import type { Changelog, StateSnapshot } from '../core/state.ts';
-import { LeaseHold, type Envelope, type Lease } from '../runtime/envelope.ts';
-import { partitionKey, type TopicPartition } from '../sources/source.ts';
+import { LeaseHold, type Envelope, type Lease } from '../core/envelope.ts';
+import { partitionKey, type TopicPartition } from '../core/partition.ts';
 
 /**
  * What durable stateful operators (windows, fraud patterns) share, the way RxJS keeps `scanInternals`

@@ -1,5 +1,5 @@
 import { describeValue, parseTimestampMs } from './event-time.ts';
-import { fieldPath } from './expression.ts';
+import { fieldPath } from '../core/expression.ts';
 
 /** The field types a schema can require. `timestamp` is epoch ms (number) or an ISO-8601 string. */
 export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'timestamp', 'object', 'array'] as const;

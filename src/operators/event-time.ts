@@ -1,8 +1,8 @@
 import type { OperatorFunction } from 'rxjs';
 import { ValidationError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
-import { compileField } from './expression.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { DeadLetter } from '../core/sink.ts';
+import { compileField } from '../core/expression.ts';
 import { checkStepId, compileFor, perRecord, rewrap, stepConfigError } from './per-record.ts';
 
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Envelope } from '../runtime/envelope.ts';
-import { compilePredicate, type Predicate } from './expression.ts';
+import type { Envelope } from '../core/envelope.ts';
+import { compilePredicate, type Predicate } from '../core/expression.ts';
 import { checkStepId, compileFor, perRecord, stepConfigError } from './per-record.ts';
 
 export interface FilterOptions {

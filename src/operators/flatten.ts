@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import { checkStepId, perRecord, rewrap, stepConfigError } from './per-record.ts';
 
 const MAX_CACHED_NAMES = 4096;

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 
 /** How urgent an alert is; sinks and routes may split on it. */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';

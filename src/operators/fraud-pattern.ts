@@ -1,9 +1,9 @@
 import { asyncScheduler, Observable, type Observable as Obs, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Changelog } from '../core/state.ts';
 import { ConfigError } from '../errors.ts';
-import { LeaseHold, type Envelope, type RecordMeta } from '../runtime/envelope.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import { partitionKey, type TopicPartition } from '../sources/source.ts';
+import { LeaseHold, type Envelope, type RecordMeta } from '../core/envelope.ts';
+import type { Metrics } from '../core/metrics.ts';
+import { partitionKey, type TopicPartition } from '../core/partition.ts';
 import { DurableParts, trackedLease, type Part } from './durable-internals.ts';
 import { KeyedWindows, type SavedKeys } from './fraud-internals.ts';
 import { alertEnvelope, makeAlert, SEVERITIES, type AlertDraft, type FraudAlert, type FraudPatternKind, type Severity } from './fraud-alert.ts';

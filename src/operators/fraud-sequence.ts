@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import type { AlertDraft, FraudAlert } from './fraud-alert.ts';
 import { dropUntil, insertByTime, valueKey } from './fraud-internals.ts';
 import { fraudOperator, OptionChecks, type FraudPatternOptions, type GetterOf, type PredicateOf } from './fraud-pattern.ts';

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { DecodeError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { DeadLetter } from '../core/sink.ts';
 import { checkStepId, perRecord, rewrap, stepConfigError } from './per-record.ts';
 
 export interface ParseJsonOptions {

@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import { ConfigError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 
 /**
  * Internals shared by the record-level operators (parseJson, validate, withEventTime, flatten,
@@ -29,7 +29,7 @@ export function perRecord<In, Out>(handle: (input: In, subscriber: Subscriber<Ou
 }
 
 /**
- * `withValue` (runtime/envelope.ts) built field by field: an object spread costs V8 several times
+ * `withValue` (core/envelope.ts) built field by field: an object spread costs V8 several times
  * more, and this runs once per record per step. Keep in step with `Envelope`'s fields.
  */
 export function rewrap<U>(envelope: Envelope<unknown>, value: U, eventTimeMs = envelope.eventTimeMs): Envelope<U> {

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Envelope } from '../runtime/envelope.ts';
-import { compileField, type Getter } from './expression.ts';
+import type { Envelope } from '../core/envelope.ts';
+import { compileField, type Getter } from '../core/expression.ts';
 import { checkStepId, compileFor, perRecord, rewrap, stepConfigError } from './per-record.ts';
 
 export interface ProjectOptions {

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Envelope, Routed } from '../runtime/envelope.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import type { Predicate } from './expression.ts';
+import type { Envelope, Routed } from '../core/envelope.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { Predicate } from '../core/expression.ts';
 import { toPredicate } from './filter.ts';
 import { checkStepId, perRecord, stepConfigError } from './per-record.ts';
 

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { ValidationError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { DeadLetter } from '../core/sink.ts';
 import { compileEventSchema, type EventSchema } from './event-schema.ts';
 import { checkStepId, perRecord, stepConfigError } from './per-record.ts';
 

@@ -1,6 +1,7 @@
 import { TributaryError, ValidationError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import { describeValue, parseTimestampMs } from './event-time.ts';
+import { partitionKey } from '../core/partition.ts';
 
 /** Reads an event's time in epoch ms; throws `ValidationError` when the record has none. */
 export type EventTime<T> = (envelope: Envelope<T>) => number;
@@ -113,7 +114,7 @@ export class WatermarkTracker {
     const saved: [string, number, number][] = [];
     for (const [key, clock] of this.#byKey) {
       if (clock.watermark === -Infinity) continue;
-      const cut = key.indexOf('\u0000');
+      const cut = key.lastIndexOf(':');
       saved.push([key.slice(0, cut), Number(key.slice(cut + 1)), clock.watermark]);
     }
     return saved;
@@ -137,7 +138,7 @@ export class WatermarkTracker {
 
   /** Forgets a partition (revoked): it no longer holds the watermark back. */
   unregister(topic: string, partition: number): void {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const clock = this.#byKey.get(key);
     if (clock === undefined) return;
     this.#byKey.delete(key);
@@ -162,7 +163,7 @@ export class WatermarkTracker {
   }
 
   #clock(topic: string, partition: number, nowMs: number): PartitionClock {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     let clock = this.#byKey.get(key);
     if (clock === undefined) {
       clock = { watermark: -Infinity, lastSeenAt: nowMs, paused: false };

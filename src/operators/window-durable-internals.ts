@@ -1,7 +1,7 @@
 import { ORIGIN_HEADER, WATERMARK_HEADER, type Changelog, type StateSnapshot } from '../core/state.ts';
-import { LeaseHold, NOOP_LEASE, type Envelope, type Routed } from '../runtime/envelope.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import type { TopicPartition } from '../sources/source.ts';
+import { LeaseHold, NOOP_LEASE, type Envelope, type Routed } from '../core/envelope.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { TopicPartition } from '../core/partition.ts';
 import { DurableParts, trackedLease, type DurableHooks, type Part } from './durable-internals.ts';
 import { WindowEngine, type EngineConfig, type LeasePolicy, type SavedWindow } from './window-internals.ts';
 import type { OpenWindow } from './window-store-internals.ts';

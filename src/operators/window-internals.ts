@@ -1,9 +1,9 @@
 import { describeError, OperatorError, StateLimitError, TributaryError } from '../errors.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import type { TopicPartition } from '../sources/source.ts';
-import { NOOP_LEASE, compositeLease } from '../runtime/envelope.ts';
-import type { Envelope, Lease, LeaseHold, Routed } from '../runtime/envelope.ts';
+import type { DeadLetter } from '../core/sink.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { TopicPartition } from '../core/partition.ts';
+import { NOOP_LEASE, compositeLease } from '../core/envelope.ts';
+import type { Envelope, Lease, LeaseHold, Routed } from '../core/envelope.ts';
 import type { Aggregator } from './aggregators.ts';
 import { asValidationError, WatermarkTracker } from './watermark.ts';
 import { fillWindowStarts, sessionsTouch } from './window-assigners.ts';

@@ -1,5 +1,5 @@
-import { LeaseHold } from '../runtime/envelope.ts';
-import type { RecordMeta } from '../runtime/envelope.ts';
+import { LeaseHold } from '../core/envelope.ts';
+import type { RecordMeta } from '../core/envelope.ts';
 import { CloseQueue } from './window-queue-internals.ts';
 
 /** One open window: its bounds, accumulators, first event and the leases of its events. */

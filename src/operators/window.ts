@@ -1,9 +1,9 @@
 import { asyncScheduler, Observable, timer } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import type { Envelope, Routed } from '../runtime/envelope.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
-import type { TopicPartition } from '../sources/source.ts';
+import type { Envelope, Routed } from '../core/envelope.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeadLetter } from '../core/sink.ts';
+import type { TopicPartition } from '../core/partition.ts';
 import type { Aggregator, AggregatorResults } from './aggregators.ts';
 import { checkStepId, stepConfigError } from './per-record.ts';
 import type { EventTime } from './watermark.ts';

@@ -9,8 +9,8 @@ import { Admin, Consumer } from '@platformatic/kafka';
 import { changelogTopic, type Changelog, type ChangelogEntry, type StateBackend, type StatefulStep } from '../core/state.ts';
 import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
 import type { RecordSender } from './kafka-producer.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 
 const FETCH_BYTES = 8 * 1024 * 1024;
 

@@ -4,11 +4,12 @@
  * records whose leases are released, and steps hold leases until their state is in the changelog.
  */
 import type { Subject } from 'rxjs';
-import { partitionKey, type KafkaSource } from '../sources/source.ts';
+import { partitionKey } from '../core/partition.ts';
+import { type KafkaSource } from '../sources/source.ts';
 import type { RuntimeEvent } from './context.ts';
 import type { KafkaDeadLetters } from './dead-letters.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { PartitionBook } from './partitions.ts';
 import type { SinkRunnerHandle } from './sink-runner.ts';
 

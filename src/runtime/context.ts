@@ -3,13 +3,14 @@
  */
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { StateBackend } from '../core/state.ts';
-import type { DeadLetter, Sink, SinkContext } from '../sinks/sink.ts';
+import type { DeadLetter, Sink, SinkContext } from '../core/sink.ts';
 import type { KafkaProducerOptions } from './kafka-producer.ts';
-import type { CommitOffset, KafkaSource, SourceOptions, TopicPartition } from '../sources/source.ts';
-import type { Envelope } from './envelope.ts';
+import type { CommitOffset, TopicPartition } from '../core/partition.ts';
+import type { KafkaSource, SourceOptions } from '../sources/source.ts';
+import type { Envelope } from '../core/envelope.ts';
 import type { InflightLimits } from './inflight.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { BatchingOptions } from './sink-runner.ts';
 
 /** What a pipeline gets besides its input. */

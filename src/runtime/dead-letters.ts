@@ -10,11 +10,11 @@
  * pipeline (the record is never dropped silently).
  */
 import { describeError, type TributaryError } from '../errors.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
-import type { Envelope } from './envelope.ts';
+import type { DeadLetter } from '../core/sink.ts';
+import type { Envelope } from '../core/envelope.ts';
 import type { OutgoingRecord, RecordSender } from './kafka-producer.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 
 export const DEAD_LETTER_HEADERS = {
   topic: 'tributary.source.topic',

@@ -4,12 +4,13 @@
  * are applied to the source and published as events.
  */
 import type { Subject } from 'rxjs';
-import type { KafkaSource, SourceHandlers, TopicPartition } from '../sources/source.ts';
+import type { TopicPartition } from '../core/partition.ts';
+import type { KafkaSource, SourceHandlers } from '../sources/source.ts';
 import type { RuntimeEvent } from './context.ts';
-import type { Envelope, RecordMeta } from './envelope.ts';
+import type { Envelope, RecordMeta } from '../core/envelope.ts';
 import type { InflightGate } from './inflight.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { PartitionBook } from './partitions.ts';
 import { withTimeout } from './timeouts.ts';
 

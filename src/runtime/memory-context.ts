@@ -1,9 +1,9 @@
 import { EMPTY, ignoreElements, tap } from 'rxjs';
 import type { TributaryError } from '../errors.ts';
 import type { PipelineContext } from './context.ts';
-import type { Envelope } from './envelope.ts';
-import { silentLogger } from './logger.ts';
-import { Metrics } from './metrics.ts';
+import type { Envelope } from '../core/envelope.ts';
+import { silentLogger } from '../core/logger.ts';
+import { Metrics } from '../core/metrics.ts';
 
 export interface MemoryContextHandlers {
   /** Each dead letter; its lease is released after this returns. */

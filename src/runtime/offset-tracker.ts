@@ -9,7 +9,7 @@
  * point is the offset of the oldest not-done record, or the last read offset + 1 when none is left:
  * Kafka's convention of committing the next offset to read.
  */
-import type { Lease } from './envelope.ts';
+import type { Lease } from '../core/envelope.ts';
 
 /** Called once per record when its lease is released for the last time. */
 export type DoneListener = (lease: RecordLease) => void;

@@ -2,7 +2,7 @@
  * The partitions this member owns, each with its offset tracker, and the ones just revoked whose
  * records in flight are still flushed (never committed: they are no longer ours).
  */
-import { partitionKey, type CommitOffset, type TopicPartition } from '../sources/source.ts';
+import { partitionKey, type CommitOffset, type TopicPartition } from '../core/partition.ts';
 import { PartitionTracker, type DoneListener } from './offset-tracker.ts';
 
 export class PartitionBook {

@@ -7,7 +7,7 @@ import { PlatformaticSource } from '../sources/platformatic.ts';
 import type { KafkaSource, SourceOptions } from '../sources/source.ts';
 import type { RuntimeOptions } from './context.ts';
 import type { KafkaProducerOptions } from './kafka-producer.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../core/logger.ts';
 
 /** The source for `options.client` (default @platformatic/kafka). */
 export function defaultSource(options: SourceOptions, logger: Logger): KafkaSource {

@@ -10,18 +10,18 @@
  * ```
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
-import type { Sink, SinkContext } from '../sinks/sink.ts';
+import type { Sink, SinkContext } from '../core/sink.ts';
 import type { KafkaSource } from '../sources/source.ts';
 import { KafkaChangelogs } from './changelog.ts';
 import { Checkpointer } from './checkpoint.ts';
 import type { Pipeline, PipelineContext, RuntimeEvent, RuntimeOptions, ShutdownResult } from './context.ts';
 import { KafkaDeadLetters } from './dead-letters.ts';
-import type { Envelope } from './envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import { InflightGate } from './inflight.ts';
 import { Intake } from './intake.ts';
 import { KafkaProducer } from './kafka-producer.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { Metrics } from './metrics.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
+import { Metrics } from '../core/metrics.ts';
 import { PartitionBook } from './partitions.ts';
 import { deadLetterProducerOptions, defaultSource, validateRuntimeOptions } from './runtime-options.ts';
 import { sinkRunner } from './sink-runner.ts';

@@ -14,7 +14,7 @@
  */
 import { constants } from 'node:os';
 import type { ShutdownResult } from './context.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../core/logger.ts';
 
 export interface ShutdownTarget {
   shutdown(reason?: string): Promise<ShutdownResult>;

@@ -11,10 +11,10 @@
  */
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError, SinkOverloadError } from '../errors.ts';
-import type { Sink } from '../sinks/sink.ts';
-import type { Envelope } from './envelope.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Sink } from '../core/sink.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 
 export interface BatchingOptions {
   /** Records per `write`. Default 500. */

@@ -5,10 +5,10 @@
  * turns them into metric series once a second.
  */
 import type { KafkaSource } from '../sources/source.ts';
-import { partitionKey } from '../sources/source.ts';
+import { partitionKey } from '../core/partition.ts';
 import type { InflightGate } from './inflight.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { PartitionBook } from './partitions.ts';
 
 export interface TelemetryDeps {

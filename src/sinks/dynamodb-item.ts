@@ -1,8 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToAttr, type marshallOptions } from '@aws-sdk/util-dynamodb';
 import { ConfigError } from '../errors.ts';
-import { compileField, compileTemplate, type Getter } from '../operators/expression.ts';
-import type { Envelope, RecordMeta } from '../runtime/envelope.ts';
+import { compileField, compileTemplate, type Getter } from '../core/expression.ts';
+import type { Envelope, RecordMeta } from '../core/envelope.ts';
 import { MAX_ITEM_BYTES, itemSizeBytes } from './dynamodb-size.ts';
 
 const MAX_PARTITION_KEY_BYTES = 2048;

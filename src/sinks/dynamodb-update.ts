@@ -1,7 +1,7 @@
 import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.ts';
-import { compileField, type Getter } from '../operators/expression.ts';
-import type { Envelope } from '../runtime/envelope.ts';
+import { compileField, type Getter } from '../core/expression.ts';
+import type { Envelope } from '../core/envelope.ts';
 
 /**
  * How the DynamoDB sink writes:

@@ -9,12 +9,12 @@ import {
 import { LRUCache } from 'lru-cache';
 import { connectionsFromEnv, createDynamoClient } from '../config.ts';
 import { ConfigError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import { compileItemMapper, keyIdOf, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
 import { DEFAULT_RETRY, RetriesExhausted, backoffDelayMs, dynamoFailureOf, realSleep, runBounded, withRetries, type RetryHooks, type RetryPolicy, type Sleep } from './dynamodb-retry.ts';
 import { chunkItems } from './dynamodb-size.ts';
 import { compileUpdateBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateResult } from './dynamodb-update.ts';
-import type { Sink, SinkContext } from './sink.ts';
+import type { Sink, SinkContext } from '../core/sink.ts';
 
 /** What the sink needs of a DynamoDB client (a `DynamoDBClient`, or a test's wrapper around one). */
 export interface DynamoSender {

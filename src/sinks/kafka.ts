@@ -14,7 +14,7 @@
  * ```
  */
 import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import {
   isRetriableProduceError,
   KafkaProducer,
@@ -23,7 +23,7 @@ import {
   type RecordProducer,
 } from '../runtime/kafka-producer.ts';
 import { validateConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
-import type { Sink, SinkContext } from './sink.ts';
+import type { Sink, SinkContext } from '../core/sink.ts';
 
 export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   /** The topology step id. */

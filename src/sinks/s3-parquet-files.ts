@@ -1,9 +1,10 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import type { Envelope, Lease, RecordMeta } from '../runtime/envelope.ts';
-import type { Logger } from '../runtime/logger.ts';
+import type { Envelope, Lease, RecordMeta } from '../core/envelope.ts';
+import type { Logger } from '../core/logger.ts';
 import type { ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
 import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from './parquet/writer.ts';
 import type { HourPartition } from './s3-parquet-key.ts';
+import { partitionKey } from '../core/partition.ts';
 
 /** A file being filled: one per topic, partition and hour partition. */
 export interface OpenFile {
@@ -103,7 +104,7 @@ export class FileTable {
   /** Revoked partitions may come back from an earlier offset. */
   revoked(partitions: readonly { topic: string; partition: number }[]): void {
     for (const { topic, partition } of partitions) {
-      const stream = this.#streams.get(`${topic}\u0000${partition}`);
+      const stream = this.#streams.get(partitionKey(topic, partition));
       if (stream !== undefined) stream.lastOffset = -1;
     }
   }
@@ -117,7 +118,7 @@ export class FileTable {
   #stream(meta: RecordMeta, hour: HourPartition): Stream {
     const last = this.#last;
     if (last !== undefined && last.topic === meta.topic && last.partition === meta.partition) return last;
-    const key = `${meta.topic}\u0000${meta.partition}`;
+    const key = partitionKey(meta.topic, meta.partition);
     let stream = this.#streams.get(key);
     if (stream === undefined) {
       stream = { topic: meta.topic, partition: meta.partition, latestHour: hour, files: new Map(), lastOffset: -1, warned: false };

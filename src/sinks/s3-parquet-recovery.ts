@@ -1,9 +1,10 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SinkRetriableError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
-import type { Logger } from '../runtime/logger.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { Logger } from '../core/logger.ts';
 import { parseRange, partitionPrefix, type HourPartition, type OffsetRange } from './s3-parquet-key.ts';
 import { withRetry, type RetryHooks, type RetryOptions } from './s3-parquet-upload.ts';
+import { partitionKey } from '../core/partition.ts';
 
 /** The offsets of one topic-partition and hour that objects in S3 already hold. */
 export class DurableOffsets {
@@ -96,7 +97,7 @@ export class Recovery {
       const previous = i > 0 ? (batch[i - 1] as Envelope<unknown>).meta : undefined;
       // A batch holds runs of one partition and hour: look the cache up once per run.
       if (slot === undefined || previous?.topic !== topic || previous.partition !== partition || hours[i - 1] !== hour) {
-        const key = `${topic}\u0000${partition}\u0000${hour}`;
+        const key = `${partitionKey(topic, partition)}/${hour}`;
         const cached = this.#touch(key);
         const fresh: { offsets: DurableOffsets } = { offsets: cached ?? NONE };
         if (cached === undefined) waits.push(this.#list(key, topic, partition, hour).then((offsets) => (fresh.offsets = offsets)));

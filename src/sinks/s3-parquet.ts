@@ -1,6 +1,6 @@
 import { SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
-import { partitionKey } from '../sources/source.ts';
+import type { Envelope } from '../core/envelope.ts';
+import { partitionKey } from '../core/partition.ts';
 import { flattenRecord } from './parquet/flatten.ts';
 import { SchemaTracker } from './parquet/schema.ts';
 import { loadParquetWriter, type ParquetWriterFactory } from './parquet/writer.ts';
@@ -10,7 +10,7 @@ import { hourPartitioner, objectKey, type HourPartition } from './s3-parquet-key
 import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
 import { Recovery } from './s3-parquet-recovery.ts';
 import { retryHooks, uploadWithRetry, type RetryHooks } from './s3-parquet-upload.ts';
-import type { Sink, SinkContext } from './sink.ts';
+import type { Sink, SinkContext } from '../core/sink.ts';
 
 export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
 

@@ -1,7 +1,7 @@
 /** Between kafkajs's shapes and ours: its logs, record headers and partition lists. */
 import kafkajs from 'kafkajs';
 import type { IHeaders, LogEntry } from 'kafkajs';
-import type { Logger } from '../runtime/logger.ts';
+import type { Logger } from '../core/logger.ts';
 import { NO_HEADERS, type TopicPartition } from './source.ts';
 
 const { logLevel } = kafkajs;

@@ -24,8 +24,8 @@
  */
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
-import type { RecordMeta } from '../runtime/envelope.ts';
-import type { Logger } from '../runtime/logger.ts';
+import type { RecordMeta } from '../core/envelope.ts';
+import type { Logger } from '../core/logger.ts';
 import { kafkajsConnection } from './connection.ts';
 import { registerKafkajsCodecs } from './kafkajs-codecs.ts';
 import { byTopic, headersOf, kafkajsLogCreator } from './kafkajs-mapping.ts';

@@ -21,7 +21,7 @@
  *   already read are delivered again; the runtime drops those by offset.
  */
 import { Consumer, stringDeserializer, type Message, type MessagesStream } from '@platformatic/kafka';
-import type { RecordMeta } from '../runtime/envelope.ts';
+import type { RecordMeta } from '../core/envelope.ts';
 import { platformaticConnection } from './connection.ts';
 import { commitOwned, isFencing, Ownership } from './ownership.ts';
 import { commitAs, describeMember } from './platformatic-commit.ts';

@@ -9,20 +9,10 @@
  * fenced by the generation in which the member owns the partition (see `ownership.ts`), so it can
  * never land after the partition's next owner has committed.
  */
-import type { RecordMeta } from '../runtime/envelope.ts';
+import type { RecordMeta } from '../core/envelope.ts';
 import type { KafkaConnectionOptions } from './connection.ts';
-
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
-
-/** An offset to commit: the next offset to read (Kafka's convention). */
-export interface CommitOffset extends TopicPartition {
-  readonly offset: number;
-  /** Leader epoch of the last record read, -1 when unknown. */
-  readonly leaderEpoch: number;
-}
+export { NO_HEADERS, partitionKey, type CommitOffset, type TopicPartition } from '../core/partition.ts';
+import type { CommitOffset, TopicPartition } from '../core/partition.ts';
 
 export type KafkaClientName = 'platformatic' | 'kafkajs';
 
@@ -113,10 +103,3 @@ export interface KafkaSource {
   close(): Promise<void>;
 }
 
-/** `topic:partition`, the key used for per-partition maps. */
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
-}
-
-/** Shared empty headers object (most records carry none). */
-export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});

@@ -2,14 +2,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SchedulerLike } from 'rxjs';
 import { ConfigError } from '../errors.ts';
-import { compileField } from '../operators/expression.ts';
+import { compileField } from '../core/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import { dynamoDbSink } from '../sinks/dynamodb.ts';
 import { createKafkaSink } from '../sinks/kafka.ts';
 import { s3ParquetSink } from '../sinks/s3-parquet.ts';
-import type { Sink } from '../sinks/sink.ts';
+import type { Sink } from '../core/sink.ts';
 import type { ValidSink } from './types.ts';
 
 /** Clients the sinks write with; one of each, shared by every sink of its kind. */

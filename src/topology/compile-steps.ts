@@ -5,7 +5,7 @@ import { dedup } from '../operators/dedup.ts';
 import { ChangelogDedupStore } from '../operators/dedup-changelog.ts';
 import { DynamoDedupStore, type DedupStore } from '../operators/dedup-store.ts';
 import { withEventTime } from '../operators/event-time.ts';
-import { compileField, compileKey, compilePredicate, type Predicate } from '../operators/expression.ts';
+import { compileField, compileKey, compilePredicate, type Predicate } from '../core/expression.ts';
 import { filter } from '../operators/filter.ts';
 import { flatten } from '../operators/flatten.ts';
 import { fraudAmount } from '../operators/fraud-amount.ts';
@@ -17,12 +17,12 @@ import { project } from '../operators/project.ts';
 import { route } from '../operators/route.ts';
 import { validate, type EventSchema } from '../operators/validate.ts';
 import { approxDistinct, avg, count, distinct, eventTimeFromEnvelope, max, min, sum, topK, window, type Aggregator, type PartitionFlow } from '../operators/window.ts';
-import { withValue, type Envelope, type Routed } from '../runtime/envelope.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import type { DeadLetter } from '../sinks/sink.ts';
+import { withValue, type Envelope, type Routed } from '../core/envelope.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeadLetter } from '../core/sink.ts';
 import type { Changelog } from '../core/state.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
-import type { TopicPartition } from '../sources/source.ts';
+import type { TopicPartition } from '../core/partition.ts';
 import type { Aggregate, DedupStep, FieldSelection, FraudStep, ValidSource, ValidStep, WindowStep } from './types.ts';
 
 /** What steps need from outside. */

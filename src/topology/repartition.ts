@@ -5,11 +5,11 @@
  */
 import { asyncScheduler, EMPTY, filter as rxFilter, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
 import { changelogTopic, EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
-import { NOOP_LEASE } from '../runtime/envelope.ts';
+import { NOOP_LEASE } from '../core/envelope.ts';
 import { DecodeError } from '../errors.ts';
-import { compileKey } from '../operators/expression.ts';
+import { compileKey } from '../core/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
-import type { Envelope } from '../runtime/envelope.ts';
+import type { Envelope } from '../core/envelope.ts';
 import { createKafkaSink } from '../sinks/kafka.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import type { ValidStep, ValidTopology, WindowStep } from './types.ts';

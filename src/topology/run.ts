@@ -1,6 +1,6 @@
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { createLogger } from '../runtime/logger.ts';
+import { createLogger } from '../core/logger.ts';
 import type { RuntimeOptions } from '../runtime/context.ts';
 import { createRuntime, type Runtime } from '../runtime/runtime.ts';
 import { installSignalHandlers } from '../runtime/shutdown.ts';

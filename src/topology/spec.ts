@@ -13,7 +13,7 @@
 export type Duration = string | number;
 /** `"64MiB"`, `"1MB"`, `"512KiB"`, or a whole number of bytes. */
 export type Size = string | number;
-/** An expression of `src/operators/expression.ts`: a field path like `event_data.amount` or more. */
+/** An expression of `src/core/expression.ts`: a field path like `event_data.amount` or more. */
 export type Expression = string;
 /** A key: one expression, or several joined with `|`. */
 export type KeySpec = Expression | readonly Expression[];

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { OperatorError } from '../../src/errors.ts';
 import { dedup, type DedupClaim, type DedupOptions, type DedupStore, type DedupVerdict } from '../../src/operators/dedup.ts';
 import { sameOrigin, type DedupOrigin } from '../../src/operators/dedup-store.ts';
-import type { Envelope, Routed } from '../../src/runtime/envelope.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import type { Envelope, Routed } from '../../src/core/envelope.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 import { deadLetters, expectAllDone, record, type Counted } from './record-helpers.ts';
 
 interface Call {

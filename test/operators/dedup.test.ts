@@ -2,8 +2,8 @@ import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ValidationError } from '../../src/errors.ts';
 import { dedup, type DedupOptions } from '../../src/operators/dedup.ts';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 import { deadLetters, expectAllDone, record, testScheduler, type Counted } from './record-helpers.ts';
 
 const ev = (eventId: string | undefined, offset: number) => record({ event_id: eventId, n: offset }, offset);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import { alertEnvelope, alertId, makeAlert, type AlertDraft } from '../../src/operators/fraud-alert.ts';
 
 const draft: AlertDraft = { event_ids: ['e1', 'e2'], first_event_time: 10, last_event_time: 20, details: { count: 2 } };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
-import { compileField, compileKey, compilePredicate } from '../../src/operators/expression.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
+import { Metrics } from '../../src/core/metrics.ts';
+import { compileField, compileKey, compilePredicate } from '../../src/core/expression.ts';
 import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
 import { fraudAmount, type AmountOptions } from '../../src/operators/fraud-amount.ts';
 import { briefs, ev, expectLeasesSettled, login, purchase, SECOND, testScheduler, type GameEvent } from './fraud-helpers.ts';

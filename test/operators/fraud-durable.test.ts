@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
 import { fraudSequence } from '../../src/operators/fraud-sequence.ts';
 import { fraudVelocity } from '../../src/operators/fraud-velocity.ts';
-import { CountingLease, envelopeOf, type Envelope, type Lease } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf, type Envelope, type Lease } from '../../src/core/envelope.ts';
 import { MemoryChangelog } from '../support/memory-changelog.ts';
 
 interface Purchase {

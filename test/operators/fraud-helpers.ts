@@ -1,7 +1,7 @@
 import { map, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
-import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
 
 /** Test support for the fraud pattern tests (not a test file itself). */

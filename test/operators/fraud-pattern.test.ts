@@ -1,8 +1,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import { envelopeOf, NOOP_LEASE, type CountingLease, type Envelope } from '../../src/runtime/envelope.ts';
-import { compileField, compileKey, compilePredicate } from '../../src/operators/expression.ts';
+import { envelopeOf, NOOP_LEASE, type CountingLease, type Envelope } from '../../src/core/envelope.ts';
+import { compileField, compileKey, compilePredicate } from '../../src/core/expression.ts';
 import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
 import { fraudAmount } from '../../src/operators/fraud-amount.ts';
 import { fraudDistinct } from '../../src/operators/fraud-distinct.ts';

@@ -1,9 +1,9 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import { envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
-import { compileField, compileKey, compilePredicate } from '../../src/operators/expression.ts';
+import { envelopeOf, type Envelope } from '../../src/core/envelope.ts';
+import { Metrics } from '../../src/core/metrics.ts';
+import { compileField, compileKey, compilePredicate } from '../../src/core/expression.ts';
 import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
 import { fraudSequence, type SequenceOptions } from '../../src/operators/fraud-sequence.ts';
 import { briefs, ev, expectLeasesSettled, login, MINUTE, purchase, SECOND, testScheduler, type GameEvent } from './fraud-helpers.ts';

@@ -3,8 +3,8 @@ import type { EventSchema } from '../../src/operators/event-schema.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import type { TributaryError } from '../../src/errors.ts';
-import { CountingLease, envelopeOf, type Envelope, type RecordMeta } from '../../src/runtime/envelope.ts';
-import type { DeadLetter } from '../../src/sinks/sink.ts';
+import { CountingLease, envelopeOf, type Envelope, type RecordMeta } from '../../src/core/envelope.ts';
+import type { DeadLetter } from '../../src/core/sink.ts';
 
 export type Counted<T> = Envelope<T> & { readonly lease: CountingLease };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.ts';
-import { envelopeOf } from '../../src/runtime/envelope.ts';
+import { envelopeOf } from '../../src/core/envelope.ts';
 import { eventTimeFromEnvelope, eventTimeFromField, eventTimeFromKafka, WatermarkTracker } from '../../src/operators/watermark.ts';
 
 describe('event time helpers', () => {

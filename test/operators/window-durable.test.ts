@@ -1,10 +1,10 @@
 import { BehaviorSubject, Subject, asyncScheduler } from 'rxjs';
-import type { TopicPartition } from '../../src/sources/source.ts';
+import type { TopicPartition } from '../../src/core/partition.ts';
 import { describe, expect, it } from 'vitest';
 import { ORIGIN_HEADER, WATERMARK_HEADER } from '../../src/core/state.ts';
 import { count, distinct, eventTimeFromField, sum, tumbling, window } from '../../src/operators/window.ts';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
-import { CountingLease, envelopeOf, type Envelope, type Lease, type Routed } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf, type Envelope, type Lease, type Routed } from '../../src/core/envelope.ts';
 import { MemoryChangelog } from '../support/memory-changelog.ts';
 
 interface Ev {

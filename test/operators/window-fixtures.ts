@@ -4,8 +4,8 @@ import type { Aggregator } from '../../src/operators/aggregators.ts';
 import { count, eventTimeFromField, tumbling, window } from '../../src/operators/window.ts';
 import type { WindowOptions } from '../../src/operators/window.ts';
 import type { TributaryError } from '../../src/errors.ts';
-import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
-import type { Envelope, Routed } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
+import type { Envelope, Routed } from '../../src/core/envelope.ts';
 
 /** A game event as the window tests see it. */
 export interface Ev {

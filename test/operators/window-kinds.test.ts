@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 import { count, eventTimeFromField, hopping, session, sum, window } from '../../src/operators/window.ts';
 import type { WindowOptions } from '../../src/operators/window.ts';
 import type { Aggregator } from '../../src/operators/aggregators.ts';

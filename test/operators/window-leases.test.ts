@@ -1,8 +1,8 @@
 import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { CountingLease, NOOP_LEASE } from '../../src/runtime/envelope.ts';
-import type { Envelope, Lease, Routed } from '../../src/runtime/envelope.ts';
+import { CountingLease, NOOP_LEASE } from '../../src/core/envelope.ts';
+import type { Envelope, Lease, Routed } from '../../src/core/envelope.ts';
 import { hopping, session, tumbling } from '../../src/operators/window.ts';
 import { countPerMinute, Events } from './window-fixtures.ts';
 import type { Ev } from './window-fixtures.ts';

@@ -2,8 +2,8 @@ import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
 import { count, eventTimeFromField, tumbling, window, type PartitionFlow } from '../../src/operators/window.ts';
-import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
-import type { TopicPartition } from '../../src/sources/source.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
+import type { TopicPartition } from '../../src/core/partition.ts';
 
 interface Ev {
   readonly key: string;

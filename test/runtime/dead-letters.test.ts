@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError, ValidationError } from '../../src/errors.ts';
 import { DEAD_LETTER_HEADERS, deadLetterRecord, KafkaDeadLetters } from '../../src/runtime/dead-letters.ts';
-import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import type { OutgoingRecord, RecordSender } from '../../src/runtime/kafka-producer.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 
 const meta = { topic: 'events', partition: 2, offset: 41, key: Buffer.from('k1'), headers: { trace: 'abc' } };
 

@@ -1,6 +1,7 @@
 /** An in-memory KafkaSource for runtime unit tests: records, assignments and commits by hand. */
-import type { CommitOffset, KafkaSource, SourceHandlers, TopicPartition } from '../../src/sources/source.ts';
-import { partitionKey } from '../../src/sources/source.ts';
+import type { CommitOffset, TopicPartition } from '../../src/core/partition.ts';
+import type { KafkaSource, SourceHandlers } from '../../src/sources/source.ts';
+import { partitionKey } from '../../src/core/partition.ts';
 
 export class FakeSource implements KafkaSource {
   readonly client = 'platformatic' as const;

@@ -7,10 +7,10 @@ import { mergeMap, EMPTY, of, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, ValidationError } from '../../src/errors.ts';
 import { DEAD_LETTER_HEADERS } from '../../src/runtime/dead-letters.ts';
-import { withValue, type Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import { withValue, type Envelope } from '../../src/core/envelope.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
-import type { DeadLetter } from '../../src/sinks/sink.ts';
+import type { DeadLetter } from '../../src/core/sink.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 import { committedOffsets, CountingSink, endOffsets, eventually, produce, readTopic, type TestRecord } from './support.ts';
 

@@ -4,10 +4,10 @@
  * end at the log end (an old member's commit never lands after the new owner's).
  */
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { createRuntime, type RuntimeEvent } from '../../src/runtime/runtime.ts';
-import type { Sink } from '../../src/sinks/sink.ts';
+import type { Sink } from '../../src/core/sink.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 import { committedOffsets, endOffsets, eventually, jsonRecords, produce } from './support.ts';
 

@@ -1,9 +1,9 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { createRuntime, ShutdownTimeoutError, type RuntimeEvent, type RuntimeOptions } from '../../src/runtime/runtime.ts';
-import type { Sink } from '../../src/sinks/sink.ts';
+import type { Sink } from '../../src/core/sink.ts';
 import { FakeSource } from './fake-source.ts';
 
 /** A sink that accepts writes into a buffer and releases leases only on flush (like an S3 file). */

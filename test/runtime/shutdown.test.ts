@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ShutdownResult } from '../../src/runtime/context.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { installSignalHandlers } from '../../src/runtime/shutdown.ts';
 
 function target(result: Promise<ShutdownResult>) {

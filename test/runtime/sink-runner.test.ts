@@ -1,11 +1,11 @@
 import { lastValueFrom, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { SinkOverloadError } from '../../src/errors.ts';
-import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 import { sinkRunner, type SinkRunnerHandle, type SinkRunnerHost } from '../../src/runtime/sink-runner.ts';
-import type { Sink } from '../../src/sinks/sink.ts';
+import type { Sink } from '../../src/core/sink.ts';
 
 function host() {
   const holds = new Set<string>();

@@ -3,8 +3,8 @@
  * end offsets back, and in-memory sinks.
  */
 import { Admin, Consumer, ListOffsetTimestamps, Producer, stringDeserializer, stringSerializer, type CompressionAlgorithmValue } from '@platformatic/kafka';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import type { Sink } from '../../src/sinks/sink.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
+import type { Sink } from '../../src/core/sink.ts';
 
 export interface TestRecord {
   readonly key?: Buffer | string;

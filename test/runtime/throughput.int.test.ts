@@ -1,6 +1,6 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 import { committedOffsets, CountingSink, endOffsets, eventually, jsonRecords, produce } from './support.ts';

@@ -1,7 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import { envelopeOf } from '../../src/runtime/envelope.ts';
+import { envelopeOf } from '../../src/core/envelope.ts';
 import {
   compileItemMapper,
   attributePath,

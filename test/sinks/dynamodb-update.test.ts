@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envelopeOf } from '../../src/runtime/envelope.ts';
+import { envelopeOf } from '../../src/core/envelope.ts';
 import { compileUpdateBuilder, updateOptionProblems } from '../../src/sinks/dynamodb-update.ts';
 
 const key = { pk: { S: 'BOARD#1' }, sk: { S: 'u1' } };

@@ -13,7 +13,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { SinkPermanentError, SinkRetriableError } from '../../src/errors.ts';
-import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { shardKeys, shardOf } from '../../src/sinks/dynamodb-item.ts';
 import { countItems, ensureTable, scanTable, tableDefinitionOf } from '../../src/sinks/dynamodb-table.ts';
 import { dynamoDbSink, type DynamoSender, type DynamoSinkOptions } from '../../src/sinks/dynamodb.ts';

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_HEADERS } from '../../src/runtime/dead-letters.ts';
-import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import { createKafkaSink } from '../../src/sinks/kafka.ts';
-import type { SinkContext } from '../../src/sinks/sink.ts';
+import type { SinkContext } from '../../src/core/sink.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 import { committedOffsets, endOffsets, produce, readTopic } from '../runtime/support.ts';
 

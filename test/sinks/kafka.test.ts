@@ -1,10 +1,10 @@
 import { NetworkError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { SinkOverloadError, SinkRetriableError, type TributaryError } from '../../src/errors.ts';
-import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import type { OutgoingRecord, RecordProducer } from '../../src/runtime/kafka-producer.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 import { encodeValue, KafkaSink } from '../../src/sinks/kafka.ts';
 
 class FakeProducer implements RecordProducer {

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SinkRetriableError } from '../../src/errors.ts';
-import { CountingLease, envelopeOf, type Envelope } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
 import { DurableOffsets } from '../../src/sinks/s3-parquet-recovery.ts';
 import { testContext } from '../support/sink-context.ts';

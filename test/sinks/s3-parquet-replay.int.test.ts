@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { Envelope, Lease } from '../../src/runtime/envelope.ts';
+import type { Envelope, Lease } from '../../src/core/envelope.ts';
 import { s3ParquetSink } from '../../src/sinks/s3-parquet.ts';
 import { createBucket, s3Client } from '../support/stack.ts';
 import { testContext } from '../support/sink-context.ts';

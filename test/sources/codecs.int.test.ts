@@ -11,11 +11,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import { registerKafkajsCodecs } from '../../src/sources/kafkajs-codecs.ts';
-import type { Sink } from '../../src/sinks/sink.ts';
+import type { Sink } from '../../src/core/sink.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 import { eventually, produce } from '../runtime/support.ts';
 

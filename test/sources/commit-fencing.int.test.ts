@@ -7,9 +7,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { silentLogger } from '../../src/runtime/logger.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { defaultSource } from '../../src/runtime/runtime-options.ts';
-import { partitionKey, type KafkaSource, type SourceOptions, type TopicPartition } from '../../src/sources/source.ts';
+import { partitionKey, type TopicPartition } from '../../src/core/partition.ts';
+import { type KafkaSource, type SourceOptions } from '../../src/sources/source.ts';
 import { committedOffsets, eventually, jsonRecords, produce } from '../runtime/support.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 

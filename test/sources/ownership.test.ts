@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commitOwned, isFencing, Ownership } from '../../src/sources/ownership.ts';
-import type { CommitOffset } from '../../src/sources/source.ts';
+import type { CommitOffset } from '../../src/core/partition.ts';
 
 const tp = (partition: number) => ({ topic: 't', partition });
 const at = (partition: number, offset: number): CommitOffset => ({ topic: 't', partition, offset, leaderEpoch: -1 });

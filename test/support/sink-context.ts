@@ -1,9 +1,9 @@
 /** A sink context for sink tests: dead letters are kept (to assert on) and their leases released at once. */
 import type { TributaryError } from '../../src/errors.ts';
-import type { Envelope } from '../../src/runtime/envelope.ts';
-import { silentLogger } from '../../src/runtime/logger.ts';
-import { Metrics } from '../../src/runtime/metrics.ts';
-import type { SinkContext } from '../../src/sinks/sink.ts';
+import type { Envelope } from '../../src/core/envelope.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { Metrics } from '../../src/core/metrics.ts';
+import type { SinkContext } from '../../src/core/sink.ts';
 
 export interface DeadLettered {
   envelope: Envelope<unknown>;

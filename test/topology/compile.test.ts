@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { lastValueFrom, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { CountingLease, envelopeOf } from '../../src/runtime/envelope.ts';
+import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import { memoryContext } from '../../src/runtime/memory-context.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { validateTopology } from '../../src/topology/validate.ts';

@@ -9,6 +9,8 @@
  * - `release()` it when the record's effect is complete (filtered out, a duplicate, durably written);
  * - hand it to a `LeaseHold` when the record's effect is deferred (a window that is still open).
  */
+import { partitionKey } from './partition.ts';
+
 export interface RecordMeta {
   readonly topic: string;
   readonly partition: number;
@@ -76,7 +78,7 @@ export class LeaseHold {
 
   /** Takes ownership of the envelope's lease reference. */
   add(envelope: Envelope<unknown>): void {
-    const key = `${envelope.meta.topic}\u0000${envelope.meta.partition}`;
+    const key = partitionKey(envelope.meta.topic, envelope.meta.partition);
     if (this.#held.has(key)) envelope.lease.release();
     else this.#held.set(key, envelope.lease);
   }

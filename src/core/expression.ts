@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.ts';
-import type { RecordMeta } from '../runtime/envelope.ts';
+import type { RecordMeta } from './envelope.ts';
 
 /**
  * The one expression form shared by operators and the topology spec, compiled once to closures

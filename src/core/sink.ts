@@ -1,12 +1,12 @@
 import type { TributaryError } from '../errors.ts';
-import type { Envelope } from '../runtime/envelope.ts';
-import type { Logger } from '../runtime/logger.ts';
-import type { Metrics } from '../runtime/metrics.ts';
+import type { Envelope } from './envelope.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
 
 /**
  * The one interface every sink implements (DynamoDB, S3 Parquet, Kafka).
  *
- * Acknowledgement is by lease (see `runtime/envelope.ts`): a sink releases an envelope's lease only
+ * Acknowledgement is by lease (see `core/envelope.ts`): a sink releases an envelope's lease only
  * once that record is durable in the target, or after handing it to `deadLetter`. The runtime commits
  * a partition's offset only past records whose leases are all released, so a sink that acknowledges
  * early loses data on a crash, and one that never acknowledges stalls commits (and, through the

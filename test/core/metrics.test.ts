@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/runtime/metrics.ts';
+import { Metrics } from '../../src/core/metrics.ts';
 
 describe('Metrics', () => {
   it('keeps one series per name and label set, whether or not the labels object is reused', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.ts';
-import { envelopeOf } from '../../src/runtime/envelope.ts';
-import { compileField, compileKey, compilePredicate, compileTemplate } from '../../src/operators/expression.ts';
+import { envelopeOf } from '../../src/core/envelope.ts';
+import { compileField, compileKey, compilePredicate, compileTemplate } from '../../src/core/expression.ts';
 
 const purchase = { event_type: 'purchase', user_id: 'u1', platform: 'ios', event_data: { amount: 250, currency: 'USD', tags: null } };
 

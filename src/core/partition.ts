@@ -1,0 +1,21 @@
+/** A Kafka topic-partition, its key format, and what a commit names: shared by every layer. */
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** An offset to commit: the next offset to read (Kafka's convention). */
+export interface CommitOffset extends TopicPartition {
+  readonly offset: number;
+  /** Leader epoch of the last record read, -1 when unknown. */
+  readonly leaderEpoch: number;
+}
+
+/** `topic:partition`, the key used for per-partition maps. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+/** Shared empty headers object (most records carry none). */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
