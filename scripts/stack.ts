@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { Admin } from '@platformatic/kafka';
 import { createDynamoClient, localStack } from '../src/config.ts';
-import { StackError } from '../src/errors.ts';
+import { StackError } from '../src/core/errors.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = process.env.TRIBUTARY_CACHE ?? join(homedir(), '.cache', 'tributary');

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from './core/errors.ts';
 import { buildGraph } from './topology/graph.ts';
 import { checkTopologyFile, formatLocated } from './topology/load.ts';
 import { toMermaid } from './topology/mermaid.ts';

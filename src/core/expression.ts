@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from './errors.ts';
 import type { RecordMeta } from './envelope.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { TributaryError } from '../errors.ts';
+import type { TributaryError } from './errors.ts';
 import type { Envelope } from './envelope.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { HyperLogLog } from './hyperloglog.ts';
 
 /**

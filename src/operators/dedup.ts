@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { OperatorError, ValidationError } from '../errors.ts';
+import { OperatorError, ValidationError } from '../core/errors.ts';
 import type { Envelope, RecordMeta, Routed } from '../core/envelope.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeadLetter } from '../core/sink.ts';

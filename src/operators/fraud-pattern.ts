@@ -1,6 +1,6 @@
 import { asyncScheduler, Observable, type Observable as Obs, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Changelog } from '../core/state.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { LeaseHold, type Envelope, type RecordMeta } from '../core/envelope.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { partitionKey, type TopicPartition } from '../core/partition.ts';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** Lowest and highest precision accepted: 16 to 262,144 registers. */
 export const HLL_MIN_PRECISION = 4;

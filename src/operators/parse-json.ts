@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import { DecodeError } from '../errors.ts';
+import { DecodeError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { DeadLetter } from '../core/sink.ts';
 import { checkStepId, perRecord, rewrap, stepConfigError } from './per-record.ts';

@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { DeadLetter } from '../core/sink.ts';
 import { compileEventSchema, type EventSchema } from './event-schema.ts';

@@ -1,4 +1,4 @@
-import { TributaryError, ValidationError } from '../errors.ts';
+import { TributaryError, ValidationError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { describeValue, parseTimestampMs } from './event-time.ts';
 import { partitionKey } from '../core/partition.ts';

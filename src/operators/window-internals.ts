@@ -1,4 +1,4 @@
-import { describeError, OperatorError, StateLimitError, TributaryError } from '../errors.ts';
+import { describeError, OperatorError, StateLimitError, TributaryError } from '../core/errors.ts';
 import type { DeadLetter } from '../core/sink.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { TopicPartition } from '../core/partition.ts';

@@ -9,7 +9,7 @@
  * bytes stay in the source topic at the offset given. Any other failure is retried, then fails the
  * pipeline (the record is never dropped silently).
  */
-import { describeError, type TributaryError } from '../errors.ts';
+import { describeError, type TributaryError } from '../core/errors.ts';
 import type { DeadLetter } from '../core/sink.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { OutgoingRecord, RecordSender } from './kafka-producer.ts';

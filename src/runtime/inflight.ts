@@ -6,7 +6,7 @@
  * opens again only when both counts are back under the low-water mark (`resumeRatio` of the bound)
  * and no hold is left: the hysteresis keeps the source from flapping between pause and resume.
  */
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 export interface InflightLimits {
   /** Records read and not yet done before the source pauses. Default 100000. */

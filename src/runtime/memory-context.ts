@@ -1,5 +1,5 @@
 import { EMPTY, ignoreElements, tap } from 'rxjs';
-import type { TributaryError } from '../errors.ts';
+import type { TributaryError } from '../core/errors.ts';
 import type { PipelineContext } from './context.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { silentLogger } from '../core/logger.ts';

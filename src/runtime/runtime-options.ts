@@ -1,5 +1,5 @@
 /** Checking runtime options once, and building the default source. */
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { validateConnection } from '../sources/connection.ts';
 import { GROUP_INSTANCE_ID } from '../sources/ecs.ts';
 import { KafkajsSource } from '../sources/kafkajs.ts';

@@ -10,7 +10,7 @@
  * then calls `sink.flush()`; when its input completes the runner writes what is left and flushes.
  */
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConfigError, SinkOverloadError } from '../errors.ts';
+import { ConfigError, SinkOverloadError } from '../core/errors.ts';
 import type { Sink } from '../core/sink.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { Logger } from '../core/logger.ts';

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToAttr, type marshallOptions } from '@aws-sdk/util-dynamodb';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { compileField, compileTemplate, type Getter } from '../core/expression.ts';
 import type { Envelope, RecordMeta } from '../core/envelope.ts';
 import { MAX_ITEM_BYTES, itemSizeBytes } from './dynamodb-size.ts';

@@ -1,5 +1,5 @@
 import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { compileField, type Getter } from '../core/expression.ts';
 import type { Envelope } from '../core/envelope.ts';
 

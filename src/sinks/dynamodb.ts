@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { LRUCache } from 'lru-cache';
 import { connectionsFromEnv, createDynamoClient } from '../config.ts';
-import { ConfigError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
+import { ConfigError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { compileItemMapper, keyIdOf, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
 import { DEFAULT_RETRY, RetriesExhausted, backoffDelayMs, dynamoFailureOf, realSleep, runBounded, withRetries, type RetryHooks, type RetryPolicy, type Sleep } from './dynamodb-retry.ts';

@@ -13,7 +13,7 @@
  * alerts$.pipe(ctx.toSink(sink));
  * ```
  */
-import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
+import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import {
   isRetriableProduceError,

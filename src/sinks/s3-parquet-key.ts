@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** Local date and hour of an instant, as the path segments of an hourly partition. */
 export type HourPartition = string;

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { validateColumns, type Column, type ColumnSpec } from './parquet/schema.ts';
 import { checkWriter, DEFAULT_PARQUET_WRITER, type ParquetCompression, type ParquetWriterName } from './parquet/writer.ts';
 import type { RetryOptions } from './s3-parquet-upload.ts';

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { SinkRetriableError } from '../errors.ts';
+import { SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { Logger } from '../core/logger.ts';
 import { parseRange, partitionPrefix, type HourPartition, type OffsetRange } from './s3-parquet-key.ts';

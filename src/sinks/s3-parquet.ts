@@ -1,4 +1,4 @@
-import { SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../errors.ts';
+import { SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { partitionKey } from '../core/partition.ts';
 import { flattenRecord } from './parquet/flatten.ts';

@@ -21,7 +21,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { SASLOptions } from '@platformatic/kafka';
 import type { KafkaConfig, SASLOptions as KafkajsSasl } from 'kafkajs';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** TLS material; every field optional. `tls: true` means TLS verified against the system CAs. */
 export interface KafkaTlsOptions {

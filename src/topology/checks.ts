@@ -1,5 +1,5 @@
 /** Leaf checks of the spec: strings (with `${VAR}`), names, words, numbers, durations, sizes, expressions. */
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { compileField, compileKey, compilePredicate, compileTemplate } from '../core/expression.ts';
 import type { Check } from './schema.ts';
 import { closest, describe, fail, oneOrMore } from './schema.ts';

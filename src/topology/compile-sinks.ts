@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SchedulerLike } from 'rxjs';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { compileField } from '../core/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
 import type { Envelope } from '../core/envelope.ts';

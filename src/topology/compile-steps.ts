@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { asyncScheduler, map, merge, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { dedup } from '../operators/dedup.ts';
 import { ChangelogDedupStore } from '../operators/dedup-changelog.ts';
 import { DynamoDedupStore, type DedupStore } from '../operators/dedup-store.ts';

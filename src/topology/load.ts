@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { Key, Problem } from './schema.ts';
 import { formatProblem } from './schema.ts';
 import type { ValidTopology } from './types.ts';

@@ -6,7 +6,7 @@
 import { asyncScheduler, EMPTY, filter as rxFilter, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
 import { changelogTopic, EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
 import { NOOP_LEASE } from '../core/envelope.ts';
-import { DecodeError } from '../errors.ts';
+import { DecodeError } from '../core/errors.ts';
 import { compileKey } from '../core/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
 import type { Envelope } from '../core/envelope.ts';

@@ -1,5 +1,5 @@
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../config.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import type { RuntimeOptions } from '../runtime/context.ts';
 import { createRuntime, type Runtime } from '../runtime/runtime.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { envelopeOf } from '../../src/core/envelope.ts';
 import { compileField, compileKey, compilePredicate, compileTemplate } from '../../src/core/expression.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { approxDistinct, avg, count, distinct, max, min, sum, topK } from '../../src/operators/aggregators.ts';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
 

@@ -1,6 +1,6 @@
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { OperatorError } from '../../src/errors.ts';
+import { OperatorError } from '../../src/core/errors.ts';
 import { dedup, type DedupClaim, type DedupOptions, type DedupStore, type DedupVerdict } from '../../src/operators/dedup.ts';
 import { sameOrigin, type DedupOrigin } from '../../src/operators/dedup-store.ts';
 import type { Envelope, Routed } from '../../src/core/envelope.ts';

@@ -1,6 +1,6 @@
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ValidationError } from '../../src/errors.ts';
+import { ConfigError, ValidationError } from '../../src/core/errors.ts';
 import { dedup, type DedupOptions } from '../../src/operators/dedup.ts';
 import type { Envelope } from '../../src/core/envelope.ts';
 import { Metrics } from '../../src/core/metrics.ts';

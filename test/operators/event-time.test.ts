@@ -1,6 +1,6 @@
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ValidationError } from '../../src/errors.ts';
+import { ConfigError, ValidationError } from '../../src/core/errors.ts';
 import { parseTimestampMs, withEventTime } from '../../src/operators/event-time.ts';
 import { deadLetters, expectAllDone, record, testScheduler } from './record-helpers.ts';
 

@@ -1,6 +1,6 @@
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { flatten } from '../../src/operators/flatten.ts';
 import { expectAllDone, record, testScheduler } from './record-helpers.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import type { Envelope } from '../../src/core/envelope.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { compileField, compileKey, compilePredicate } from '../../src/core/expression.ts';

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { envelopeOf, NOOP_LEASE, type CountingLease, type Envelope } from '../../src/core/envelope.ts';
 import { compileField, compileKey, compilePredicate } from '../../src/core/expression.ts';
 import type { FraudAlert } from '../../src/operators/fraud-alert.ts';

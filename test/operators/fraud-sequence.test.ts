@@ -1,6 +1,6 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { compileField, compileKey, compilePredicate } from '../../src/core/expression.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { hash64, HyperLogLog } from '../../src/operators/hyperloglog.ts';
 
 function filled(precision: number, n: number, prefix = 'user-'): HyperLogLog {

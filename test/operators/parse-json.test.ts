@@ -1,6 +1,6 @@
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DecodeError } from '../../src/errors.ts';
+import { ConfigError, DecodeError } from '../../src/core/errors.ts';
 import { parseJson } from '../../src/operators/parse-json.ts';
 import { deadLetters, expectAllDone, record, testScheduler } from './record-helpers.ts';
 

@@ -1,6 +1,6 @@
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { project, type ProjectOptions } from '../../src/operators/project.ts';
 import { expectAllDone, record, testScheduler } from './record-helpers.ts';
 

@@ -2,7 +2,7 @@
 import type { EventSchema } from '../../src/operators/event-schema.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
-import type { TributaryError } from '../../src/errors.ts';
+import type { TributaryError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope, type RecordMeta } from '../../src/core/envelope.ts';
 import type { DeadLetter } from '../../src/core/sink.ts';
 

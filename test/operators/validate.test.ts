@@ -1,6 +1,6 @@
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ValidationError } from '../../src/errors.ts';
+import { ConfigError, ValidationError } from '../../src/core/errors.ts';
 import { validate } from '../../src/operators/validate.ts';
 import { baseEvent, deadLetters, expectAllDone, purchaseEvent, record, SCHEMA, testScheduler } from './record-helpers.ts';
 

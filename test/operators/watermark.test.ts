@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.ts';
+import { ValidationError } from '../../src/core/errors.ts';
 import { envelopeOf } from '../../src/core/envelope.ts';
 import { eventTimeFromEnvelope, eventTimeFromField, eventTimeFromKafka, WatermarkTracker } from '../../src/operators/watermark.ts';
 

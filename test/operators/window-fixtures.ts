@@ -3,7 +3,7 @@ import { map } from 'rxjs';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
 import { count, eventTimeFromField, tumbling, window } from '../../src/operators/window.ts';
 import type { WindowOptions } from '../../src/operators/window.ts';
-import type { TributaryError } from '../../src/errors.ts';
+import type { TributaryError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import type { Envelope, Routed } from '../../src/core/envelope.ts';
 

@@ -1,7 +1,7 @@
 import { tap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ConfigError, OperatorError, StateLimitError, ValidationError } from '../../src/errors.ts';
+import { ConfigError, OperatorError, StateLimitError, ValidationError } from '../../src/core/errors.ts';
 import type { Routed } from '../../src/core/envelope.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { count, eventTimeFromField, hopping, session, sum, tumbling, window } from '../../src/operators/window.ts';

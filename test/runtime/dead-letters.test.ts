@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeError, ValidationError } from '../../src/errors.ts';
+import { DecodeError, ValidationError } from '../../src/core/errors.ts';
 import { DEAD_LETTER_HEADERS, deadLetterRecord, KafkaDeadLetters } from '../../src/runtime/dead-letters.ts';
 import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import type { OutgoingRecord, RecordSender } from '../../src/runtime/kafka-producer.ts';

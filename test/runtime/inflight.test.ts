@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { InflightGate } from '../../src/runtime/inflight.ts';
 
 function gate(limits: ConstructorParameters<typeof InflightGate>[0]) {

@@ -5,7 +5,7 @@
  */
 import { mergeMap, EMPTY, of, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { DecodeError, ValidationError } from '../../src/errors.ts';
+import { DecodeError, ValidationError } from '../../src/core/errors.ts';
 import { DEAD_LETTER_HEADERS } from '../../src/runtime/dead-letters.ts';
 import { withValue, type Envelope } from '../../src/core/envelope.ts';
 import { silentLogger } from '../../src/core/logger.ts';

@@ -1,6 +1,6 @@
 import { lastValueFrom, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { SinkOverloadError } from '../../src/errors.ts';
+import { SinkOverloadError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';

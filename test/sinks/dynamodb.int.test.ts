@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { SinkPermanentError, SinkRetriableError } from '../../src/errors.ts';
+import { SinkPermanentError, SinkRetriableError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { shardKeys, shardOf } from '../../src/sinks/dynamodb-item.ts';
 import { countItems, ensureTable, scanTable, tableDefinitionOf } from '../../src/sinks/dynamodb-table.ts';

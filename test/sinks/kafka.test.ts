@@ -1,6 +1,6 @@
 import { NetworkError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { SinkOverloadError, SinkRetriableError, type TributaryError } from '../../src/errors.ts';
+import { SinkOverloadError, SinkRetriableError, type TributaryError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import type { OutgoingRecord, RecordProducer } from '../../src/runtime/kafka-producer.ts';
 import { silentLogger } from '../../src/core/logger.ts';

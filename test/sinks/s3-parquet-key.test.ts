@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { hourPartitioner, objectKey, parseRange, partitionPrefix } from '../../src/sinks/s3-parquet-key.ts';
 
 describe('hourPartitioner', () => {

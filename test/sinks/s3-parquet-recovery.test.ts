@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { SinkRetriableError } from '../../src/errors.ts';
+import { SinkRetriableError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
 import { DurableOffsets } from '../../src/sinks/s3-parquet-recovery.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { SinkPermanentError } from '../../src/errors.ts';
+import { SinkPermanentError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
 import { createBucket, s3Client } from '../support/stack.ts';

@@ -1,6 +1,6 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../../src/errors.ts';
+import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
 import { testContext } from '../support/sink-context.ts';

@@ -1,5 +1,5 @@
 /** A sink context for sink tests: dead letters are kept (to assert on) and their leases released at once. */
-import type { TributaryError } from '../../src/errors.ts';
+import type { TributaryError } from '../../src/core/errors.ts';
 import type { Envelope } from '../../src/core/envelope.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';

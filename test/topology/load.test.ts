@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { checkTopologyFile, checkTopologyText, formatLocated, loadTopologyFile } from '../../src/topology/load.ts';
 import { shopSpec } from './fixtures.ts';
 

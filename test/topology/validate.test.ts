@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { checkTopology, validateTopology } from '../../src/topology/validate.ts';
 import { shopSpec, shopWith } from './fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { ConfigError } from '../../errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import type { ParquetWriterFactory } from './writer.ts';
 import { parquetjsFactory, type ParquetjsLib } from './parquetjs-shared.ts';
 

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 
 /**
  * The column types of a Tributary Parquet file. `timestamp` is epoch milliseconds, written as INT64

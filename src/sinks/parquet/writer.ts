@@ -1,4 +1,4 @@
-import { ConfigError } from '../../errors.ts';
+import { ConfigError } from '../../core/errors.ts';
 import type { Column, ParquetRow } from './schema.ts';
 
 /** The Parquet writers Tributary can use; `hyparquet` won the bake-off (see bench/RESULTS.md). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/errors.ts';
+import { ConfigError } from '../../../src/core/errors.ts';
 import { coerce, inferColumnType, NOT_COERCIBLE, SchemaTracker, validateColumns } from '../../../src/sinks/parquet/schema.ts';
 
 describe('coerce', () => {

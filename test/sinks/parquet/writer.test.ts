@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/errors.ts';
+import { ConfigError } from '../../../src/core/errors.ts';
 import type { Column, ParquetRow } from '../../../src/sinks/parquet/schema.ts';
 import { WorkerParquetEncoder } from '../../../src/sinks/parquet/worker-writer.ts';
 import {
