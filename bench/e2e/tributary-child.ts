@@ -16,7 +16,7 @@ import { createRuntime } from '../../src/runtime/runtime.ts';
 import type { Sink } from '../../src/core/sink.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
-import { kafkaConnectionFromEnv, runtimeOptionsOf } from '../../src/topology/run.ts';
+import { ensureTopologyTopics, kafkaConnectionFromEnv, runtimeOptionsOf } from '../../src/topology/run.ts';
 import { LatencyRecorder, SinkLatencies } from './lease-latency.ts';
 import { progressReader } from './offsets.ts';
 import { startSampler, summarize } from './sampler.ts';
@@ -49,7 +49,8 @@ const dynamo = createDynamoClient(connections);
 const s3 = createS3Client(connections);
 // The same options as `tributary run` (bounds and timings from the environment).
 const runtime = createRuntime(runtimeOptionsOf(topology, kafkaConnectionFromEnv(env), env));
-const compiled = compileTopology(topology, { dynamo, s3, kafka: kafkaConnectionFromEnv(env) });
+const partitionCounts = await ensureTopologyTopics(topology, kafkaConnectionFromEnv(env));
+const compiled = compileTopology(topology, { dynamo, s3, kafka: kafkaConnectionFromEnv(env), partitionCounts });
 
 let firstMs: number | undefined;
 let readMs: number | undefined;

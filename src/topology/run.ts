@@ -129,6 +129,14 @@ export interface StartedTopology {
   close(): void;
 }
 
+/**
+ * Creates the topology's internal topics (repartition topics, changelogs) if missing, before the
+ * consumer subscribes to them; returns the partitions of each source topic (for `compileTopology`).
+ */
+export function ensureTopologyTopics(topology: ValidTopology, kafka: KafkaConnectionOptions): Promise<Map<string, number>> {
+  return ensureInternalTopics(kafka, topology.sources.flatMap((s) => s.topics), internalTopicsOf(topology));
+}
+
 /** Compiles and starts a topology against the services the environment names. */
 export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env, options: { readonly bounded?: boolean } = {}): StartedTopology {
   const connections = connectionsFromEnv(env);
@@ -136,9 +144,7 @@ export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = 
   const dynamo = createDynamoClient(connections);
   const s3 = createS3Client(connections);
   const runtime = createRuntime(runtimeOptionsOf(topology, kafka, env));
-  // Internal topics (repartition, changelogs) exist before the consumer subscribes.
-  const inputs = topology.sources.flatMap((s) => s.topics);
-  const done = ensureInternalTopics(kafka, inputs, internalTopicsOf(topology)).then(
+  const done = ensureTopologyTopics(topology, kafka).then(
     (partitionCounts) =>
       runtime.run(compileTopology(topology, { dynamo, s3, kafka, partitionCounts, ...(options.bounded === undefined ? {} : { bounded: options.bounded }) })),
     async (error: unknown) => {
