@@ -33,8 +33,7 @@ type NodeOutput = Observable<AnyEnvelope | Routed<unknown>>;
  * await createRuntime(options).run(pipeline);
  * ```
  */
-export function compileTopology(topology: ValidTopology, compileDeps: CompileDeps): Pipeline {
-  const deps = compileDeps;
+export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pipeline {
   checkSourceTopics(topology.sources);
   const consumers = countConsumers(topology);
 
@@ -78,22 +77,22 @@ export function compileTopology(topology: ValidTopology, compileDeps: CompileDep
         const step = stepById.get(id) as ValidStep;
         const mainTag = MAIN_TAGS[step.kind];
         let inputs = step.from.map((ref) => streamOf(ref));
-        let deps = stepDeps;
-        if (ctx.state !== undefined && ((step.kind === 'dedup' && step.durable === undefined) || step.kind === 'fraud')) deps = { ...stepDeps, state: ctx.state.changelog(step.id) };
-        if (ctx.state !== undefined && deps.kafka !== undefined && isRepartitioned(step)) {
+        let ownDeps = stepDeps;
+        if (ctx.state !== undefined && ((step.kind === 'dedup' && step.durable === undefined) || step.kind === 'fraud')) ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id) };
+        if (ctx.state !== undefined && stepDeps.kafka !== undefined && isRepartitioned(step)) {
           const upstream = inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs);
-          const partitions = Math.max(1, ...(compileDeps.partitionCounts?.values() ?? []));
+          const partitions = Math.max(1, ...(deps.partitionCounts?.values() ?? []));
           const tap = progressNode(topology, step);
           const progress = tap === undefined ? upstream : outputOf(tap).pipe(rxFilter((item): item is AnyEnvelope => !isRouted(item)));
-          const through = repartition(step, groupId, upstream, input, ctx, deps.kafka, partitions, progress, deps.scheduler);
+          const through = repartition(step, groupId, upstream, input, ctx, stepDeps.kafka, partitions, progress, stepDeps.scheduler);
           writers.push(through.writer);
           inputs = [through.records];
           const origins = [...upstreamTopics(topology, step.id)].flatMap((topic) =>
-            Array.from({ length: compileDeps.partitionCounts?.get(topic) ?? 0 }, (_, partition) => ({ topic, partition })),
+            Array.from({ length: deps.partitionCounts?.get(topic) ?? 0 }, (_, partition) => ({ topic, partition })),
           );
-          deps = { ...stepDeps, state: ctx.state.changelog(step.id), upstreamTopics: () => new Set([through.topic]), origins };
+          ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id), upstreamTopics: () => new Set([through.topic]), origins };
         }
-        raw = compileStep(step, inputs, deps, sourceInputs(step, sourceById)).pipe(
+        raw = compileStep(step, inputs, ownDeps, sourceInputs(step, sourceById)).pipe(
           rxMap((item) => (mainTag !== undefined && isRouted(item) && item.output === mainTag ? item.envelope : item)),
         );
       }
