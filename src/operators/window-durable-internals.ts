@@ -1,7 +1,7 @@
 import { ORIGIN_HEADER, WATERMARK_HEADER, type Changelog, type StateSnapshot } from '../core/state.ts';
 import { LeaseHold, NOOP_LEASE, type Envelope, type Routed } from '../core/envelope.ts';
 import type { Metrics } from '../core/metrics.ts';
-import type { TopicPartition } from '../core/partition.ts';
+import { partitionKey, type TopicPartition } from '../core/partition.ts';
 import { DurableParts, trackedLease, type DurableHooks, type Part } from './durable-internals.ts';
 import { WindowEngine, type EngineConfig, type LeasePolicy, type SavedWindow } from './window-internals.ts';
 import type { OpenWindow } from './window-store-internals.ts';
@@ -48,6 +48,7 @@ export class DurableWindows<T> {
   readonly #metrics: Metrics | undefined;
   readonly #labels: { step: string };
   readonly #origins: readonly TopicPartition[];
+  readonly #originKeys: ReadonlySet<string>;
   readonly #parts: DurableParts<WindowPart<T>, T>;
 
   constructor(config: EngineConfig<T>, emit: (routed: Routed<unknown>) => void, changelog: Changelog, hooks: DurableHooks, origins: readonly TopicPartition[] = []) {
@@ -57,6 +58,7 @@ export class DurableWindows<T> {
     this.#metrics = config.metrics;
     this.#labels = { step: config.id };
     this.#origins = origins;
+    this.#originKeys = new Set(origins.map((tp) => partitionKey(tp.topic, tp.partition)));
     this.#parts = new DurableParts<WindowPart<T>, T>(changelog, hooks, {
       create: (topic, partition, key) => this.#part(topic, partition, key),
       save: (part): Saved => ({
@@ -112,8 +114,14 @@ export class DurableWindows<T> {
     return at;
   }
 
+  /**
+   * The source paused or resumed partitions: only upstream partitions (origins) are clocks here; a
+   * paused repartition partition is not one, and taking it for one froze the watermark.
+   */
   flow(paused: boolean, partitions: readonly TopicPartition[], nowMs: number): void {
-    for (const part of this.#parts.parts()) part.engine.flow(paused, partitions, nowMs);
+    const origins = partitions.filter((tp) => this.#originKeys.has(partitionKey(tp.topic, tp.partition)));
+    if (origins.length === 0) return;
+    for (const part of this.#parts.parts()) part.engine.flow(paused, origins, nowMs);
   }
 
   #apply(part: WindowPart<T>, envelope: Envelope<T>, nowMs: number): void {

@@ -170,12 +170,21 @@ export async function ensureInternalTopics(
       try {
         await admin.createTopics({ topics: [topic.name], partitions, replicas: -1, configs });
       } catch (error) {
-        // Another instance may have created it first (several start together).
-        if (!(await admin.listTopics()).includes(topic.name)) throw error;
+        // Another instance may have created it first (several start together); the listing can
+        // take a moment to show it.
+        if (!(await listed(admin, topic.name))) throw error;
       }
     }
     return counts;
   } finally {
     await admin.close();
   }
+}
+
+async function listed(admin: Admin, topic: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if ((await admin.listTopics()).includes(topic)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
 }

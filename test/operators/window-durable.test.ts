@@ -210,4 +210,35 @@ describe('window with durable state: crashes and replays', () => {
     expect(results.map((r) => (r as { window_start: number }).window_start)).toEqual([0, 60_000]);
     sub.unsubscribe();
   });
+
+  it('a paused repartition partition does not freeze the watermark (only upstream partitions are clocks)', async () => {
+    const results: unknown[] = [];
+    const input = new Subject<Envelope<Ev>>();
+    const flow = new Subject<{ paused: boolean; partitions: readonly TopicPartition[] }>();
+    const sub = input
+      .pipe(
+        window<Ev, Record<string, Aggregator<Ev>>>({
+          id: 'w',
+          window: tumbling({ sizeMs: MINUTE }),
+          key: (e) => e.game,
+          eventTime: eventTimeFromField((e: Ev) => e.t),
+          aggregators: { events: count() },
+          deadLetter: () => {},
+          state: new MemoryChangelog(),
+          origins: [{ topic: 'up', partition: 0 }],
+          flow,
+        }),
+      )
+      .subscribe((routed) => results.push(routed.envelope.value));
+    input.next(envelopeOf({ id: 'e0', game: 'g', user: 'u', t: 0, amount: 0 }, { topic: 'rep', partition: 0, offset: 0, headers: { [ORIGIN_HEADER]: 'up:0:0' } }, new CountingLease()));
+    await tick();
+    flow.next({ paused: true, partitions: [{ topic: 'rep', partition: 0 }, { topic: 'up', partition: 0 }] }); // backpressure
+    flow.next({ paused: false, partitions: [{ topic: 'rep', partition: 0 }, { topic: 'up', partition: 0 }] });
+    for (let i = 1; i < 4; i++) {
+      const headers = { [ORIGIN_HEADER]: `up:0:${i}` };
+      input.next(envelopeOf({ id: `e${i}`, game: 'g', user: 'u', t: i * MINUTE, amount: 0 }, { topic: 'rep', partition: 0, offset: i, headers }, new CountingLease()));
+    }
+    expect(results.map((r) => (r as { window_start: number }).window_start)).toEqual([0, MINUTE, 2 * MINUTE]);
+    sub.unsubscribe();
+  });
 });
