@@ -2,6 +2,7 @@
  * Reads back what a run wrote (DynamoDB tables, Parquet on S3, dead letters) and compares it,
  * item by item, with the ground truth: every difference is named with expected and actual.
  */
+import { rmSync } from 'node:fs';
 import { DeleteBucketCommand, DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { DeleteTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { Admin, Consumer, MessagesStreamModes } from '@platformatic/kafka';
@@ -38,6 +39,7 @@ export async function readBack(names: { tablePrefix: string; bucket: string; dea
     const dir = await download(s3, names.bucket);
     const rows = await query(`SELECT event_id, count(*)::INTEGER AS n FROM read_parquet('${dir}/**/*.parquet', union_by_name = true) GROUP BY event_id`);
     for (const r of rows) parquet.set(String(r.event_id), Number(r.n));
+    rmSync(dir, { recursive: true, force: true });
   }
   const deadLetters = await readTopic(names.deadLetterTopic, (_, h) => `${h['tributary.source.topic']}/${h['tributary.source.partition']}/${h['tributary.source.offset']}`);
   const late = await readTopic(names.lateTopic, (value) => String((JSON.parse(value) as { event_id?: unknown }).event_id));

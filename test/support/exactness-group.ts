@@ -53,6 +53,17 @@ export class GroupWatch {
     return new Set([...group.members.values()].filter((m) => (m.assignments?.size ?? 0) > 0).map((m) => m.id));
   }
 
+  /** Each member's instance id and assigned partitions (`topic/partition`), whatever the group's state. */
+  async assignments(): Promise<Map<string, { instanceId: string | null; partitions: string[] }>> {
+    const group = (await this.#admin.describeGroups({ groups: [this.#group] })).get(this.#group);
+    const result = new Map<string, { instanceId: string | null; partitions: string[] }>();
+    for (const m of group?.members.values() ?? []) {
+      const partitions = [...(m.assignments?.values() ?? [])].flatMap((a) => a.partitions.map((p) => `${a.topic}/${p}`));
+      result.set(m.id, { instanceId: m.groupInstanceId ?? null, partitions: partitions.sort() });
+    }
+    return result;
+  }
+
   /**
    * Waits until a stable group has an assigned member not in `known` (and at least `atLeast`
    * assigned members); returns the members and the wait.

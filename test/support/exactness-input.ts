@@ -150,6 +150,27 @@ export function generateInput(options: InputOptions): ExactnessInput {
   return { records, truth: truth.build() };
 }
 
+/**
+ * The game_metrics truth recomputed with `late` as the events the window leaves out (for instance
+ * the ids it routed to `late`): tells a lateness judgement apart from a lost or doubled event.
+ */
+export function metricsWithLate(records: readonly InputRecord[], truth: Truth, late: ReadonlySet<string>): Map<string, MetricRow> {
+  const builder = new TruthBuilder();
+  const seen = new Set<string>();
+  for (const r of records) {
+    let event: Event;
+    try {
+      event = JSON.parse(r.value) as Event;
+    } catch {
+      continue;
+    }
+    if (!truth.eventIds.has(event.event_id) || seen.has(event.event_id)) continue;
+    seen.add(event.event_id);
+    builder.add(event, late.has(event.event_id));
+  }
+  return builder.build().metrics;
+}
+
 function dataOf(type: string, game: string, user: string, serial: number, int: (n: number) => number): Record<string, unknown> {
   switch (type) {
     case 'level_complete':

@@ -23,6 +23,8 @@ const NODE = existsSync(join(ROOT, 'node_modules/.bin/node')) ? join(ROOT, 'node
 const YAML = 'topologies/game-events.yaml';
 /** Names the logical instance a process is: a restart keeps it, so static membership can apply. */
 export const INSTANCE_ID_ENV = 'TRIBUTARY_GROUP_INSTANCE_ID';
+/** Registers a clean-up to run when the run is over: vitest's `onTestFinished` in tests, a list in the bench. */
+export type OnFinished = (cleanUp: () => Promise<void>) => void;
 
 export interface Instance {
   readonly name: string;
@@ -41,7 +43,7 @@ export class ExactnessRun {
   readonly watch: GroupWatch;
   readonly #t0 = performance.now();
 
-  constructor(env: Record<string, string> = {}) {
+  constructor(env: Record<string, string> = {}, onFinished: OnFinished = onTestFinished) {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
     this.env = {
       ...inherited,
@@ -58,7 +60,7 @@ export class ExactnessRun {
       ...env,
     };
     this.watch = new GroupWatch(this.tag, TOPICS.map((t) => this.topic(t)));
-    onTestFinished(() => this.#cleanUp());
+    onFinished(() => this.#cleanUp());
   }
 
   topic(name: string): string {
@@ -142,13 +144,13 @@ export class Feeder {
   #last: Promise<void> = Promise.resolve();
   produced = 0;
 
-  constructor(records: readonly InputRecord[], segments: number, topicPrefix: string, segmentMs: number) {
+  constructor(records: readonly InputRecord[], segments: number, topicPrefix: string, segmentMs: number, onFinished: OnFinished = onTestFinished) {
     const size = Math.ceil(records.length / segments);
     this.#segments = Array.from({ length: segments }, (_, k) => records.slice(k * size, (k + 1) * size));
     this.#prefix = topicPrefix;
     this.#segmentMs = segmentMs;
     this.#producer = new Producer({ clientId: `${topicPrefix}feeder`, bootstrapBrokers: brokers, serializers: stringSerializers, idempotent: true, acks: -1 });
-    onTestFinished(() => this.#producer.close().catch(() => {}));
+    onFinished(() => this.#producer.close().catch(() => {}));
   }
 
   get segments(): number {
