@@ -2,7 +2,7 @@ import { BehaviorSubject, Subject, asyncScheduler } from 'rxjs';
 import type { TopicPartition } from '../../src/core/partition.ts';
 import { describe, expect, it } from 'vitest';
 import { ORIGIN_HEADER, WATERMARK_HEADER } from '../../src/core/state.ts';
-import { count, distinct, eventTimeFromField, sum, tumbling, window } from '../../src/operators/window.ts';
+import { count, distinct, eventTimeFromField, sum, tumbling, window, type WindowOptions } from '../../src/operators/window.ts';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
 import { CountingLease, envelopeOf, type Envelope, type Lease, type Routed } from '../../src/core/envelope.ts';
 import { MemoryChangelog } from '../support/memory-changelog.ts';
@@ -109,6 +109,27 @@ async function reference(events: readonly Ev[]): Promise<Observed> {
   return observed;
 }
 
+/** A durable per-game minute count over a repartition topic, collecting its results. */
+function countingGames(extra: Partial<WindowOptions<Ev>>): { input: Subject<Envelope<Ev>>; starts: () => number[]; results: unknown[]; stop: () => void } {
+  const results: unknown[] = [];
+  const input = new Subject<Envelope<Ev>>();
+  const sub = input
+    .pipe(
+      window<Ev, Record<string, Aggregator<Ev>>>({
+        id: 'w',
+        window: tumbling({ sizeMs: MINUTE }),
+        key: (e) => e.game,
+        eventTime: eventTimeFromField((e: Ev) => e.t),
+        aggregators: { events: count() },
+        deadLetter: () => {},
+        state: new MemoryChangelog(),
+        ...extra,
+      }),
+    )
+    .subscribe((routed) => results.push(routed.envelope.value));
+  return { input, results, starts: () => results.map((r) => (r as { window_start: number }).window_start), stop: () => sub.unsubscribe() };
+}
+
 describe('window with durable state: crashes and replays', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: results after kills at random points equal a run without any', async (seed) => {
     const events = stream(seed);
@@ -182,23 +203,7 @@ describe('window with durable state: crashes and replays', () => {
   });
 
   it('waits for every upstream partition, which watermark markers move even when it sends no records', async () => {
-    const results: unknown[] = [];
-    const input = new Subject<Envelope<Ev>>();
-    const origins = [{ topic: 'up', partition: 0 }, { topic: 'up', partition: 1 }];
-    const sub = input
-      .pipe(
-        window<Ev, Record<string, Aggregator<Ev>>>({
-          id: 'w',
-          window: tumbling({ sizeMs: MINUTE }),
-          key: (e) => e.game,
-          eventTime: eventTimeFromField((e: Ev) => e.t),
-          aggregators: { events: count() },
-          deadLetter: () => {},
-          state: new MemoryChangelog(),
-          origins,
-        }),
-      )
-      .subscribe((routed) => results.push(routed.envelope.value));
+    const { input, results, starts, stop } = countingGames({ origins: [{ topic: 'up', partition: 0 }, { topic: 'up', partition: 1 }] });
     let offset = 0;
     for (let i = 0; i < 200; i++) {
       const headers = { [ORIGIN_HEADER]: `up:0:${i}` };
@@ -207,29 +212,13 @@ describe('window with durable state: crashes and replays', () => {
     await tick();
     expect(results).toEqual([]); // up:1 has said nothing: the watermark waits
     input.next(envelopeOf(null as unknown as Ev, { topic: 'rep', partition: 0, offset: offset++, headers: { [WATERMARK_HEADER]: 'up:1:150000' } }, new CountingLease()));
-    expect(results.map((r) => (r as { window_start: number }).window_start)).toEqual([0, 60_000]);
-    sub.unsubscribe();
+    expect(starts()).toEqual([0, 60_000]);
+    stop();
   });
 
   it('a paused repartition partition does not freeze the watermark (only upstream partitions are clocks)', async () => {
-    const results: unknown[] = [];
-    const input = new Subject<Envelope<Ev>>();
     const flow = new Subject<{ paused: boolean; partitions: readonly TopicPartition[] }>();
-    const sub = input
-      .pipe(
-        window<Ev, Record<string, Aggregator<Ev>>>({
-          id: 'w',
-          window: tumbling({ sizeMs: MINUTE }),
-          key: (e) => e.game,
-          eventTime: eventTimeFromField((e: Ev) => e.t),
-          aggregators: { events: count() },
-          deadLetter: () => {},
-          state: new MemoryChangelog(),
-          origins: [{ topic: 'up', partition: 0 }],
-          flow,
-        }),
-      )
-      .subscribe((routed) => results.push(routed.envelope.value));
+    const { input, starts, stop } = countingGames({ origins: [{ topic: 'up', partition: 0 }], flow });
     input.next(envelopeOf({ id: 'e0', game: 'g', user: 'u', t: 0, amount: 0 }, { topic: 'rep', partition: 0, offset: 0, headers: { [ORIGIN_HEADER]: 'up:0:0' } }, new CountingLease()));
     await tick();
     flow.next({ paused: true, partitions: [{ topic: 'rep', partition: 0 }, { topic: 'up', partition: 0 }] }); // backpressure
@@ -238,7 +227,7 @@ describe('window with durable state: crashes and replays', () => {
       const headers = { [ORIGIN_HEADER]: `up:0:${i}` };
       input.next(envelopeOf({ id: `e${i}`, game: 'g', user: 'u', t: i * MINUTE, amount: 0 }, { topic: 'rep', partition: 0, offset: i, headers }, new CountingLease()));
     }
-    expect(results.map((r) => (r as { window_start: number }).window_start)).toEqual([0, MINUTE, 2 * MINUTE]);
-    sub.unsubscribe();
+    expect(starts()).toEqual([0, MINUTE, 2 * MINUTE]);
+    stop();
   });
 });
