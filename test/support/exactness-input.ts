@@ -3,7 +3,7 @@
  * (topologies/game-events.yaml) must produce from it, whatever crashes or rebalances happen.
  *
  * Every event is stamped within 1.5 s of its position's stream time (far inside the game-minute
- * window's 5 s out-of-orderness), except a few clearly late ones (> 10 min behind). Duplicates re-send
+ * window's 5 s out-of-orderness), except a few clearly late ones (dated before the stream began, > 12 min behind). Duplicates re-send
  * an earlier record byte for byte, some a few records later, some thousands later. The stream ends
  * with a tick per partition two minutes ahead, so every real minute closes on event time.
  */
@@ -111,7 +111,8 @@ export function generateInput(options: InputOptions): ExactnessInput {
     const type = typeAt();
     const game = `game-${1 + int(8)}`;
     const late = roll > 0.99 && streamMs > epochMs + 12 * MINUTE && /^(game_start|level_complete)$/.test(type);
-    let timeMs = late ? streamMs - 10.5 * MINUTE - int(MINUTE) : streamMs - 1500 + int(3001);
+    // Late events fall before the stream began: late whatever partition a stalled watermark waits for.
+    let timeMs = late ? epochMs - MINUTE - int(MINUTE) : streamMs - 1500 + int(3001);
     if (type === 'user_login') while (loginAt.has(`${user}|${timeMs}`)) timeMs++;
     const event: Event = {
       event_id: `ev-${seed}-${++serial}`,
