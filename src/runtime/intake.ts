@@ -62,9 +62,7 @@ export class Intake implements SourceHandlers {
     const { running, logger, checkpoint, revocationTimeoutMs } = this.#deps;
     if (!running()) return;
     logger.info({ partitions }, 'rebalance: checkpoint before the partitions go');
-    // Files are not cut for a revocation: a partition's new owner writes them again from the last
-    // commit, and an upload racing its listing of S3 would duplicate rows.
-    await withTimeout(checkpoint(true), revocationTimeoutMs, 'revocation checkpoint').catch((error: unknown) =>
+    await withTimeout(checkpoint(), revocationTimeoutMs, 'revocation checkpoint').catch((error: unknown) =>
       logger.warn({ err: error }, 'revocation checkpoint did not finish'),
     );
   }
@@ -74,7 +72,7 @@ export class Intake implements SourceHandlers {
     book.revoke(partitions);
     logger.info({ partitions }, 'partitions revoked');
     events.next({ type: 'revoked', partitions });
-    if (running()) checkpoint(true).catch((error: unknown) => logger.warn({ err: error }, 'checkpoint after revocation failed'));
+    if (running()) checkpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint after revocation failed'));
   }
 
   onError(error: Error): void {

@@ -1,6 +1,5 @@
 import { SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
-import { partitionKey } from '../core/partition.ts';
 import { flattenRecord } from './parquet/flatten.ts';
 import { SchemaTracker } from './parquet/schema.ts';
 import { loadParquetWriter, type ParquetWriterFactory } from './parquet/writer.ts';
@@ -59,8 +58,6 @@ class S3ParquetSink<T> implements Sink<T> {
   #bufferedBytes = 0;
   #bufferedRows = 0;
   #failure: Error | undefined;
-  /** Partitions revoked and not assigned again: their records are let go. */
-  readonly #revoked = new Set<string>();
   #closed = false;
   /** The previous write, settled. */
   #writing: Promise<unknown> = Promise.resolve();
@@ -83,32 +80,12 @@ class S3ParquetSink<T> implements Sink<T> {
     return written;
   }
 
-  partitionsAssigned(partitions: readonly { topic: string; partition: number }[]): void {
-    for (const { topic, partition } of partitions) this.#revoked.delete(partitionKey(topic, partition));
-  }
-
-  /**
-   * Open files of revoked partitions are dropped, not uploaded, and later records of them are let
-   * go: the member will not commit them, and an upload racing the new owner's listing of S3 would
-   * duplicate rows.
-   */
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
     this.#recovery.forget(partitions);
     this.#files.revoked(partitions);
-    for (const { topic, partition } of partitions) this.#revoked.add(partitionKey(topic, partition));
-    for (const file of [...this.#files.files()]) {
-      if (!this.#revoked.has(partitionKey(file.meta.topic, file.meta.partition))) continue;
-      file.closed = true;
-      this.#files.forget(file);
-      void file.chain.then(() => file.writer.finish()).catch(() => {}); // frees the writer; the bytes are not wanted
-      for (const lease of file.leases) lease.release();
-      this.#bufferedRows -= file.rows;
-      this.#bufferedBytes -= file.bytes;
-    }
   }
 
-  async #write(input: readonly Envelope<T>[]): Promise<void> {
-    let batch = input;
+  async #write(batch: readonly Envelope<T>[]): Promise<void> {
     this.#check();
     if (batch.length === 0) return;
     const factory = await this.#writerFactory();
@@ -120,7 +97,6 @@ class S3ParquetSink<T> implements Sink<T> {
         { stepId: this.id },
       );
     }
-    if (this.#revoked.size > 0) batch = this.#owned(batch);
     const hours = batch.map((e) => this.#hourOf(e.eventTimeMs ?? e.meta.timestamp));
     const durable = await this.#recovery.offsetsFor(batch, hours);
     this.#check();
@@ -155,15 +131,6 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#context.metrics.set('buffer_records', this.#labels, this.#bufferedRows);
     if (this.#o.onOverload === 'wait') await this.#relieve();
     this.#check();
-  }
-
-  /** The batch without records of revoked partitions (released). */
-  #owned(batch: readonly Envelope<T>[]): readonly Envelope<T>[] {
-    return batch.filter((envelope) => {
-      if (!this.#revoked.has(partitionKey(envelope.meta.topic, envelope.meta.partition))) return true;
-      envelope.lease.release();
-      return false;
-    });
   }
 
   async flush(): Promise<void> {
