@@ -27,6 +27,12 @@ export interface Lease {
   retain(count?: number): void;
   /** Drops one reference; the last one marks the source record done. */
   release(): void;
+  /**
+   * True once the record's partition was revoked from this member: the member will not commit it,
+   * and the partition's next owner reads it again from the last commit. A sink still holding such a
+   * record may drop it (releasing the lease) rather than write it. Absent: never revoked.
+   */
+  readonly revoked?: boolean;
 }
 
 export interface Envelope<T> {

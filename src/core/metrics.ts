@@ -29,6 +29,7 @@ export const METRICS = {
   state_changelog_bytes_total: { kind: 'counter', help: 'State bytes written to changelog topics' },
   state_restored_records_total: { kind: 'counter', help: 'Changelog records read to restore state' },
   state_replayed_skipped_total: { kind: 'counter', help: 'Replayed records a stateful step had already applied, per step' },
+  revoked_records_total: { kind: 'counter', help: 'Records of partitions revoked from this member that a sink let go unwritten (their next owner writes them), per step' },
 } as const;
 
 export type MetricName = keyof typeof METRICS;

@@ -62,7 +62,9 @@ export class Intake implements SourceHandlers {
     const { running, logger, checkpoint, revocationTimeoutMs } = this.#deps;
     if (!running()) return;
     logger.info({ partitions }, 'rebalance: checkpoint before the partitions go');
-    await withTimeout(checkpoint(), revocationTimeoutMs, 'revocation checkpoint').catch((error: unknown) =>
+    // Files are not cut for a rebalance: a revoked partition's open files are dropped (see
+    // `Lease.revoked`), and an upload racing its new owner's listing of S3 would duplicate rows.
+    await withTimeout(checkpoint(true), revocationTimeoutMs, 'revocation checkpoint').catch((error: unknown) =>
       logger.warn({ err: error }, 'revocation checkpoint did not finish'),
     );
   }
@@ -72,7 +74,7 @@ export class Intake implements SourceHandlers {
     book.revoke(partitions);
     logger.info({ partitions }, 'partitions revoked');
     events.next({ type: 'revoked', partitions });
-    if (running()) checkpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint after revocation failed'));
+    if (running()) checkpoint(true).catch((error: unknown) => logger.warn({ err: error }, 'checkpoint after revocation failed'));
   }
 
   onError(error: Error): void {

@@ -29,6 +29,10 @@ export class RecordLease implements Lease {
     this.bytes = bytes;
   }
 
+  get revoked(): boolean {
+    return !this.tracker.live;
+  }
+
   retain(count = 1): void {
     if (this.refs <= 0) throw new Error(`retain after the final release (${this.tracker.topic}:${this.tracker.partition}@${this.offset})`);
     this.refs += count;

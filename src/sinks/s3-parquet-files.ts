@@ -101,12 +101,21 @@ export class FileTable {
     for (const stream of this.#streams.values()) yield* stream.files.values();
   }
 
-  /** Revoked partitions may come back from an earlier offset. */
-  revoked(partitions: readonly { topic: string; partition: number }[]): void {
+  /**
+   * Forgets revoked partitions (they may come back from an earlier offset); returns their open
+   * files, for the caller to drop.
+   */
+  revoked(partitions: readonly { topic: string; partition: number }[]): OpenFile[] {
+    const open: OpenFile[] = [];
     for (const { topic, partition } of partitions) {
-      const stream = this.#streams.get(partitionKey(topic, partition));
-      if (stream !== undefined) stream.lastOffset = -1;
+      const key = partitionKey(topic, partition);
+      const stream = this.#streams.get(key);
+      if (stream === undefined) continue;
+      open.push(...stream.files.values());
+      this.#streams.delete(key);
+      if (this.#last === stream) this.#last = undefined;
     }
+    return open;
   }
 
   /** Removes a closed file from the table and stops its timer. */

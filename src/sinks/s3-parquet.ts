@@ -30,6 +30,10 @@ export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
  * `duplicates_total` and not written again (a partition's records come in offset order, the same
  * ones on every replay).
  *
+ * A revoked partition's open files are dropped, not uploaded, and so are its records still on their
+ * way (`Lease.revoked`): the member will not commit them, the partition's next owner writes them
+ * from the last commit, and an upload racing that owner's listing would write rows twice.
+ *
  * @example
  * const sink = s3ParquetSink(
  *   { id: 'events-to-s3', client: createS3Client(connections), bucket: 'lake', prefix: 'raw',
@@ -82,7 +86,18 @@ class S3ParquetSink<T> implements Sink<T> {
 
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
     this.#recovery.forget(partitions);
-    this.#files.revoked(partitions);
+    for (const file of this.#files.revoked(partitions)) this.#drop(file);
+  }
+
+  /** Lets an open file go unwritten: its records are read again by their partition's next owner. */
+  #drop(file: OpenFile): void {
+    file.closed = true;
+    this.#files.forget(file);
+    void file.chain.then(() => file.writer.finish()).catch(() => {}); // frees the writer; the bytes are not wanted
+    for (const lease of file.leases) lease.release();
+    this.#bufferedRows -= file.rows;
+    this.#bufferedBytes -= file.bytes;
+    this.#context.metrics.inc('revoked_records_total', this.#labels, file.rows);
   }
 
   async #write(batch: readonly Envelope<T>[]): Promise<void> {
@@ -103,8 +118,14 @@ class S3ParquetSink<T> implements Sink<T> {
     const now = this.#o.scheduler.now();
     const touched = new Set<OpenFile>();
     let skipped = 0;
+    let revoked = 0;
     for (let i = 0; i < batch.length; i++) {
       const envelope = batch[i] as Envelope<T>;
+      if (envelope.lease.revoked === true) {
+        revoked += 1; // the partition's next owner writes it
+        envelope.lease.release();
+        continue;
+      }
       // Fitted before the replay check: a skipped record widens the schema as it did the first time.
       const fit = this.#schema.fit(flattenRecord(envelope.value));
       if (!fit.ok || this.#schema.columns.length === 0) {
@@ -125,6 +146,7 @@ class S3ParquetSink<T> implements Sink<T> {
       if (file.rows >= this.#o.maxFileRows || file.bytes >= this.#o.maxFileBytes) this.#close(file);
     }
     if (skipped > 0) this.#context.metrics.inc('duplicates_total', this.#labels, skipped);
+    if (revoked > 0) this.#context.metrics.inc('revoked_records_total', this.#labels, revoked);
     const writes: Promise<void>[] = [];
     for (const file of touched) if (!file.closed) writes.push(this.#drain(file));
     await Promise.all(writes);

@@ -18,13 +18,16 @@
  *   `groupInstanceId` is replaced, without a rebalance, by the next process with that id (classic
  *   only: KIP-848 refuses the id with UNRELEASED_INSTANCE_ID until the old member's session expires).
  * - After a rejoin the stream restarts kept partitions from their committed offsets, so records
- *   already read are delivered again; the runtime drops those by offset.
+ *   already read are delivered again; the runtime drops those by offset. A partition new to this
+ *   member is read from its committed offset whatever the client's own position (see
+ *   `partition-starts.ts`).
  */
-import { Consumer, stringDeserializer, type Message, type MessagesStream } from '@platformatic/kafka';
+import { Consumer, ListOffsetTimestamps, stringDeserializer, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { RecordMeta } from '../core/envelope.ts';
 import { platformaticConnection } from './connection.ts';
 import { commitOwned, isFencing, Ownership } from './ownership.ts';
 import { commitAs, describeMember } from './platformatic-commit.ts';
+import { byTopic, PartitionStarts } from './partition-starts.ts';
 import {
   NO_HEADERS,
   partitionKey,
@@ -61,6 +64,8 @@ export class PlatformaticSource implements KafkaSource {
   /** Member id and generation of the last classic join, taken together with its assignment. */
   #member: { readonly id: string; readonly generation: number } | undefined;
   readonly #paused = new Set<string>();
+  /** Partitions new to this member, until their first record at the committed offset. */
+  readonly #starts = new PartitionStarts();
   #stopped = false;
 
   constructor(options: SourceOptions) {
@@ -140,13 +145,56 @@ export class PlatformaticSource implements KafkaSource {
 
   #onAssignment(now: readonly TopicPartition[], continuous = true): void {
     const { revoked, added } = this.#ownership.update(now, continuous);
-    for (const tp of revoked) this.#paused.delete(partitionKey(tp.topic, tp.partition));
+    for (const tp of revoked) {
+      const key = partitionKey(tp.topic, tp.partition);
+      this.#paused.delete(key);
+      this.#starts.end(key);
+    }
+    for (const tp of added) this.#starts.begin(partitionKey(tp.topic, tp.partition));
     if (revoked.length > 0) this.#handlers?.onRevoked(revoked);
-    if (added.length > 0) this.#handlers?.onAssigned(added);
+    if (added.length > 0) {
+      this.#handlers?.onAssigned(added);
+      void this.#findStarts(added);
+    }
+  }
+
+  /** Asks the group where `added` start (retrying while they are still waiting) and rewinds the client there. */
+  async #findStarts(added: readonly TopicPartition[]): Promise<void> {
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      const waiting = added.filter((tp) => this.#starts.unresolved(partitionKey(tp.topic, tp.partition)));
+      if (waiting.length === 0) return;
+      try {
+        const committed = await this.#consumer.listCommittedOffsets({ topics: byTopic(waiting) });
+        const none = waiting.filter((tp) => (committed.get(tp.topic)?.[tp.partition] ?? -1n) < 0n);
+        const earliest =
+          this.#options.fromBeginning && none.length > 0
+            ? await this.#consumer.listOffsets({ topics: [...new Set(none.map((tp) => tp.topic))], timestamp: ListOffsetTimestamps.EARLIEST })
+            : undefined;
+        for (const { topic, partition } of waiting) {
+          const key = partitionKey(topic, partition);
+          const log = earliest?.get(topic)?.[partition];
+          const target = this.#starts.resolve(key, Number(committed.get(topic)?.[partition] ?? -1n), log === undefined ? undefined : Number(log));
+          if (target !== undefined) this.#rewind(key, target);
+        }
+      } catch {
+        // The coordinator is moving or unreachable: the partitions' records wait; ask again.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)));
+      }
+    }
+  }
+
+  #rewind(key: string, offset: number): void {
+    this.#stream?.offsetsToFetch.set(key, BigInt(offset));
   }
 
   #onMessage(message: PlatformaticMessage): void {
     if (this.#stopped) return;
+    if (this.#starts.size > 0) {
+      const key = partitionKey(message.topic, message.partition);
+      const decision = this.#starts.decide(key, Number(message.offset));
+      if (decision === 'rewind') this.#rewind(key, this.#starts.target(key) as number);
+      if (decision !== 'take') return;
+    }
     const entries = message.headerEntries;
     const meta: RecordMeta = {
       topic: message.topic,

@@ -190,3 +190,42 @@ describe('s3ParquetSink replay recovery', () => {
     expect(warnings).toHaveLength(1);
   });
 });
+
+/** A lease whose partition can be revoked, as the runtime's record leases are. */
+class PartitionLease extends CountingLease {
+  constructor(readonly owner: { revoked: boolean }) {
+    super();
+  }
+  get revoked(): boolean {
+    return this.owner.revoked;
+  }
+}
+
+describe('s3ParquetSink revocation', () => {
+  it("drops a revoked partition's open files and its records still on their way, and writes it again once assigned", async () => {
+    const { s3, make } = bucket();
+    const { sink, metrics } = make();
+    const ownership = { revoked: false };
+    const owned = (from: number, to: number, partition: number, owner: { revoked: boolean }) =>
+      range(from, to, partition).map((e) => ({ ...e, lease: new PartitionLease(owner) }));
+    const held = owned(0, 4, 0, ownership);
+    const other = range(0, 2, 1);
+    await sink.write([...held, ...other]);
+    expect(done(held)).toEqual([false, false, false, false, false]);
+    ownership.revoked = true;
+    sink.partitionsRevoked?.([{ topic: 'games', partition: 0 }]);
+    // Let go unwritten: this member will not commit them; the next owner writes them from the last commit.
+    expect(done(held)).toEqual([true, true, true, true, true]);
+    const late = owned(5, 6, 0, ownership);
+    await sink.write(late);
+    expect(done(late)).toEqual([true, true]);
+    expect(metrics.value('revoked_records_total', { step: 'to-s3' })).toBe(7);
+    await sink.flush();
+    expect(keys(s3)).toEqual([file(10, 1, 0, 2)]);
+    // Assigned again: read again from the commit, under a new ownership.
+    sink.partitionsAssigned?.([{ topic: 'games', partition: 0 }]);
+    await sink.write(owned(0, 8, 0, { revoked: false }));
+    await sink.close();
+    expect(keys(s3)).toEqual([file(10, 0, 0, 8), file(10, 1, 0, 2)]);
+  });
+});
