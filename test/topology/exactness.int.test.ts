@@ -108,11 +108,7 @@ describe('exactness of the default topology under faults (separate processes)', 
     expectExact(diffs);
   }, 420_000);
 
-  // Skipped while a known defect stands (#12 stays open): during a rebalance the old owner's
-  // revocation flush can upload a Parquet file after the new owner listed that hour, and those rows
-  // are then written twice (89-354 duplicated rows in storm runs; everything else exact). Run it with
-  // `it` to see it.
-  it.skip('rebalance storm: members join and leave gracefully every 5 s while the input flows', async () => {
+  it('rebalance storm: members join and leave gracefully every 5 s while the input flows', async () => {
     const { run, feeder } = await setUp('storm');
     const live = [run.spawn('s0'), run.spawn('s1')];
     await run.watch.newMember(new Set(), 90_000, 2);
