@@ -114,6 +114,7 @@ function summary(node: ValidStep | ValidSink): string {
     case 'route':
       return `${node.routes.length} routes, ${node.mode}`;
     case 'dynamodb':
+      if (node.latest !== undefined) return `${node.table} (latest by ${node.latest.version.map(lastSegment).join(', ')}${node.latest.delete === undefined ? '' : ', deletes'})`;
       return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute})`;
     case 's3-parquet':
       return `${node.bucket}/${node.prefix}`;

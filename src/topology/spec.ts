@@ -238,10 +238,18 @@ export interface DynamoDbSinkSpec extends StepBase {
   readonly attributes?: 'all' | readonly FieldPath[] | Readonly<Record<string, Expression>>;
   /** Expire items `after` their event time, in `attribute` (epoch seconds). */
   readonly ttl?: { readonly attribute: string; readonly after: Duration };
-  /** `put` (default); `max` keeps the larger `value` in `attribute`; `add` adds `value` to it. */
-  readonly mode?: 'put' | 'max' | 'add';
+  /** `put` (default); `max` keeps the larger `value` in `attribute`; `add` adds `value` to it; `latest`: see `version`. */
+  readonly mode?: 'put' | 'max' | 'add' | 'latest';
   readonly attribute?: string;
   readonly value?: Expression;
+  /** `latest` only: the version fields, compared in order (`[updatedAt, sequence_number]`); the item is written only when its stored version is lower. */
+  readonly version?: Expression | readonly Expression[];
+  /** `latest` only: records matching this predicate (`"op == 'REMOVE'"`) delete their item, leaving a tombstone. */
+  readonly delete?: Expression;
+  /** `latest` only: an equal stored version is left (`skip`, default) or written over (`overwrite`). */
+  readonly onEqualVersion?: 'skip' | 'overwrite';
+  /** `latest` only: the boolean attribute marking a tombstone. Default `_deleted`. */
+  readonly tombstoneAttribute?: string;
   /** Writers, each owning a hash range of keys (per-key order kept). Default 1. */
   readonly shards?: number;
   /** In-flight batch requests per shard. Default 4. */

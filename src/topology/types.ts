@@ -190,11 +190,20 @@ export interface DynamoDbSink extends Base {
   readonly sortKey: KeyMapping | undefined;
   readonly attributes: 'all' | FieldSelection;
   readonly ttl: { readonly attribute: string; readonly afterMs: number } | undefined;
-  readonly mode: 'put' | 'max' | 'add';
+  readonly mode: 'put' | 'max' | 'add' | 'latest';
   /** For `max`/`add`: the attribute updated and the expression giving the new value. */
   readonly update: { readonly attribute: string; readonly value: string } | undefined;
+  /** For `latest`: as the sink's `DynamoLatestOptions`. */
+  readonly latest: LatestMode | undefined;
   readonly shards: number;
   readonly concurrency: number;
+}
+
+export interface LatestMode {
+  readonly version: readonly string[];
+  readonly delete: string | undefined;
+  readonly onEqualVersion: 'skip' | 'overwrite';
+  readonly tombstoneAttribute: string;
 }
 
 export interface S3ParquetSink extends Base {

@@ -1,8 +1,8 @@
-import { bool, bucketName, duration, expression, oneOf, positiveInt, size, str, tableName, template, topicName } from './checks.ts';
+import { bool, bucketName, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
-import { child, entries, fail, fields, isPlainObject } from './schema.ts';
+import { child, entries, fail, fields, isPlainObject, oneOrMore } from './schema.ts';
 import type { ColumnType } from './spec.ts';
-import type { FieldSelection, KeyMapping, ValidSink } from './types.ts';
+import type { FieldSelection, KeyMapping, LatestMode, ValidSink } from './types.ts';
 import { selection, type StepInput } from './validate-steps.ts';
 
 type Builder = (f: Fields, input: StepInput, c: Checker) => ValidSink;
@@ -12,9 +12,11 @@ const KEY_HINT = 'a key mapping like { name: "user_id", value: "{user_id}" }';
 /** One builder per sink kind. */
 export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
   dynamodb: (f, { id, from }) => {
-    const mode = f.def('mode', oneOf('put', 'max', 'add'), 'put');
+    const mode = f.def('mode', oneOf('put', 'max', 'add', 'latest'), 'put');
     const update = mode === 'max' || mode === 'add' ? { attribute: f.req('attribute', str()), value: f.req('value', expression) } : undefined;
-    if (mode === 'put') for (const k of ['attribute', 'value']) f.forbid(k, 'is only used with mode max or add');
+    if (mode === 'put' || mode === 'latest') for (const k of ['attribute', 'value']) f.forbid(k, 'is only used with mode max or add');
+    const latest = mode === 'latest' ? latestMode(f) : undefined;
+    if (mode !== 'latest') for (const k of ['version', 'delete', 'onEqualVersion', 'tombstoneAttribute']) f.forbid(k, 'is only used with mode latest');
     return {
       id,
       kind: 'dynamodb',
@@ -26,6 +28,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       ttl: f.opt('ttl', ttl),
       mode,
       update,
+      latest,
       shards: f.def('shards', positiveInt, 1),
       concurrency: f.def('concurrency', positiveInt, 4),
     };
@@ -70,6 +73,16 @@ function object<T>(read: (f: Fields) => T): Check<T> {
     const out = read(f);
     f.done();
     return out;
+  };
+}
+
+/** `mode: latest`: its own keys of the sink object. */
+function latestMode(f: Fields): LatestMode {
+  return {
+    version: f.req('version', oneOrMore(expression), 'the version fields compared in order, like [updatedAt, sequence_number]'),
+    delete: f.opt('delete', predicate),
+    onEqualVersion: f.def('onEqualVersion', oneOf('skip', 'overwrite'), 'skip'),
+    tombstoneAttribute: f.def('tombstoneAttribute', str(), '_deleted'),
   };
 }
 
