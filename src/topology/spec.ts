@@ -65,7 +65,9 @@ export type StepSpec =
   | DedupSpec
   | WindowSpec
   | FraudSpec
-  | RouteSpec;
+  | RouteSpec
+  | ParseFieldSpec
+  | RenameSpec;
 
 export interface ParseSpec extends StepBase {
   readonly kind: 'parse';
@@ -217,6 +219,26 @@ export interface RouteSpec extends StepBase {
   readonly mode?: 'first' | 'all';
   /** Output for records no route matches; without it they are dropped. */
   readonly default?: string;
+}
+
+/** A string field holding JSON becomes the object it holds; what cannot be parsed goes to dead letters. */
+export interface ParseFieldSpec extends StepBase {
+  readonly kind: 'parse-field';
+  /** The string field: `event_value`, `payload.body`. */
+  readonly field: FieldPath;
+  /** Where the parsed value goes. Default: `field` itself. */
+  readonly into?: FieldPath;
+  /** Deeper nesting goes to dead letters. Default 32. */
+  readonly maxDepth?: number;
+  /** Longer strings go to dead letters. Default `1MiB`. */
+  readonly maxBytes?: Size;
+}
+
+/** Renames fields: `fields` (top-level names, `{ from: to }`) and/or `normalize` (every name, at every depth). */
+export interface RenameSpec extends StepBase {
+  readonly kind: 'rename';
+  readonly fields?: Readonly<Record<string, string>>;
+  readonly normalize?: 'snake_case';
 }
 
 export type SinkSpec = DynamoDbSinkSpec | S3ParquetSinkSpec | KafkaSinkSpec;

@@ -163,6 +163,21 @@ export interface RouteStep extends Base {
   readonly defaultOutput: string | undefined;
 }
 
+export interface ParseFieldStep extends Base {
+  readonly kind: 'parse-field';
+  readonly field: string;
+  readonly into: string;
+  readonly maxDepth: number;
+  readonly maxBytes: number;
+}
+
+export interface RenameStep extends Base {
+  readonly kind: 'rename';
+  /** Top-level names, `{ from: to }`; empty for none. */
+  readonly fields: Readonly<Record<string, string>>;
+  readonly normalize: 'snake_case' | undefined;
+}
+
 export type ValidStep =
   | ParseStep
   | ValidateStep
@@ -172,7 +187,9 @@ export type ValidStep =
   | DedupStep
   | WindowStep
   | FraudStep
-  | RouteStep;
+  | RouteStep
+  | ParseFieldStep
+  | RenameStep;
 
 export type StepKind = ValidStep['kind'];
 
