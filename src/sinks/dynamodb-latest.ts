@@ -27,11 +27,12 @@ export type LatestResult =
   | { readonly ok: true; readonly put: PutItemCommandInput; readonly value: readonly (number | string)[]; readonly deleted: boolean }
   | { readonly ok: false; readonly reason: string };
 
-/** Names the sink's other options reserve, which a version attribute must not take. */
+/** The sink's other options a `latest` sink is checked against: names a version attribute must not take, and sharding. */
 export interface ReservedNames {
   readonly partitionKey?: { readonly name: string };
   readonly sortKey?: { readonly name: string };
   readonly ttl?: { readonly attribute: string };
+  readonly shards?: number;
 }
 
 /** The attribute a version field is stored in: `updatedAt` -> `updatedAt`, `meta.seq` -> `meta_seq`. */
@@ -48,6 +49,8 @@ export function latestOptionProblems(o: DynamoLatestOptions | undefined, reserve
   if (o.onEqualVersion !== undefined && o.onEqualVersion !== 'skip' && o.onEqualVersion !== 'overwrite') problems.push("latest.onEqualVersion must be 'skip' or 'overwrite'");
   const tombstone = o.tombstoneAttribute ?? '_deleted';
   if (!tombstone) problems.push('latest.tombstoneAttribute must be a non-empty string');
+  // Every version of a key must meet on one item; a shard picked by another field would split them.
+  if ((reserved.shards ?? 1) > 1) problems.push("shards must be 1 in mode 'latest' (a key's versions must land on one item)");
   const names = o.version.map(versionAttributeOf);
   const taken = new Map<string, string>([
     ...(reserved.partitionKey ? [[reserved.partitionKey.name, 'the partition key'] as const] : []),

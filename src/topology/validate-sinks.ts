@@ -2,7 +2,8 @@ import { bool, bucketName, duration, expression, oneOf, positiveInt, predicate, 
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject, oneOrMore } from './schema.ts';
 import type { ColumnType } from './spec.ts';
-import type { FieldSelection, KeyMapping, LatestMode, ValidSink } from './types.ts';
+import { latestOptionProblems } from '../sinks/dynamodb-latest.ts';
+import type { DynamoDbSink, FieldSelection, KeyMapping, LatestMode, ValidSink } from './types.ts';
 import { selection, type StepInput } from './validate-steps.ts';
 
 type Builder = (f: Fields, input: StepInput, c: Checker) => ValidSink;
@@ -11,15 +12,15 @@ const KEY_HINT = 'a key mapping like { name: "user_id", value: "{user_id}" }';
 
 /** One builder per sink kind. */
 export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
-  dynamodb: (f, { id, from }) => {
+  dynamodb: (f, { id, from }, c) => {
     const mode = f.def('mode', oneOf('put', 'max', 'add', 'latest'), 'put');
     const update = mode === 'max' || mode === 'add' ? { attribute: f.req('attribute', str()), value: f.req('value', expression) } : undefined;
     if (mode === 'put' || mode === 'latest') for (const k of ['attribute', 'value']) f.forbid(k, 'is only used with mode max or add');
     const latest = mode === 'latest' ? latestMode(f) : undefined;
     if (mode !== 'latest') for (const k of ['version', 'delete', 'onEqualVersion', 'tombstoneAttribute']) f.forbid(k, 'is only used with mode latest');
-    return {
+    const sink = {
       id,
-      kind: 'dynamodb',
+      kind: 'dynamodb' as const,
       from,
       table: f.req('table', tableName),
       partitionKey: f.req('partitionKey', keyMapping, KEY_HINT),
@@ -32,6 +33,8 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       shards: f.def('shards', positiveInt, 1),
       concurrency: f.def('concurrency', positiveInt, 4),
     };
+    if (latest !== undefined && latest.version?.every((v) => typeof v === 'string')) checkLatest(sink, latest, f, c);
+    return sink;
   },
 
   's3-parquet': (f, { id, from }, c) => {
@@ -74,6 +77,19 @@ function object<T>(read: (f: Fields) => T): Check<T> {
     f.done();
     return out;
   };
+}
+
+/** The version attributes against the key, TTL and tombstone names, and sharding (`latestOptionProblems` of the sink). */
+function checkLatest(sink: Omit<DynamoDbSink, 'id' | 'from' | 'latest'>, latest: LatestMode, f: Fields, c: Checker): void {
+  const reserved = {
+    ...(sink.partitionKey?.name ? { partitionKey: sink.partitionKey } : {}),
+    ...(sink.sortKey?.name ? { sortKey: sink.sortKey } : {}),
+    ...(sink.ttl?.attribute ? { ttl: sink.ttl } : {}),
+    shards: sink.shards,
+  };
+  // Syntax errors in the expressions are reported by their own checks already.
+  const problems = latestOptionProblems({ version: latest.version, tombstoneAttribute: latest.tombstoneAttribute }, reserved).filter((p) => !p.startsWith('latest.version['));
+  for (const problem of problems) c.report(child(f.at, problem.startsWith('shards') ? 'shards' : 'version'), problem.replace(/^latest\.version: |^shards /, ''));
 }
 
 /** `mode: latest`: its own keys of the sink object. */

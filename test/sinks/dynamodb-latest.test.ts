@@ -71,6 +71,7 @@ describe('latest options', () => {
     expect(latestOptionProblems({ version: ['a.b', 'a_b'] })).toEqual(['latest.version: "a_b" is stored as "a_b" twice']);
     expect(latestOptionProblems({ version: ['pk'] }, { partitionKey: { name: 'pk' } })).toEqual(['latest.version: "pk" would be stored as "pk", which is the partition key']);
     expect(latestOptionProblems({ version: ['expires_at'] }, { ttl: { attribute: 'expires_at' } })).toHaveLength(1);
+    expect(latestOptionProblems({ version: ['v'] }, { shards: 4 })).toEqual(["shards must be 1 in mode 'latest' (a key's versions must land on one item)"]);
     expect(latestOptionProblems({ version: ['v'], onEqualVersion: 'keep' as 'skip' })).toEqual(["latest.onEqualVersion must be 'skip' or 'overwrite'"]);
     expect(latestOptionProblems({ version: ['v'], delete: "op = 'REMOVE'" })[0]).toMatch(/^latest.delete: unexpected character/);
     expect(latestOptionProblems({ version: ['v >'] })[0]).toMatch(/^latest.version\[0\]/);

@@ -58,12 +58,23 @@ describe('dynamodb mode latest in a topology', () => {
     ]);
   });
 
-  it('a version stored where the key is fails when the sink is built, naming it', () => {
-    const t = validateTopology(latestSpec({ version: 'pk' }), { env: {} });
+  it('refuses a version stored where the key, the TTL or the tombstone is, and sharding', () => {
+    expect(problems(latestSpec({ version: ['pk', 'expires_at', '_deleted'], ttl: { attribute: 'expires_at', after: '30d' }, shards: 4 }))).toEqual([
+      '/sinks/counts/version: "pk" would be stored as "pk", which is the partition key',
+      '/sinks/counts/version: "expires_at" would be stored as "expires_at", which is the TTL attribute',
+      '/sinks/counts/version: "_deleted" would be stored as "_deleted", which is the tombstone attribute',
+      "/sinks/counts/shards: must be 1 in mode 'latest' (a key's versions must land on one item)",
+    ]);
+    expect(problems(latestSpec({ version: ['a.b', 'a_b'] }))).toEqual(['/sinks/counts/version: "a_b" is stored as "a_b" twice']);
+    expect(problems(latestSpec({ version: ['v >'] }))).toEqual(['/sinks/counts/version/0: unexpected end of expression at column 4 in "v >"']);
+  });
+
+  it('the sink checks the same when built from TypeScript', () => {
     const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    expect(() => compileSink(t.sinks.find((s) => s.id === 'counts') as DynamoDbSink, memoryContext(), { dynamo })).toThrow(
-      'counts: latest.version: "pk" would be stored as "pk", which is the partition key',
-    );
+    const t = validateTopology(latestSpec({ version: 'v' }), { env: {} });
+    const sink = t.sinks.find((s) => s.id === 'counts') as DynamoDbSink;
+    const bad = { ...sink, latest: { ...(sink.latest as NonNullable<DynamoDbSink['latest']>), version: ['pk'] } };
+    expect(() => compileSink(bad, memoryContext(), { dynamo })).toThrow('counts: latest.version: "pk" would be stored as "pk", which is the partition key');
     dynamo.destroy();
   });
 });
