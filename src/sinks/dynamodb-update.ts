@@ -1,7 +1,8 @@
-import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand, type AttributeValue, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../core/errors.ts';
 import { compileField, type Getter } from '../core/expression.ts';
 import type { Envelope } from '../core/envelope.ts';
+import { compileLatestBuilder, latestOptionProblems, type DynamoLatestOptions, type LatestResult, type ReservedNames } from './dynamodb-latest.ts';
 
 /**
  * How the DynamoDB sink writes:
@@ -11,8 +12,10 @@ import type { Envelope } from '../core/envelope.ts';
  *   value is not greater), and a lower value is a normal `ConditionalCheckFailedException`.
  * - `add`: counters (`ADD attr :v`). NOT idempotent: a replay after a crash adds again. Prefer
  *   counting in a window and `put` the window's result, which a replay overwrites with itself.
+ * - `latest`: latest-version-wins upserts and deletes for CDC streams, one conditional `PutItem`
+ *   per record (see `DynamoLatestOptions` in `dynamodb-latest.ts`).
  */
-export type DynamoWriteMode = 'put' | 'max' | 'add';
+export type DynamoWriteMode = 'put' | 'max' | 'add' | 'latest';
 
 export interface DynamoUpdateOptions {
   readonly mode?: DynamoWriteMode;
@@ -21,32 +24,57 @@ export interface DynamoUpdateOptions {
    * number), and the expression giving the new value, e.g. `{ attribute: 'best', value: 'score' }`.
    */
   readonly update?: { readonly attribute: string; readonly value: string };
+  /** For `latest`: the version fields, the delete predicate and how equal versions are treated. */
+  readonly latest?: DynamoLatestOptions;
 }
 
-export type UpdateResult =
+export type UpdateItemResult =
   | { readonly ok: true; readonly input: UpdateItemCommandInput; readonly value: number | string }
   | { readonly ok: false; readonly reason: string };
 
+/** A record's request in any mode but `put`: an `UpdateItem` (max, add) or a conditional `PutItem` (latest). */
+export type UpdateResult = UpdateItemResult | LatestResult;
+
+type Builder<R> = (envelope: Envelope<unknown>, item: Readonly<Record<string, AttributeValue>>, key: Readonly<Record<string, AttributeValue>>) => R;
+
+/**
+ * The request builder of a `max`, `add` or `latest` sink.
+ * @throws ConfigError naming the step
+ */
+export function compileWriteBuilder(options: DynamoUpdateOptions & ReservedNames, table: string, stepId: string): Builder<UpdateResult> {
+  if (options.mode !== 'latest') return compileUpdateBuilder(options, table, stepId);
+  const problems = updateOptionProblems(options);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${stepId}: ${p}`), { stepId });
+  return compileLatestBuilder({ ...options, ...(options.latest as DynamoLatestOptions) }, table, stepId);
+}
+
+/** The request an update result is sent as. */
+export function commandOf(update: UpdateResult & { ok: true }): UpdateItemCommand | PutItemCommand {
+  return 'put' in update ? new PutItemCommand(update.put) : new UpdateItemCommand(update.input);
+}
+
 /** The checks of the update options, as problems (empty when valid). */
-export function updateOptionProblems(o: DynamoUpdateOptions): string[] {
+export function updateOptionProblems(o: DynamoUpdateOptions & ReservedNames): string[] {
   const mode = o.mode ?? 'put';
-  if (mode !== 'put' && mode !== 'max' && mode !== 'add') return [`mode must be 'put', 'max' or 'add'`];
+  if (mode !== 'put' && mode !== 'max' && mode !== 'add' && mode !== 'latest') return [`mode must be 'put', 'max', 'add' or 'latest'`];
+  if (mode !== 'latest' && o.latest !== undefined) return ["latest is only for mode 'latest'"];
+  if (mode === 'latest') return o.update === undefined ? latestOptionProblems(o.latest, o) : ["update is only for mode 'max' or 'add'", ...latestOptionProblems(o.latest, o)];
   if (mode === 'put') return o.update === undefined ? [] : ["update is only for mode 'max' or 'add'"];
   return o.update?.attribute && o.update.value ? [] : [`mode '${mode}' needs update: { attribute, value }`];
 }
 
 /**
- * Compiles the `UpdateItem` request builder of a `max` or `add` sink. Every non-key attribute of
+ * Compiles the `UpdateItem` request builder of a `max` or `add` sink (`latest`: `compileLatestBuilder`). Every non-key attribute of
  * the mapped item is SET alongside (in `max` mode only when the new value wins).
  * @throws ConfigError naming the step
  */
 export function compileUpdateBuilder(
-  options: DynamoUpdateOptions,
+  options: DynamoUpdateOptions & ReservedNames,
   table: string,
   stepId: string,
-): (envelope: Envelope<unknown>, item: Readonly<Record<string, AttributeValue>>, key: Readonly<Record<string, AttributeValue>>) => UpdateResult {
+): Builder<UpdateItemResult> {
   const problems = updateOptionProblems(options);
-  if (problems.length > 0 || options.mode === undefined || options.mode === 'put') {
+  if (problems.length > 0 || options.mode === undefined || options.mode === 'put' || options.mode === 'latest') {
     throw new ConfigError((problems.length ? problems : ['compileUpdateBuilder needs mode max or add']).map((p) => `${stepId}: ${p}`), { stepId });
   }
   const { attribute } = options.update as { attribute: string; value: string };

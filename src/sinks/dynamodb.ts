@@ -13,7 +13,7 @@ import type { Envelope } from '../core/envelope.ts';
 import { compileItemMapper, keyIdOf, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
 import { DEFAULT_RETRY, RetriesExhausted, backoffDelayMs, dynamoFailureOf, realSleep, runBounded, withRetries, type RetryHooks, type RetryPolicy, type Sleep } from './dynamodb-retry.ts';
 import { chunkItems } from './dynamodb-size.ts';
-import { compileUpdateBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateResult } from './dynamodb-update.ts';
+import { commandOf, compileWriteBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateResult } from './dynamodb-update.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 
 /** What the sink needs of a DynamoDB client (a `DynamoDBClient`, or a test's wrapper around one). */
@@ -52,7 +52,7 @@ interface Ready {
   readonly superseded: Envelope<unknown>[];
 }
 
-type UpdateBuilder = ReturnType<typeof compileUpdateBuilder>;
+type UpdateBuilder = ReturnType<typeof compileWriteBuilder>;
 
 /**
  * A sink that writes records to a DynamoDB table as items (hot storage for reads by key).
@@ -117,7 +117,7 @@ export class DynamoDbSink implements Sink {
     this.#context = context;
     this.#toItem = compileItemMapper(options, options.id);
     const mode = options.mode ?? 'put';
-    this.#toUpdate = mode === 'put' ? undefined : compileUpdateBuilder(options, options.table, options.id);
+    this.#toUpdate = mode === 'put' ? undefined : compileWriteBuilder(options, options.table, options.id);
     this.#keyNames = [options.partitionKey.name, options.sortKey?.name];
     this.#isMax = mode === 'max';
     const knownMaxKeys = options.knownMaxKeys ?? 100_000;
@@ -293,7 +293,7 @@ export class DynamoDbSink implements Sink {
       if (this.#knownMax !== undefined && typeof update.value === 'number' && !(update.value <= (known ?? -Infinity))) this.#knownMax.set(r.keyId, update.value);
     };
     try {
-      await withRetries(() => this.#timed(new UpdateItemCommand(update.input)), this.#retry, (e) => dynamoFailureOf(e) === 'transient');
+      await withRetries(() => this.#timed(commandOf(update)), this.#retry, (e) => dynamoFailureOf(e) === 'transient');
       remember();
       r.envelope.lease.release();
       this.#context.metrics.inc('sink_records_total', this.#labels);

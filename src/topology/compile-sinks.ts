@@ -38,6 +38,7 @@ export function compileSink(spec: ValidSink, ctx: PipelineContext, deps: SinkDep
           ...(spec.ttl ? { ttl: spec.ttl } : {}),
           mode: spec.mode,
           ...(spec.update ? { update: spec.update } : {}),
+          ...(spec.latest ? { latest: spec.latest } : {}),
           ...(spec.shards > 1 ? { shards: spec.shards } : {}),
           concurrency: spec.concurrency,
         },

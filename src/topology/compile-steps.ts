@@ -13,6 +13,8 @@ import { fraudDistinct } from '../operators/fraud-distinct.ts';
 import { fraudSequence } from '../operators/fraud-sequence.ts';
 import { fraudVelocity } from '../operators/fraud-velocity.ts';
 import { parseJson } from '../operators/parse-json.ts';
+import { parseField } from '../operators/parse-field.ts';
+import { rename } from '../operators/rename.ts';
 import { project } from '../operators/project.ts';
 import { route } from '../operators/route.ts';
 import { validate, type EventSchema } from '../operators/validate.ts';
@@ -120,6 +122,10 @@ export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], 
       return apply(compileWindow(step, deps, scheduler));
     case 'fraud':
       return apply(compileFraud(step, metrics, deps, scheduler));
+    case 'parse-field':
+      return apply(parseField({ id, field: step.field, into: step.into, maxDepth: step.maxDepth, maxBytes: step.maxBytes, deadLetter }));
+    case 'rename':
+      return apply(rename({ id, fields: step.fields, ...(step.normalize ? { normalize: step.normalize } : {}), deadLetter }));
   }
 }
 

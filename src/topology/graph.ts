@@ -31,7 +31,7 @@ export const DEAD_LETTERS = '(dead letters)';
 
 /**
  * The topology as nodes and edges, for pictures: sources, steps and sinks in spec order, then the
- * dead-letter topic fed by the parse and validate steps.
+ * dead-letter topic fed by the steps that send records there (parse, validate, parse-field, rename).
  */
 export function buildGraph(topology: ValidTopology, options: { deadLetters?: boolean } = {}): TopologyGraph {
   const nodes: GraphNode[] = [
@@ -52,7 +52,7 @@ export function buildGraph(topology: ValidTopology, options: { deadLetters?: boo
     }
     for (const input of node.from) edges.push(input.output === undefined ? { from: input.id, to } : { from: input.id, to, output: input.output });
   }
-  const failing = topology.steps.filter((s) => s.kind === 'parse' || s.kind === 'validate');
+  const failing = topology.steps.filter((s) => s.kind === 'parse' || s.kind === 'validate' || s.kind === 'parse-field' || s.kind === 'rename');
   if (options.deadLetters !== false && failing.length > 0) {
     nodes.push({ id: DEAD_LETTERS, role: 'dead-letters', kind: 'kafka', detail: `kafka · ${topology.deadLetters.topic}` });
     for (const s of failing) edges.push({ from: s.id, to: DEAD_LETTERS, deadLetter: true });
@@ -113,7 +113,14 @@ function summary(node: ValidStep | ValidSink): string {
       return '';
     case 'route':
       return `${node.routes.length} routes, ${node.mode}`;
+    case 'parse-field':
+      return node.into === node.field ? node.field : `${node.field} → ${node.into}`;
+    case 'rename': {
+      const n = Object.keys(node.fields).length;
+      return [n > 0 ? `${n} field${n === 1 ? '' : 's'}` : '', node.normalize ?? ''].filter(Boolean).join(', ');
+    }
     case 'dynamodb':
+      if (node.latest !== undefined) return `${node.table} (latest by ${node.latest.version.map(lastSegment).join(', ')}${node.latest.delete === undefined ? '' : ', deletes'})`;
       return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute})`;
     case 's3-parquet':
       return `${node.bucket}/${node.prefix}`;

@@ -65,7 +65,9 @@ export type StepSpec =
   | DedupSpec
   | WindowSpec
   | FraudSpec
-  | RouteSpec;
+  | RouteSpec
+  | ParseFieldSpec
+  | RenameSpec;
 
 export interface ParseSpec extends StepBase {
   readonly kind: 'parse';
@@ -219,6 +221,26 @@ export interface RouteSpec extends StepBase {
   readonly default?: string;
 }
 
+/** A string field holding JSON becomes the object it holds; what cannot be parsed goes to dead letters. */
+export interface ParseFieldSpec extends StepBase {
+  readonly kind: 'parse-field';
+  /** The string field: `event_value`, `payload.body`. */
+  readonly field: FieldPath;
+  /** Where the parsed value goes. Default: `field` itself. */
+  readonly into?: FieldPath;
+  /** Deeper nesting goes to dead letters. Default 32. */
+  readonly maxDepth?: number;
+  /** Longer strings go to dead letters. Default `1MiB`. */
+  readonly maxBytes?: Size;
+}
+
+/** Renames fields: `fields` (top-level names, `{ from: to }`) and/or `normalize` (every name, at every depth). */
+export interface RenameSpec extends StepBase {
+  readonly kind: 'rename';
+  readonly fields?: Readonly<Record<string, string>>;
+  readonly normalize?: 'snake_case';
+}
+
 export type SinkSpec = DynamoDbSinkSpec | S3ParquetSinkSpec | KafkaSinkSpec;
 
 /** A DynamoDB key attribute: its name and a `{path}` template for its value. */
@@ -238,10 +260,18 @@ export interface DynamoDbSinkSpec extends StepBase {
   readonly attributes?: 'all' | readonly FieldPath[] | Readonly<Record<string, Expression>>;
   /** Expire items `after` their event time, in `attribute` (epoch seconds). */
   readonly ttl?: { readonly attribute: string; readonly after: Duration };
-  /** `put` (default); `max` keeps the larger `value` in `attribute`; `add` adds `value` to it. */
-  readonly mode?: 'put' | 'max' | 'add';
+  /** `put` (default); `max` keeps the larger `value` in `attribute`; `add` adds `value` to it; `latest`: see `version`. */
+  readonly mode?: 'put' | 'max' | 'add' | 'latest';
   readonly attribute?: string;
   readonly value?: Expression;
+  /** `latest` only: the version fields, compared in order (`[updatedAt, sequence_number]`); the item is written only when its stored version is lower. */
+  readonly version?: Expression | readonly Expression[];
+  /** `latest` only: records matching this predicate (`"op == 'REMOVE'"`) delete their item, leaving a tombstone. */
+  readonly delete?: Expression;
+  /** `latest` only: an equal stored version is left (`skip`, default) or written over (`overwrite`). */
+  readonly onEqualVersion?: 'skip' | 'overwrite';
+  /** `latest` only: the boolean attribute marking a tombstone. Default `_deleted`. */
+  readonly tombstoneAttribute?: string;
   /** Writers, each owning a hash range of keys (per-key order kept). Default 1. */
   readonly shards?: number;
   /** In-flight batch requests per shard. Default 4. */

@@ -163,6 +163,21 @@ export interface RouteStep extends Base {
   readonly defaultOutput: string | undefined;
 }
 
+export interface ParseFieldStep extends Base {
+  readonly kind: 'parse-field';
+  readonly field: string;
+  readonly into: string;
+  readonly maxDepth: number;
+  readonly maxBytes: number;
+}
+
+export interface RenameStep extends Base {
+  readonly kind: 'rename';
+  /** Top-level names, `{ from: to }`; empty for none. */
+  readonly fields: Readonly<Record<string, string>>;
+  readonly normalize: 'snake_case' | undefined;
+}
+
 export type ValidStep =
   | ParseStep
   | ValidateStep
@@ -172,7 +187,9 @@ export type ValidStep =
   | DedupStep
   | WindowStep
   | FraudStep
-  | RouteStep;
+  | RouteStep
+  | ParseFieldStep
+  | RenameStep;
 
 export type StepKind = ValidStep['kind'];
 
@@ -190,11 +207,20 @@ export interface DynamoDbSink extends Base {
   readonly sortKey: KeyMapping | undefined;
   readonly attributes: 'all' | FieldSelection;
   readonly ttl: { readonly attribute: string; readonly afterMs: number } | undefined;
-  readonly mode: 'put' | 'max' | 'add';
+  readonly mode: 'put' | 'max' | 'add' | 'latest';
   /** For `max`/`add`: the attribute updated and the expression giving the new value. */
   readonly update: { readonly attribute: string; readonly value: string } | undefined;
+  /** For `latest`: as the sink's `DynamoLatestOptions`. */
+  readonly latest: LatestMode | undefined;
   readonly shards: number;
   readonly concurrency: number;
+}
+
+export interface LatestMode {
+  readonly version: readonly string[];
+  readonly delete: string | undefined;
+  readonly onEqualVersion: 'skip' | 'overwrite';
+  readonly tombstoneAttribute: string;
 }
 
 export interface S3ParquetSink extends Base {

@@ -1,8 +1,9 @@
-import { bool, bucketName, duration, expression, oneOf, positiveInt, size, str, tableName, template, topicName } from './checks.ts';
+import { bool, bucketName, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
-import { child, entries, fail, fields, isPlainObject } from './schema.ts';
+import { child, entries, fail, fields, isPlainObject, oneOrMore } from './schema.ts';
 import type { ColumnType } from './spec.ts';
-import type { FieldSelection, KeyMapping, ValidSink } from './types.ts';
+import { latestOptionProblems } from '../sinks/dynamodb-latest.ts';
+import type { DynamoDbSink, FieldSelection, KeyMapping, LatestMode, ValidSink } from './types.ts';
 import { selection, type StepInput } from './validate-steps.ts';
 
 type Builder = (f: Fields, input: StepInput, c: Checker) => ValidSink;
@@ -11,13 +12,15 @@ const KEY_HINT = 'a key mapping like { name: "user_id", value: "{user_id}" }';
 
 /** One builder per sink kind. */
 export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
-  dynamodb: (f, { id, from }) => {
-    const mode = f.def('mode', oneOf('put', 'max', 'add'), 'put');
+  dynamodb: (f, { id, from }, c) => {
+    const mode = f.def('mode', oneOf('put', 'max', 'add', 'latest'), 'put');
     const update = mode === 'max' || mode === 'add' ? { attribute: f.req('attribute', str()), value: f.req('value', expression) } : undefined;
-    if (mode === 'put') for (const k of ['attribute', 'value']) f.forbid(k, 'is only used with mode max or add');
-    return {
+    if (mode === 'put' || mode === 'latest') for (const k of ['attribute', 'value']) f.forbid(k, 'is only used with mode max or add');
+    const latest = mode === 'latest' ? latestMode(f) : undefined;
+    if (mode !== 'latest') for (const k of ['version', 'delete', 'onEqualVersion', 'tombstoneAttribute']) f.forbid(k, 'is only used with mode latest');
+    const sink = {
       id,
-      kind: 'dynamodb',
+      kind: 'dynamodb' as const,
       from,
       table: f.req('table', tableName),
       partitionKey: f.req('partitionKey', keyMapping, KEY_HINT),
@@ -26,9 +29,12 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       ttl: f.opt('ttl', ttl),
       mode,
       update,
+      latest,
       shards: f.def('shards', positiveInt, 1),
       concurrency: f.def('concurrency', positiveInt, 4),
     };
+    if (latest !== undefined && latest.version?.every((v) => typeof v === 'string')) checkLatest(sink, latest, f, c);
+    return sink;
   },
 
   's3-parquet': (f, { id, from }, c) => {
@@ -70,6 +76,29 @@ function object<T>(read: (f: Fields) => T): Check<T> {
     const out = read(f);
     f.done();
     return out;
+  };
+}
+
+/** The version attributes against the key, TTL and tombstone names, and sharding (`latestOptionProblems` of the sink). */
+function checkLatest(sink: Omit<DynamoDbSink, 'id' | 'from' | 'latest'>, latest: LatestMode, f: Fields, c: Checker): void {
+  const reserved = {
+    ...(sink.partitionKey?.name ? { partitionKey: sink.partitionKey } : {}),
+    ...(sink.sortKey?.name ? { sortKey: sink.sortKey } : {}),
+    ...(sink.ttl?.attribute ? { ttl: sink.ttl } : {}),
+    shards: sink.shards,
+  };
+  // Syntax errors in the expressions are reported by their own checks already.
+  const problems = latestOptionProblems({ version: latest.version, tombstoneAttribute: latest.tombstoneAttribute }, reserved).filter((p) => !p.startsWith('latest.version['));
+  for (const problem of problems) c.report(child(f.at, problem.startsWith('shards') ? 'shards' : 'version'), problem.replace(/^latest\.version: |^shards /, ''));
+}
+
+/** `mode: latest`: its own keys of the sink object. */
+function latestMode(f: Fields): LatestMode {
+  return {
+    version: f.req('version', oneOrMore(expression), 'the version fields compared in order, like [updatedAt, sequence_number]'),
+    delete: f.opt('delete', predicate),
+    onEqualVersion: f.def('onEqualVersion', oneOf('skip', 'overwrite'), 'skip'),
+    tombstoneAttribute: f.def('tombstoneAttribute', str(), '_deleted'),
   };
 }
 

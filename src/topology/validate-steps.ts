@@ -83,6 +83,40 @@ export const STEP_KINDS: Readonly<Record<ValidStep['kind'], Builder>> = {
     mode: f.def('mode', oneOf('first', 'all'), 'first'),
     defaultOutput: f.opt('default', name),
   }),
+
+  'parse-field': (f, { id, from }) => {
+    const field = f.req('field', path);
+    return {
+      id,
+      kind: 'parse-field',
+      from,
+      field,
+      into: f.def('into', path, field),
+      maxDepth: f.def('maxDepth', positiveInt, 32),
+      maxBytes: f.def('maxBytes', size, 1024 * 1024),
+    };
+  },
+
+  rename: (f, { id, from }, c) => {
+    const fields = f.def('fields', renames, {});
+    const normalize = f.opt('normalize', oneOf('snake_case'));
+    if (!f.has('fields') && !f.has('normalize')) c.report(f.at, 'needs fields (a map of names, { from: to }) or normalize: snake_case, or both');
+    return { id, kind: 'rename', from, fields, normalize };
+  },
+};
+
+/** `{ from: to }` of top-level field names: any non-empty names, no two mapped to one. */
+const renames: Check<Record<string, string>> = (value, at, c) => {
+  const out = entries(str(), (k) => (k === '' || k === '__proto__' ? 'is not a usable field name' : undefined), { min: 1 })(value, at, c);
+  if (!out) return out;
+  const seen = new Map<string, string>();
+  for (const [from, to] of out) {
+    if (to === '__proto__') c.report(child(at, from), 'is not a usable field name');
+    const earlier = seen.get(to);
+    if (earlier !== undefined) c.report(child(at, from), `"${earlier}" is renamed to "${to}" already`);
+    seen.set(to, from);
+  }
+  return Object.fromEntries(out);
 };
 
 const FIELD_TYPE_RE = /^(string|number|integer|boolean|timestamp|object|array)\??$/;

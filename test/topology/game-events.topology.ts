@@ -39,6 +39,7 @@ export default defineTopology({
         game_end: { 'event_data.game_id': 'string?' },
         level_complete: { 'event_data.game_id': 'string', 'event_data.score': 'integer' },
         achievement_unlocked: {},
+        achievement: { 'event_data.game_id': 'string?', 'event_data.achievement_id': 'string?' },
         purchase: {
           'event_data.amount': 'number',
           'event_data.currency': 'string',

@@ -59,7 +59,7 @@ describe('validateTopology: bad specs and their exact messages', () => {
     [
       'a kind misspelt',
       shopWith('minute', (s) => (s.kind = 'windw')),
-      ['/steps/minute/kind: must be one of parse, validate, flatten, project, map, filter, dedup, window, fraud, route (got "windw"; did you mean "window"?)'],
+      ['/steps/minute/kind: must be one of parse, validate, flatten, project, map, filter, dedup, window, fraud, route, parse-field, rename (got "windw"; did you mean "window"?)'],
     ],
     ['a raw source read by a filter', shopWith('purchases', (s) => (s.from = 'tx')), ['/steps/purchases/from: "tx" is a source of raw records: read it through a parse step']],
     ['a parse step reading a step', shopWith('parse', (s) => (s.from = 'purchases')), ['/steps/parse/from: a parse step reads sources only ("purchases" is a step)']],
@@ -132,7 +132,7 @@ describe('validateTopology: bad specs and their exact messages', () => {
   });
 
   it('does not pile unknown-key errors on an item whose kind is invalid', () => {
-    expect(problems(shopWith('minute', (s) => (s.kind = 42)))).toEqual(['/steps/minute/kind: must be one of parse, validate, flatten, project, map, filter, dedup, window, fraud, route (got 42)']);
+    expect(problems(shopWith('minute', (s) => (s.kind = 42)))).toEqual(['/steps/minute/kind: must be one of parse, validate, flatten, project, map, filter, dedup, window, fraud, route, parse-field, rename (got 42)']);
   });
 
   it('checkTopology returns the problems instead of throwing', () => {
