@@ -281,6 +281,10 @@ function tail(file: string): string {
 async function start(service: Service): Promise<'reused' | 'started'> {
   if (await service.ready()) return 'reused';
   if (await portOpen(service.port)) {
+    // A service on a loaded machine can miss one 2 s probe: give it a while before calling the port foreign.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1000))) {
+      if (await service.ready()) return 'reused';
+    }
     throw new StackError(
       `port ${service.port} is taken by a process that is not a ready ${service.name}; stop it, or move the stack with TRIBUTARY_${service.name.toUpperCase()}_PORT`,
     );
