@@ -43,7 +43,7 @@ export function showProgress(status: () => Status, out: ProgressTarget, interval
   let previous: Status | undefined;
   const draw = () => {
     const now = status();
-    out.write(`\r\x1b[2K${progressLine(now, previous, out.columns ?? 120)}`);
+    out.write(`\r\x1b[2K${progressLine(now, previous, out.columns || 120)}`);
     previous = now;
   };
   draw();
