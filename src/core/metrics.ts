@@ -15,6 +15,8 @@ export const METRICS = {
   commits_total: { kind: 'counter', help: 'Offset commits' },
   commit_lag_records: { kind: 'gauge', help: 'Records read but not yet committed' },
   consumer_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, summed' },
+  partition_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, per owned partition' },
+  committed_offset: { kind: 'gauge', help: 'Last committed offset, per owned partition' },
   dead_letters_total: { kind: 'counter', help: 'Records sent to dead letters, per step' },
   late_events_total: { kind: 'counter', help: 'Events later than a window grace, per step' },
   duplicates_total: { kind: 'counter', help: 'Duplicates removed, per step' },
@@ -138,6 +140,11 @@ export class Metrics {
 
   observe(name: MetricName, labels: Labels, value: number): void {
     this.#get(name, labels).histogram?.observe(value);
+  }
+
+  /** Forgets a series (a partition this member no longer owns). */
+  remove(name: MetricName, labels: Labels): void {
+    this.#series.delete(seriesKey(name, labels));
   }
 
   /** The current value of a counter or gauge (0 if never touched). */

@@ -66,6 +66,15 @@ describe('operating endpoints on a running pipeline', () => {
       expect(metric(text, /tributary_sink_latency_seconds_bucket\{step="out",le="\+Inf".*\} (\d+)/)).toBe(metric(text, /tributary_sink_latency_seconds_count\{step="out".*\} (\d+)/));
       expect(metric(text, /tributary_records_in_total\{step="out".*\} (\d+)/)).toBe(2000);
       expect(metric(text, /tributary_nodejs_eventloop_lag_seconds\{.*\} ([\d.e-]+)/)).toBeGreaterThanOrEqual(0);
+      // Per owned partition: the committed offsets add up to what was read, and the lag falls to 0.
+      const perPartition = (body: string, name: string) =>
+        [...body.matchAll(new RegExp(`^${name}\\{topic="${topic}",partition="(\\d)".*\\} (\\d+)$`, 'gm'))].map((m) => Number(m[2]));
+      await eventually(async () => {
+        const body = await scrape();
+        const committed = perPartition(body, 'tributary_committed_offset');
+        const lag = perPartition(body, 'tributary_partition_lag_records');
+        return committed.length === 3 && committed.reduce((a, b) => a + b, 0) === 2000 && lag.length === 3 && lag.every((n) => n === 0);
+      }, 20_000, 200);
 
       // The sink fails (overloaded, retried): not ready after the threshold, ready again once it writes.
       sink.overloaded = true;
