@@ -17,6 +17,8 @@ import { installSignalHandlers } from '../src/runtime/shutdown.ts';
 import { countItems } from '../src/sinks/dynamodb-table.ts';
 import { loadTopologyFile } from '../src/topology/load.ts';
 import { provisionTopology } from '../src/topology/provision.ts';
+import { loadSettings } from '../src/config-env.ts';
+import { startOps } from '../src/topology/ops.ts';
 import { startTopology } from '../src/topology/run.ts';
 import type { ValidTopology } from '../src/topology/types.ts';
 import { up } from './stack.ts';
@@ -25,6 +27,7 @@ import { up } from './stack.ts';
 // land soon after the traffic stops (the defaults, 1 minute and 5 minutes, suit a continuous stream).
 const env: NodeJS.ProcessEnv = {
   ...process.env,
+  TRIBUTARY_LOCAL: '1',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   WINDOW_IDLE_TIMEOUT: process.env.WINDOW_IDLE_TIMEOUT ?? '10s',
   PARQUET_ROTATION_INTERVAL: process.env.PARQUET_ROTATION_INTERVAL ?? '10s',
@@ -33,6 +36,8 @@ const file = env.TOPOLOGY ?? 'topologies/game-events.yaml';
 const events = Number(env.DEMO_EVENTS ?? 20_000);
 const seed = Number(env.DEMO_SEED ?? Date.now() % 1_000_000_007);
 const follow = env.DEMO_FOLLOW === '1';
+// On a terminal, the progress line replaces the periodic status lines.
+const tty = process.stdout.isTTY === true && env.TRIBUTARY_PROGRESS !== 'off';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Records not yet committed by the group, summed over the topology's source topics. */
@@ -96,20 +101,28 @@ async function main(): Promise<number> {
     seed,
     eventsPerSecond: 20, // 20 events per second of event time: long enough for the fraud patterns' windows
   };
+  const settings = loadSettings(env);
   const started = startTopology(topology, env);
   const { runtime } = started;
+  const ops = await startOps(topology, runtime, {
+    ...(settings.httpPort === undefined ? {} : { httpPort: settings.httpPort }),
+    ...(tty ? { progress: process.stdout } : {}),
+  });
+  if (ops.server !== undefined) say(`status page: http://127.0.0.1:${ops.server.port}/ (also /metrics, /readyz, /healthz)`);
 
   if (follow) {
     const rate = Number(env.DEMO_RATE ?? 500);
     say(`following: producing ${rate} events/s and processing them; Ctrl-C stops gracefully`);
     void produce({ ...generator, events: 10_000_000, rate }).catch((error: unknown) => say(`generator stopped: ${String(error)}`));
     const timer = setInterval(() => {
+      if (tty) return;
       const m = runtime.metrics;
       say(`read ${m.total('source_records_total')}  alerts ${m.total('alerts_total')}  dead letters ${m.total('dead_letters_total')}  duplicates ${m.total('duplicates_total')}  in flight ${runtime.inflight.records}`);
     }, 10_000);
     installSignalHandlers(runtime, { exit: () => {} });
     await started.done;
     clearInterval(timer);
+    await ops.close();
     await summary(topology, runtime.metrics);
     started.close();
     return 0;
@@ -129,12 +142,13 @@ async function main(): Promise<number> {
   while (behind > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 2000));
     behind = await lag(topology, admin);
-    say(`  processed ${runtime.metrics.total('source_records_total')} records, ${behind} not yet committed`);
+    if (!tty) say(`  processed ${runtime.metrics.total('source_records_total')} records, ${behind} not yet committed`);
   }
   await admin.close();
   const seconds = (Date.now() - t0) / 1000;
   const result = await runtime.shutdown(behind === 0 ? 'caught up' : 'demo timeout');
   await started.done.catch(() => {});
+  await ops.close();
   say(`${behind === 0 ? 'caught up' : 'stopped before catching up'} in ${seconds.toFixed(1)} s; shutdown ${result.clean ? 'clean' : `not clean (${result.reason})`}`);
   await summary(topology, runtime.metrics);
   say(`\nexpected from the ground truth: ${report.truth.fraud.length} fraud cases, ${t.duplicates} duplicates, ${t.malformed} malformed records`);

@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeSettings, parseSettings } from './config-env.ts';
 import { ConfigError } from './core/errors.ts';
 import { buildGraph } from './topology/graph.ts';
 import { checkTopologyFile, formatLocated } from './topology/load.ts';
@@ -16,7 +17,9 @@ Commands:
   validate <file>                          check a topology (.yaml, .yml, .json or .ts); exit 1 on problems
   graph <file> [--format mermaid|svg] [--out <file>]
                                            draw it: Mermaid text (default) or SVG, to stdout or a file
-  run <file>                               run it until stopped
+  run <file> [--local] [--print-config]    run it until stopped (TRIBUTARY_BROKERS required unless --local
+                                           or TRIBUTARY_LOCAL=1); --print-config shows the settings, secrets
+                                           masked, and exits
 
 \${NAME} and \${NAME:-default} in the file read the environment.`;
 
@@ -36,7 +39,13 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { format: { type: 'string', short: 'f' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        format: { type: 'string', short: 'f' },
+        out: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+        local: { type: 'boolean' },
+        'print-config': { type: 'boolean' },
+      },
     });
   } catch (error) {
     io.stderr(`${(error as Error).message}\n\n${USAGE}\n`);
@@ -64,8 +73,15 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     return 0;
   }
   if (command === 'graph') return graph(topology, parsed.values, io);
+  const local = parsed.values.local === true;
+  if (parsed.values['print-config']) {
+    const { problems } = parseSettings(io.env, { local });
+    io.stdout(`${describeSettings(io.env, { local })}\n`);
+    for (const problem of problems) io.stderr(`${problem}\n`);
+    return problems.length === 0 ? 0 : 1;
+  }
   try {
-    return await runTopology(topology, io.env);
+    return await runTopology(topology, io.env, { local });
   } catch (error) {
     io.stderr(`${error instanceof ConfigError ? error.problems.join('\n') : (error as Error).message}\n`);
     return 1;

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { parseBoolean } from './config-env.ts';
 
 /**
  * The one configuration entry point for connections: Kafka brokers and AWS endpoints, read from the
@@ -44,7 +45,7 @@ export function localStack(env: NodeJS.ProcessEnv = process.env) {
  * `TRIBUTARY_LOCAL=1` (or no `TRIBUTARY_BROKERS` at all) starts from the local stack's values.
  */
 export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connections {
-  const local = env.TRIBUTARY_LOCAL === '1' || env.TRIBUTARY_BROKERS === undefined;
+  const local = parseBoolean(env.TRIBUTARY_LOCAL) === true || env.TRIBUTARY_BROKERS === undefined;
   const base: Connections = local
     ? localStack(env).connections
     : { brokers: [], region: 'us-east-1', dynamodbEndpoint: undefined, s3Endpoint: undefined, credentials: undefined };

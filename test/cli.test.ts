@@ -87,4 +87,27 @@ describe('tributary run', SPAWNS, () => {
     writeFileSync(file, 'name: shop\nsources: []\nsinks: []\n');
     expect(await cli(['run', file])).toEqual({ code: 1, stdout: '', stderr: '/sources: must not be empty (line 2)\n/sinks: must not be empty (line 3)\n' });
   });
+
+  it('refuses to start without TRIBUTARY_BROKERS unless --local, naming every configuration problem at once', async () => {
+    const result = await cli(['run', 'topologies/game-events.yaml'], { TRIBUTARY_KAFKA_TLS: 'maybe', TRIBUTARY_HTTP_PORT: 'x' });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').toSorted()).toEqual([
+      'TRIBUTARY_BROKERS: required (host:port, comma-separated); set TRIBUTARY_LOCAL=1 or pass --local to use the local stack',
+      'TRIBUTARY_HTTP_PORT: must be a port number 0-65535 or off, got "x"',
+      'TRIBUTARY_KAFKA_TLS: must be one of 1/true/yes or 0/false/no, got "maybe"',
+    ]);
+  });
+
+  it('--print-config shows the effective settings with secrets masked and exits', async () => {
+    const env = { TRIBUTARY_BROKERS: 'b-1:9096', TRIBUTARY_KAFKA_TLS: 'true', TRIBUTARY_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', TRIBUTARY_KAFKA_SASL_USERNAME: 'app', TRIBUTARY_KAFKA_SASL_PASSWORD: 's3cr3t-pw' };
+    const result = await cli(['run', 'topologies/game-events.yaml', '--print-config'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain('s3cr3t-pw');
+    expect(result.stdout).toMatch(/^TRIBUTARY_KAFKA_SASL_PASSWORD\s+\*{8} \(set\)$/m);
+    expect(result.stdout).toMatch(/^TRIBUTARY_BROKERS\s+b-1:9096$/m);
+    expect(result.stderr).toBe('');
+    const local = await cli(['run', 'topologies/game-events.yaml', '--print-config', '--local']);
+    expect(local.code).toBe(0);
+    expect(local.stdout).toMatch(/^TRIBUTARY_LOCAL\s+true \(--local\)$/m);
+  });
 });

@@ -15,6 +15,8 @@ export const METRICS = {
   commits_total: { kind: 'counter', help: 'Offset commits' },
   commit_lag_records: { kind: 'gauge', help: 'Records read but not yet committed' },
   consumer_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, summed' },
+  partition_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, per owned partition' },
+  committed_offset: { kind: 'gauge', help: 'Last committed offset, per owned partition' },
   dead_letters_total: { kind: 'counter', help: 'Records sent to dead letters, per step' },
   late_events_total: { kind: 'counter', help: 'Events later than a window grace, per step' },
   duplicates_total: { kind: 'counter', help: 'Duplicates removed, per step' },
@@ -35,7 +37,12 @@ export const METRICS = {
 export type MetricName = keyof typeof METRICS;
 export type Labels = Readonly<Record<string, string | number>>;
 
+/** Upper bounds (ms) of the histogram buckets: fixed, so bucket counts from many tasks can be summed. */
+export const HISTOGRAM_BOUNDS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000] as const;
+
 export interface HistogramSnapshot {
+  /** Observations at or below each of `HISTOGRAM_BOUNDS_MS` (cumulative, as Prometheus counts them). */
+  buckets: number[];
   count: number;
   sum: number;
   min: number;
@@ -59,9 +66,12 @@ class Histogram {
   min = Infinity;
   max = -Infinity;
   readonly samples: number[] = [];
+  readonly #buckets = new Array<number>(HISTOGRAM_BOUNDS_MS.length).fill(0);
 
   observe(value: number): void {
     this.count += 1;
+    const bucket = HISTOGRAM_BOUNDS_MS.findIndex((bound) => value <= bound);
+    if (bucket >= 0) this.#buckets[bucket] = (this.#buckets[bucket] as number) + 1;
     this.sum += value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
@@ -76,7 +86,9 @@ class Histogram {
   snapshot(): HistogramSnapshot {
     const sorted = [...this.samples].sort((a, b) => a - b);
     const at = (q: number) => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number));
+    let cumulative = 0;
     return {
+      buckets: this.#buckets.map((n) => (cumulative += n)),
       count: this.count,
       sum: this.sum,
       min: this.count === 0 ? 0 : this.min,
@@ -128,6 +140,11 @@ export class Metrics {
 
   observe(name: MetricName, labels: Labels, value: number): void {
     this.#get(name, labels).histogram?.observe(value);
+  }
+
+  /** Forgets a series (a partition this member no longer owns). */
+  remove(name: MetricName, labels: Labels): void {
+    this.#series.delete(seriesKey(name, labels));
   }
 
   /** The current value of a counter or gauge (0 if never touched). */

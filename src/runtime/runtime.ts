@@ -132,9 +132,9 @@ export class Runtime {
     });
   }
 
-  /** Records read and not done, and whether the source is paused. */
-  get inflight(): { records: number; bytes: number; paused: boolean } {
-    return { records: this.#gate.records, bytes: this.#gate.bytes, paused: this.#gate.closed };
+  /** Records read and not done, whether the source is paused, and the holds on it (`sink:<id>:overload`). */
+  get inflight(): { records: number; bytes: number; paused: boolean; holds: readonly string[] } {
+    return { records: this.#gate.records, bytes: this.#gate.bytes, paused: this.#gate.closed, holds: this.#gate.holds };
   }
 
   /**

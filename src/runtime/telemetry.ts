@@ -23,6 +23,8 @@ export interface TelemetryDeps {
 export class Telemetry {
   readonly #deps: TelemetryDeps;
   #polling = false;
+  /** Partitions with per-partition series, so that revoked ones can be removed. */
+  #perPartition = new Map<string, { topic: string; partition: number }>();
 
   constructor(deps: TelemetryDeps) {
     this.#deps = deps;
@@ -52,11 +54,25 @@ export class Telemetry {
       .highWatermarks(topics)
       .then((watermarks) => {
         let lag = 0;
+        const owned = new Map<string, { topic: string; partition: number }>();
         for (const tracker of book.live()) {
-          const high = watermarks.get(partitionKey(tracker.topic, tracker.partition));
+          const key = partitionKey(tracker.topic, tracker.partition);
+          const high = watermarks.get(key);
           const base = tracker.committed >= 0 ? tracker.committed : tracker.firstRead;
-          if (high !== undefined && base >= 0) lag += Math.max(0, high - base);
+          const labels = { topic: tracker.topic, partition: tracker.partition };
+          owned.set(key, labels);
+          if (high !== undefined && base >= 0) {
+            lag += Math.max(0, high - base);
+            metrics.set('partition_lag_records', labels, Math.max(0, high - base));
+          }
+          if (tracker.committed >= 0) metrics.set('committed_offset', labels, tracker.committed);
         }
+        for (const [key, labels] of this.#perPartition) {
+          if (owned.has(key)) continue;
+          metrics.remove('partition_lag_records', labels);
+          metrics.remove('committed_offset', labels);
+        }
+        this.#perPartition = owned;
         metrics.set('consumer_lag_records', {}, lag);
       })
       .catch((error: unknown) => logger.debug({ err: error }, 'high watermark poll failed'))

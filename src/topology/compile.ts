@@ -76,7 +76,8 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       } else {
         const step = stepById.get(id) as ValidStep;
         const mainTag = MAIN_TAGS[step.kind];
-        let inputs = step.from.map((ref) => streamOf(ref));
+        const inLabels = { step: id };
+        let inputs = step.from.map((ref) => streamOf(ref).pipe(tap(() => ctx.metrics.inc('records_in_total', inLabels))));
         let ownDeps = stepDeps;
         if (ctx.state !== undefined && ((step.kind === 'dedup' && step.durable === undefined) || step.kind === 'fraud')) ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id) };
         if (ctx.state !== undefined && stepDeps.kafka !== undefined && isRepartitioned(step)) {
@@ -96,8 +97,12 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
           rxMap((item) => (mainTag !== undefined && isRouted(item) && item.output === mainTag ? item.envelope : item)),
         );
       }
+      const outLabels = { step: id };
       const out = raw.pipe(
-        tap((item) => fanOut(item, id, consumers)),
+        tap((item) => {
+          ctx.metrics.inc('records_out_total', outLabels);
+          fanOut(item, id, consumers);
+        }),
         share(),
       );
       shared.set(id, out);

@@ -1,4 +1,9 @@
+import { pino } from 'pino';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../config.ts';
+import { loadSettings, parseBoolean } from '../config-env.ts';
+import type { ProgressTarget } from '../runtime/progress.ts';
+import { startOps } from './ops.ts';
+import { mskIamTokenProvider } from '../sources/msk-iam.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import type { RuntimeOptions } from '../runtime/context.ts';
@@ -16,21 +21,24 @@ import type { ValidTopology } from './types.ts';
  * Settings read from the environment, for a container:
  * - connections (`TRIBUTARY_BROKERS`, `AWS_REGION`, `TRIBUTARY_DYNAMODB_ENDPOINT`, `TRIBUTARY_S3_ENDPOINT`,
  *   see src/config.ts);
- * - Kafka security: `TRIBUTARY_KAFKA_TLS=1`, `TRIBUTARY_KAFKA_SASL_MECHANISM` (`scram-sha-256`,
- *   `scram-sha-512`, `plain`), `TRIBUTARY_KAFKA_SASL_USERNAME`, `TRIBUTARY_KAFKA_SASL_PASSWORD`;
+ * - Kafka security: `TRIBUTARY_KAFKA_TLS` (1/true/yes), `TRIBUTARY_KAFKA_SASL_MECHANISM` (`scram-sha-256`,
+ *   `scram-sha-512`, `plain`, `aws-msk-iam`; any case), `TRIBUTARY_KAFKA_SASL_USERNAME`, `TRIBUTARY_KAFKA_SASL_PASSWORD`;
  * - bounds and timings: `TRIBUTARY_MAX_INFLIGHT_RECORDS`, `TRIBUTARY_MAX_INFLIGHT_BYTES`,
  *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000);
  * - group membership: `TRIBUTARY_GROUP_PROTOCOL` (`classic`, the default, or `consumer` for KIP-848),
  *   `TRIBUTARY_GROUP_INSTANCE_ID` (static membership; on ECS derived from the task when unset, see
  *   src/sources/ecs.ts; `none` turns it off).
  */
-export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv): KafkaConnectionOptions {
+export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv, signer?: Parameters<typeof mskIamTokenProvider>[0]['signer']): KafkaConnectionOptions {
   const { brokers } = connectionsFromEnv(env);
-  const mechanism = env.TRIBUTARY_KAFKA_SASL_MECHANISM;
+  const mechanism = env.TRIBUTARY_KAFKA_SASL_MECHANISM?.trim().toLowerCase();
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   return {
     brokers,
-    ...(env.TRIBUTARY_KAFKA_TLS === '1' ? { tls: true } : {}),
-    ...(mechanism
+    ...(parseBoolean(env.TRIBUTARY_KAFKA_TLS) ? { tls: true } : {}),
+    ...(mechanism === 'aws-msk-iam'
+      ? { sasl: { mechanism: 'oauthbearer', token: mskIamTokenProvider({ region, ...(signer === undefined ? {} : { signer }) }) } }
+      : mechanism
       ? {
           sasl: {
             mechanism: mechanism as 'scram-sha-256',
@@ -111,7 +119,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
   return {
     source: { ...sourceOptionsOf(topology, kafka), ...groupMembershipFromEnv(env) },
     deadLetterTopic: topology.deadLetters.topic,
-    logger: createLogger({ topology: topology.name }, env.LOG_LEVEL),
+    logger: createLogger({ topology: topology.name }, env.LOG_LEVEL, env.TRIBUTARY_LOG_FILE ? pino.destination({ dest: env.TRIBUTARY_LOG_FILE, mkdir: true }) : undefined),
     limits: {
       ...(maxInflightRecords === undefined ? {} : { maxInflightRecords }),
       ...(maxInflightBytes === undefined ? {} : { maxInflightBytes }),
@@ -162,13 +170,35 @@ export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = 
   };
 }
 
+export interface RunOptions {
+  /** Local mode (`--local`): no TRIBUTARY_BROKERS needed. */
+  readonly local?: boolean;
+  /** Where the progress line goes when it is shown (default stdout). */
+  readonly terminal?: ProgressTarget & { readonly isTTY?: boolean };
+}
+
 /**
  * Runs a validated topology until SIGTERM/SIGINT (drain, flush, commit, exit 0 within the shutdown
- * deadline; a second signal exits at once). Resolves with the process exit code.
+ * deadline; a second signal exits at once), with its HTTP server, and the progress line on a
+ * terminal (JSON logs then go to `TRIBUTARY_LOG_FILE`, default `tributary.log`). Checks every
+ * environment setting first: a ConfigError names each problem. Resolves with the process exit code.
  */
-export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const started = startTopology(topology, await withGroupInstanceId(topology, env));
+export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env, options: RunOptions = {}): Promise<number> {
+  const settings = loadSettings(env, { local: options.local === true });
+  const terminal = options.terminal ?? process.stdout;
+  const progress = settings.progress === 'on' || (settings.progress === 'auto' && terminal.isTTY === true);
+  const runEnv = { ...env, ...(options.local ? { TRIBUTARY_LOCAL: '1' } : {}), ...(progress && settings.logFile === undefined ? { TRIBUTARY_LOG_FILE: 'tributary.log' } : {}) };
+  const started = startTopology(topology, await withGroupInstanceId(topology, runEnv));
   const removeHandlers = installSignalHandlers(started.runtime);
+  const ops = await startOps(topology, started.runtime, {
+    ...(settings.httpPort === undefined ? {} : { httpPort: settings.httpPort }),
+    limits: { ...(settings.maxInflightRecords === undefined ? {} : { maxInflightRecords: settings.maxInflightRecords }), ...(settings.maxInflightBytes === undefined ? {} : { maxInflightBytes: settings.maxInflightBytes }) },
+    ...(progress ? { progress: terminal } : {}),
+    ...(settings.emf ? { emf: { namespace: settings.emfNamespace, intervalMs: settings.emfIntervalMs, write: (line: string) => process.stdout.write(line) } } : {}),
+  }).catch(async (error: unknown) => {
+    await started.runtime.shutdown('the HTTP server could not start');
+    throw error;
+  });
   try {
     await started.done;
     return 0;
@@ -177,6 +207,7 @@ export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEn
     return 1;
   } finally {
     removeHandlers();
+    await ops.close();
     started.close();
   }
 }

@@ -47,6 +47,9 @@ export class ExactnessRun {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
     this.env = {
       ...inherited,
+      // The local stack, and a free port for each instance's HTTP server (several run at once).
+      TRIBUTARY_LOCAL: '1',
+      TRIBUTARY_HTTP_PORT: '0',
       TOPIC_PREFIX: `${this.tag}-`,
       TABLE_PREFIX: this.tablePrefix,
       EVENTS_BUCKET: this.tag,

@@ -1,0 +1,96 @@
+/**
+ * What a running topology shows its operators: the HTTP server (health, readiness, Prometheus
+ * metrics, the status page over the topology's picture), and optionally the terminal progress line
+ * and CloudWatch EMF lines. Attached to a started topology by `runTopology` and `npm start`.
+ */
+import { startEmf } from '../runtime/emf.ts';
+import { DEFAULT_LIMITS } from '../runtime/inflight.ts';
+import { showProgress, type ProgressTarget } from '../runtime/progress.ts';
+import { startHttpServer, opsRoutes, type HttpServer } from '../runtime/http.ts';
+import { createPrometheusExposition } from '../runtime/prometheus.ts';
+import { Readiness } from '../runtime/readiness.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { readStatus, type Status } from '../runtime/status.ts';
+import { buildGraph } from './graph.ts';
+import { toSvg } from './svg.ts';
+import type { ValidTopology } from './types.ts';
+
+export interface OpsOptions {
+  /** HTTP port; 0 picks a free one; `undefined` starts no server. */
+  readonly httpPort?: number;
+  readonly httpHost?: string;
+  readonly limits?: { readonly maxInflightRecords?: number; readonly maxInflightBytes?: number };
+  /** A sink retrying this long makes the process not ready. Default 5000. */
+  readonly sinkFailingAfterMs?: number;
+  /** A terminal to draw the progress line on. */
+  readonly progress?: ProgressTarget;
+  /** CloudWatch EMF lines, written with `write` every `intervalMs`. */
+  readonly emf?: { readonly namespace: string; readonly intervalMs: number; readonly write: (line: string) => void };
+}
+
+export interface Ops {
+  readonly readiness: Readiness;
+  readonly server: HttpServer | undefined;
+  status(): Status;
+  close(): Promise<void>;
+}
+
+/** What the status page and the metric labels name: the topology, its consumer group, its picture. */
+export interface OpsView {
+  readonly title: string;
+  readonly group: string;
+  readonly svg: string;
+}
+
+/** The view of a topology: its name, group and the SVG `tributary graph` draws. */
+export function opsViewOf(topology: ValidTopology): OpsView {
+  return { title: topology.name, group: topology.sources[0]?.group ?? topology.name, svg: toSvg(buildGraph(topology), { title: topology.name }) };
+}
+
+/**
+ * Attaches readiness, the HTTP server, the progress line and EMF to `runtime` (call right after
+ * creating it, before records flow, so that readiness sees the first assignment).
+ */
+export async function startOps(topology: ValidTopology | OpsView, runtime: Runtime, options: OpsOptions = {}): Promise<Ops> {
+  const view = 'svg' in topology ? topology : opsViewOf(topology);
+  const readiness = new Readiness(runtime, options.sinkFailingAfterMs === undefined ? {} : { sinkFailingAfterMs: options.sinkFailingAfterMs });
+  const poll = setInterval(() => readiness.poll(), 1000);
+  poll.unref();
+  const startedAt = Date.now();
+  const limits = {
+    maxRecords: options.limits?.maxInflightRecords ?? DEFAULT_LIMITS.maxInflightRecords,
+    maxBytes: options.limits?.maxInflightBytes ?? DEFAULT_LIMITS.maxInflightBytes,
+  };
+  const status = () => readStatus({ metrics: runtime.metrics, inflight: runtime.inflight, limits, readiness: () => readiness.check(), startedAt });
+  let server: HttpServer | undefined;
+  if (options.httpPort !== undefined) {
+    server = await startHttpServer({
+      port: options.httpPort,
+      ...(options.httpHost === undefined ? {} : { host: options.httpHost }),
+      logger: runtime.logger,
+      routes: opsRoutes({
+        readiness: () => readiness.check(),
+        status,
+        exposition: createPrometheusExposition(runtime.metrics, { topology: view.title, group: view.group }),
+        page: { title: view.title, svg: view.svg },
+      }),
+    });
+  }
+  const stopProgress = options.progress === undefined ? undefined : showProgress(status, options.progress);
+  const { emf } = options;
+  const stopEmf =
+    emf === undefined
+      ? undefined
+      : startEmf(runtime.metrics, { namespace: emf.namespace, group: view.group, topology: view.title }, emf.write, emf.intervalMs);
+  return {
+    readiness,
+    server,
+    status,
+    async close() {
+      clearInterval(poll);
+      stopProgress?.();
+      stopEmf?.();
+      await server?.close();
+    },
+  };
+}
