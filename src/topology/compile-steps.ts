@@ -74,8 +74,8 @@ export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], 
       return merge(
         ...inputs.map((input, i) => {
           const source = sources[i];
-          const parsed = (input as Observable<Envelope<Buffer | null>>).pipe(parseJson({ id, maxBytes: step.maxBytes, deadLetter }));
-          return source === undefined ? parsed : parsed.pipe(withEventTime({ id, from: source.eventTime, deadLetter }));
+          const parsed = (input as Observable<Envelope<Buffer | null>>).pipe(parseJson({ id, maxBytes: step.maxBytes, maxDepth: step.maxDepth, deadLetter }));
+          return source === undefined ? parsed : parsed.pipe(withEventTime({ id, from: source.eventTime, deadLetter, ...step.eventTime, scheduler }));
         }),
       );
     case 'validate':

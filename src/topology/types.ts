@@ -49,6 +49,9 @@ export interface ParseStep extends Base {
   readonly kind: 'parse';
   readonly format: 'json';
   readonly maxBytes: number;
+  readonly maxDepth: number;
+  /** Bounds on the event time set from the sources: `withEventTime`'s options. */
+  readonly eventTime: { readonly maxFutureSkewMs: number; readonly minTimestampMs: number };
 }
 
 /** Its `discriminator`, `common`, `events` and `unknownEventTypes` form the validate operator's `EventSchema`. */

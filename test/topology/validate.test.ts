@@ -205,6 +205,25 @@ describe('validateTopology: the normalized result', () => {
     });
   });
 
+  it('gives the parse step its input bounds: defaults, widened, and refused', () => {
+    const t = validateTopology(shopSpec(), { env: {} });
+    expect(t.steps.find((s) => s.id === 'parse')).toMatchObject({ maxBytes: 1024 * 1024, maxDepth: 64, eventTime: { maxFutureSkewMs: 3_600_000, minTimestampMs: Date.UTC(2000, 0, 1) } });
+    const wide = shopWith('parse', (s) => Object.assign(s, { maxDepth: 200, eventTime: { maxFutureSkew: '7d', minTimestamp: '${MIN_TIME:-1970-01-01}' } }));
+    expect(validateTopology(wide, { env: {} }).steps.find((s) => s.id === 'parse')).toMatchObject({ maxDepth: 200, eventTime: { maxFutureSkewMs: 7 * 86_400_000, minTimestampMs: 0 } });
+    expect(validateTopology(shopWith('parse', (s) => (s.eventTime = { minTimestamp: 946_684_800_000 })), { env: {} }).steps[0]).toMatchObject({ eventTime: { minTimestampMs: 946_684_800_000 } });
+    expect(
+      problems(shopWith('parse', (s) => Object.assign(s, { maxDepth: 0, eventTime: { maxFutureSkew: 'soon', minTimestamp: '1969-12-31T23:59:59Z', maxFutureSkw: '1h' } }))),
+    ).toEqual([
+      '/steps/parse/maxDepth: must be at least 1 (got 0)',
+      '/steps/parse/eventTime/maxFutureSkew: must be a duration like "60s"',
+      '/steps/parse/eventTime/minTimestamp: must be from 1970-01-01 to the end of year 9999 (got "1969-12-31T23:59:59Z")',
+      '/steps/parse/eventTime/maxFutureSkw: unknown key (did you mean "maxFutureSkew"?)',
+    ]);
+    expect(problems(shopWith('parse', (s) => (s.eventTime = { minTimestamp: 'last tuesday' })))).toEqual([
+      '/steps/parse/eventTime/minTimestamp: must be an ISO-8601 time like "2000-01-01T00:00:00Z" or epoch ms (got "last tuesday")',
+    ]);
+  });
+
   it('is deeply frozen', () => {
     const t = validateTopology(shopSpec(), { env: {} });
     expect(Object.isFrozen(t)).toBe(true);
