@@ -93,7 +93,7 @@ export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], 
         }),
       );
     case 'flatten':
-      return apply(flatten({ id, delimiter: step.delimiter, arrays: step.arrays }) as OperatorFunction<AnyEnvelope, AnyEnvelope>);
+      return apply(flatten({ id, delimiter: step.delimiter, arrays: step.arrays, deadLetter }) as OperatorFunction<AnyEnvelope, AnyEnvelope>);
     case 'project':
       return apply(project({ id, fields: step.fields }));
     case 'map':
