@@ -272,6 +272,8 @@ export interface S3ParquetSinkSpec extends StepBase {
   readonly columns?: Readonly<Record<string, ColumnType | { readonly type: ColumnType; readonly nullable?: boolean }>>;
   /** Fields no declared column names: `widen` (default) adds columns, `drop` leaves them out. */
   readonly extraFields?: 'widen' | 'drop';
+  /** Columns at most, declared ones included; a record that would add more goes to dead letters (`TRIB_SCHEMA_LIMIT`). Default 256. */
+  readonly maxColumns?: number;
   /** Close a file at whichever comes first. Defaults 100,000 rows, `64MiB`, `5m`. */
   readonly rotation?: { readonly rows?: number; readonly bytes?: Size; readonly interval?: Duration };
   /** Default `snappy`; `none` (or `uncompressed`) for none. zstd needs the hyparquet or parquet-wasm writer. */

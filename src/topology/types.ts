@@ -207,6 +207,7 @@ export interface S3ParquetSink extends Base {
   /** As the Parquet sink's `ColumnSpec`s. */
   readonly columns: readonly { readonly name: string; readonly type: ColumnType; readonly nullable: boolean }[] | undefined;
   readonly extraFields: 'widen' | 'drop';
+  readonly maxColumns: number;
   readonly rotation: { readonly rows: number; readonly bytes: number; readonly intervalMs: number };
   readonly compression: 'snappy' | 'zstd' | 'gzip' | 'uncompressed';
   readonly timeZone: string;

@@ -1,6 +1,7 @@
 import { bool, bucketName, duration, expression, oneOf, positiveInt, size, str, tableName, template, topicName } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject } from './schema.ts';
+import { DEFAULT_MAX_COLUMNS } from '../sinks/s3-parquet-options.ts';
 import type { ColumnType } from './spec.ts';
 import type { FieldSelection, KeyMapping, ValidSink } from './types.ts';
 import { selection, type StepInput } from './validate-steps.ts';
@@ -45,6 +46,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       prefix: f.def('prefix', prefix, 'events'),
       columns: f.opt('columns', columns),
       extraFields: f.def('extraFields', oneOf('widen', 'drop'), 'widen'),
+      maxColumns: f.def('maxColumns', positiveInt, DEFAULT_MAX_COLUMNS),
       rotation: f.def('rotation', rotation, { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 }),
       compression,
       timeZone: f.def('timezone', timezone, 'UTC'),

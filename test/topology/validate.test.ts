@@ -200,6 +200,7 @@ describe('validateTopology: the normalized result', () => {
       ],
       compression: 'uncompressed',
       writer: 'hyparquet',
+      maxColumns: 256,
       timeZone: 'UTC',
       rotation: { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 },
     });
@@ -222,6 +223,16 @@ describe('validateTopology: the normalized result', () => {
     expect(problems(shopWith('parse', (s) => (s.eventTime = { minTimestamp: 'last tuesday' })))).toEqual([
       '/steps/parse/eventTime/minTimestamp: must be an ISO-8601 time like "2000-01-01T00:00:00Z" or epoch ms (got "last tuesday")',
     ]);
+  });
+
+  it('takes maxColumns for a Parquet sink, a positive integer', () => {
+    const parquet = (maxColumns: unknown) =>
+      shopWith('alerts', (s) => {
+        Object.assign(s, { kind: 's3-parquet', bucket: 'events', maxColumns });
+        delete s.topic;
+      });
+    expect(validateTopology(parquet(1000), { env: {} }).sinks[0]).toMatchObject({ maxColumns: 1000 });
+    expect(problems(parquet(0))).toEqual(['/sinks/alerts/maxColumns: must be at least 1 (got 0)']);
   });
 
   it('is deeply frozen', () => {
