@@ -23,14 +23,7 @@ export interface FlattenOptions {
   readonly deadLetter?: DeadLetter;
 }
 
-/** One object being flattened: its keys, the next one, and the prefix of its names. */
-interface Frame {
-  readonly object: Record<string, unknown>;
-  readonly keys: readonly string[];
-  next: number;
-  readonly prefix: string;
-  readonly under: Map<string, string> | undefined;
-}
+
 
 /**
  * Flattens nested objects into one level: `{ event_data: { amount: 5 } }` becomes
@@ -45,7 +38,7 @@ interface Frame {
  * Arrays are leaves (their elements are not flattened); an empty nested object leaves no field;
  * a value that is not an object passes unchanged;
  * when two paths flatten to the same name (`a_b` and `a.b`), the later one in the object wins.
- * The walk is iterative: no depth overflows the stack.
+ * The walk is depth-bounded (`MAX_FLATTEN_DEPTH`): no value overflows the stack.
  * @returns the same records with flat values
  */
 export function flatten(options: FlattenOptions): OperatorFunction<Envelope<Record<string, unknown>>, Envelope<Record<string, unknown>>> {
@@ -62,23 +55,18 @@ export function flatten(options: FlattenOptions): OperatorFunction<Envelope<Reco
   const names = new Map<string, Map<string, string>>();
   let cachedNames = 0;
   const namesUnder = (prefix: string): Map<string, string> | undefined => {
+    if (prefix === '') return undefined;
     let under = names.get(prefix);
-    if (under === undefined && prefix !== '' && cachedNames < MAX_CACHED_NAMES) names.set(prefix, (under = new Map()));
+    if (under === undefined && cachedNames < MAX_CACHED_NAMES) names.set(prefix, (under = new Map()));
     return under;
   };
-  const into = (out: Record<string, unknown>, root: Record<string, unknown>): void => {
-    const stack: Frame[] = [];
-    let frame: Frame = { object: root, keys: Object.keys(root), next: 0, prefix: '', under: undefined };
-    for (;;) {
-      if (frame.next >= frame.keys.length) {
-        const up = stack.pop();
-        if (up === undefined) return;
-        frame = up;
-        continue;
-      }
-      const key = frame.keys[frame.next++] as string;
-      const { prefix, under } = frame;
-      const x = frame.object[key];
+  // Recursive, depth-bounded: a value nested past MAX_FLATTEN_DEPTH (or in a cycle) is refused
+  // long before the stack could overflow.
+  const into = (out: Record<string, unknown>, object: Record<string, unknown>, prefix: string, depth: number): void => {
+    if (depth > MAX_FLATTEN_DEPTH) throw new OperatorError(`step "${id}": the value nests objects deeper than ${MAX_FLATTEN_DEPTH} levels (or in a cycle)`, { stepId: id });
+    const under = namesUnder(prefix);
+    for (const key in object) {
+      const x = object[key];
       let name = prefix === '' ? key : under?.get(key);
       if (name === undefined) {
         name = prefix + delimiter + key;
@@ -88,9 +76,7 @@ export function flatten(options: FlattenOptions): OperatorFunction<Envelope<Reco
         }
       }
       if (typeof x === 'object' && x !== null && !Array.isArray(x)) {
-        if (stack.length >= MAX_FLATTEN_DEPTH) throw new OperatorError(`step "${id}": the value nests objects deeper than ${MAX_FLATTEN_DEPTH} levels (or in a cycle)`, { stepId: id });
-        stack.push(frame);
-        frame = { object: x as Record<string, unknown>, keys: Object.keys(x), next: 0, prefix: name, under: namesUnder(name) };
+        into(out, x as Record<string, unknown>, name, depth + 1);
         continue;
       }
       // JSON.parse makes "__proto__" an own field; plain assignment would set the prototype instead.
@@ -103,7 +89,7 @@ export function flatten(options: FlattenOptions): OperatorFunction<Envelope<Reco
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return subscriber.next(envelope);
     const out: Record<string, unknown> = {};
     try {
-      into(out, value);
+      into(out, value, '', 1);
     } catch (error) {
       if (deadLetter === undefined) throw error;
       const refused = error instanceof OperatorError ? error : new OperatorError(`step "${id}": cannot flatten the value: ${(error as Error).message}`, { stepId: id, cause: error });

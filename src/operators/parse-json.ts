@@ -11,7 +11,7 @@ export interface ParseJsonOptions {
   readonly maxBytes?: number;
   /**
    * Values nesting objects and arrays deeper than this go to dead letters, found by a scan of the
-   * bytes before anything parses them. Default 64 (DynamoDB stores 32 levels at most).
+   * text before anything parses it. Default 64 (DynamoDB stores 32 levels at most).
    */
   readonly maxDepth?: number;
   /** Takes records that cannot be decoded (with a DecodeError) and their leases. */
@@ -55,16 +55,16 @@ export function parseJson(options: ParseJsonOptions): OperatorFunction<Envelope<
       const summary = `value of ${size} exceeds maxBytes ${maxBytes}`;
       return fail(envelope, `${summary}; starts ${prefix(bytes.toString('utf8', 0, PREFIX_CHARS * 4))}`, summary);
     }
-    if (bytes.length > maxDepth && jsonDeeperThan(bytes, maxDepth)) {
-      const summary = `JSON nested deeper than maxDepth ${maxDepth} (${size})`;
-      return fail(envelope, summary, summary);
-    }
     let text: string;
     try {
       text = decoder.decode(bytes);
     } catch (error) {
       const summary = `value is not valid UTF-8 (${size}, first invalid byte at ${firstInvalidUtf8(bytes)})`;
       return fail(envelope, summary, summary, error);
+    }
+    if (jsonDeeperThan(text, maxDepth)) {
+      const summary = `JSON nested deeper than maxDepth ${maxDepth} (${size})`;
+      return fail(envelope, summary, summary);
     }
     let value: unknown;
     try {
@@ -94,24 +94,34 @@ function prefix(text: string): string {
 }
 
 /**
- * Whether JSON bytes nest objects and arrays deeper than `maxDepth`: a linear scan counting brackets
- * outside strings (UTF-8 continuation bytes never equal an ASCII bracket or quote). Malformed JSON
- * may be counted wrong; `JSON.parse` refuses it next, without recursion.
+ * Whether JSON text nests objects and arrays deeper than `maxDepth`, before anything parses it.
+ * Counting the brackets (a native search) settles the usual case: no more of them than `maxDepth`,
+ * no deeper. Otherwise a linear scan counts the depth, skipping strings. Malformed JSON may be
+ * counted wrong; `JSON.parse` refuses it next, without recursion.
  */
-export function jsonDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
+export function jsonDeeperThan(text: string, maxDepth: number): boolean {
+  if (text.length <= maxDepth || bracketsAtMost(text, maxDepth)) return false;
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] as number;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (inString) {
-      if (b === 0x5c) i++; // a backslash escapes the next byte
-      else if (b === 0x22) inString = false;
-    } else if (b === 0x22) inString = true;
-    else if (b === 0x7b || b === 0x5b) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxDepth) return true;
-    } else if (b === 0x7d || b === 0x5d) depth--;
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
+}
+
+function bracketsAtMost(text: string, limit: number): boolean {
+  let count = 0;
+  for (const bracket of ['{', '[']) {
+    for (let i = text.indexOf(bracket); i !== -1; i = text.indexOf(bracket, i + 1)) if (++count > limit) return false;
+  }
+  return true;
 }
 
 /** The offset of the sequence that breaks UTF-8 (a bad lead or continuation byte, an overlong, surrogate or cut form). */
@@ -133,9 +143,12 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   return -1;
 }
 
-/** A cheap test on the text: only then is the value walked. Every spelling of those keys has the word or a `\u` escape. */
+/**
+ * A cheap test on the text: only then is the value walked. `__proto__` and `prototype` both hold
+ * `proto`; any other spelling of them has a `\u` escape.
+ */
 function mayPoisonPrototypes(text: string): boolean {
-  return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u');
+  return text.includes('proto') || text.includes('\\u');
 }
 
 /** The path of a `__proto__` key or a `constructor.prototype`, walking iteratively; `undefined` if none. */

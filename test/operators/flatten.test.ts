@@ -65,7 +65,7 @@ describe('flatten', () => {
     ]);
   });
 
-  it('flattens a value nested 10,000 levels deep without overflowing when allowed, and dead-letters deeper ones (regression: the crash loop)', () => {
+  it('flattens a value MAX_FLATTEN_DEPTH levels deep and dead-letters one 10,000 levels deep instead of overflowing the stack (regression: the crash loop)', () => {
     const { deadLetter, letters } = deadLetters();
     const levels = (n: number) => JSON.parse(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`) as Record<string, unknown>;
     const fits = record<Record<string, unknown>>(levels(MAX_FLATTEN_DEPTH), 1);

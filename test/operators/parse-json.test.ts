@@ -106,8 +106,11 @@ describe('parseJson on hostile input', () => {
       .subscribe((e) => out.push(e.meta.offset));
     expect(out).toEqual([0, 2, 3]);
     expect(letters.map((l) => l.envelope.meta.offset)).toEqual([1]);
-    expect(jsonDeeperThan(bytes(nestedText(3)), 2)).toBe(true);
-    expect(jsonDeeperThan(bytes(nestedText(3)), 3)).toBe(false);
+    expect(jsonDeeperThan(nestedText(3), 2)).toBe(true);
+    expect(jsonDeeperThan(nestedText(3), 3)).toBe(false);
+    // More brackets than maxDepth, but in strings or side by side: scanned, not deep.
+    expect(jsonDeeperThan(`{"a":"${'{'.repeat(10)}","b":[${'[],'.repeat(10)}1]}`, 3)).toBe(false);
+    expect(jsonDeeperThan(`{"a":"\\"","b":{"c":{"d":{}}}}`, 3)).toBe(true);
   });
 
   it('refuses invalid UTF-8 instead of reading it as U+FFFD (regression: distinct ids collided in dedup)', () => {

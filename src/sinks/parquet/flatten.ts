@@ -6,7 +6,7 @@ export const MAX_RECORD_DEPTH = 1000;
 /**
  * Flattens a record into one level of columns: nested objects join their keys with `separator`,
  * arrays become JSON strings, bytes become base64. A value that is not an object is one column,
- * `value`. The walk is iterative (no depth overflows the stack).
+ * `value`. The walk is depth-bounded (no record overflows the stack).
  *
  * @example
  * flattenRecord({ user_id: 'u1', event_data: { amount: 4.99, items: ['a', 'b'] } });
@@ -18,36 +18,20 @@ export function flattenRecord(value: unknown, separator = '_'): Readonly<Record<
   // Already flat (a `flatten` step ran before the sink): the record itself, not a copy.
   if (isNested(value) && isFlat(value as Record<string, unknown>)) return value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  if (isNested(value)) walk(value as Record<string, unknown>, separator, out);
+  if (isNested(value)) walk(value as Record<string, unknown>, '', separator, out, 1);
   else out.value = leaf(value);
   return out;
 }
 
-interface Frame {
-  readonly object: Record<string, unknown>;
-  readonly keys: readonly string[];
-  next: number;
-  readonly prefix: string;
-}
-
-function walk(root: Record<string, unknown>, separator: string, out: Record<string, unknown>): void {
-  const stack: Frame[] = [];
-  let frame: Frame = { object: root, keys: Object.keys(root), next: 0, prefix: '' };
-  for (;;) {
-    if (frame.next >= frame.keys.length) {
-      const up = stack.pop();
-      if (up === undefined) return;
-      frame = up;
-      continue;
-    }
-    const key = frame.keys[frame.next++] as string;
-    const value = frame.object[key];
-    const name = frame.prefix === '' ? key : frame.prefix + separator + key;
-    if (isNested(value)) {
-      if (stack.length >= MAX_RECORD_DEPTH) throw new Error(`the record nests objects deeper than ${MAX_RECORD_DEPTH} levels (or in a cycle)`);
-      stack.push(frame);
-      frame = { object: value as Record<string, unknown>, keys: Object.keys(value as object), next: 0, prefix: name };
-    } else setOwn(out, name, leaf(value));
+/** Depth-bounded recursion: a record nested past `MAX_RECORD_DEPTH` (or in a cycle) is refused long before the stack could overflow. */
+function walk(object: Record<string, unknown>, prefix: string, separator: string, out: Record<string, unknown>, depth: number): void {
+  if (depth > MAX_RECORD_DEPTH) throw new Error(`the record nests objects deeper than ${MAX_RECORD_DEPTH} levels (or in a cycle)`);
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const value = object[key];
+    const name = prefix === '' ? key : prefix + separator + key;
+    if (isNested(value)) walk(value as Record<string, unknown>, name, separator, out, depth + 1);
+    else setOwn(out, name, leaf(value));
   }
 }
 
