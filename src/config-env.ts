@@ -67,6 +67,7 @@ export const SETTINGS: Readonly<Record<string, Spec>> = {
   TRIBUTARY_GROUP_PROTOCOL: { kind: { oneOf: ['classic', 'consumer'] }, help: 'consumer group protocol', default: 'classic' },
   TRIBUTARY_GROUP_INSTANCE_ID: { kind: 'string', help: 'static membership id; none turns it off', default: 'from the ECS task' },
   LOG_LEVEL: { kind: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, help: 'log level', default: 'info' },
+  TRIBUTARY_LOG_RECORD_CONTENT: { kind: 'boolean', help: 'logs may carry record content (value prefixes, quoted field values)', default: 'false' },
   TRIBUTARY_LOG_FILE: { kind: 'string', help: 'JSON logs to this file instead of stdout (default on a terminal: tributary.log)' },
   TRIBUTARY_HTTP_PORT: { kind: 'port', help: 'health, readiness, /metrics and the status page; off disables', default: '9464' },
   TRIBUTARY_PROGRESS: { kind: { oneOf: ['auto', 'on', 'off'] }, help: 'terminal progress line (auto: when stdout is a terminal)', default: 'auto' },

@@ -92,3 +92,16 @@ describe('settings from the environment', () => {
     expect(text).toMatch(/^TRIBUTARY_KAFKA_TLS\s+true$/m);
   });
 });
+
+describe('the settings list', () => {
+  it('names every TRIBUTARY_* variable the code reads, so none is refused as unknown at start', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const { SETTINGS } = await import('../src/config-env.ts');
+    const files = (await readdir('src', { recursive: true })).filter((f) => f.endsWith('.ts') && !f.endsWith('config-env.ts'));
+    const read = new Set<string>();
+    for (const file of files) {
+      for (const [name] of (await readFile(`src/${file}`, 'utf8')).matchAll(/\bTRIBUTARY_[A-Z0-9_]*[A-Z0-9]\b/g)) read.add(name);
+    }
+    expect([...read].filter((name) => !(name in SETTINGS)).sort()).toEqual([]);
+  });
+});

@@ -7,8 +7,11 @@ export const ERROR_CODES = [
   'TRIB_CONFIG',
   'TRIB_DECODE',
   'TRIB_VALIDATION',
+  'TRIB_EVENT_TIME_FUTURE',
+  'TRIB_EVENT_TIME_TOO_OLD',
   'TRIB_OPERATOR',
   'TRIB_STATE_LIMIT',
+  'TRIB_SCHEMA_LIMIT',
   'TRIB_SINK_PERMANENT',
   'TRIB_SINK_RETRIABLE',
   'TRIB_SINK_OVERLOAD',
@@ -22,12 +25,20 @@ export interface ErrorOptions {
   readonly cause?: unknown;
   /** The topology step the error belongs to. */
   readonly stepId?: string;
+  /**
+   * The message without record content (no field values, no text of the value), for logs. An error
+   * about a record sets it when its message quotes the record; logs show it instead of the message
+   * unless `TRIBUTARY_LOG_RECORD_CONTENT=1` (dead-letter headers always carry the full message).
+   */
+  readonly summary?: string;
 }
 
 export class TributaryError extends Error {
   readonly code: ErrorCode;
   readonly retriable: boolean;
   readonly stepId: string | undefined;
+  /** See `ErrorOptions.summary`; `undefined` when the message quotes no record content or none was given. */
+  readonly summary: string | undefined;
 
   constructor(code: ErrorCode, message: string, retriable: boolean, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -35,6 +46,7 @@ export class TributaryError extends Error {
     this.code = code;
     this.retriable = retriable;
     this.stepId = options.stepId;
+    this.summary = options.summary;
     Object.defineProperty(this, 'message', { value: message, enumerable: true, writable: true, configurable: true });
   }
 
@@ -76,6 +88,24 @@ export class ValidationError extends TributaryError {
   }
 }
 
+/**
+ * A record's event time lies more than `maxFutureSkew` ahead of the wall clock: it would open a
+ * window no watermark closes for years (pinning its partition's offsets) and an S3 partition in the
+ * future.
+ */
+export class EventTimeFutureError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('TRIB_EVENT_TIME_FUTURE', message, false, options);
+  }
+}
+
+/** A record's event time lies before `minTimestamp` (default 2000-01-01): a clock reset, an epoch in seconds. */
+export class EventTimeTooOldError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('TRIB_EVENT_TIME_TOO_OLD', message, false, options);
+  }
+}
+
 /** An operator rejected a record permanently. */
 export class OperatorError extends TributaryError {
   constructor(message: string, options: ErrorOptions = {}) {
@@ -87,6 +117,13 @@ export class OperatorError extends TributaryError {
 export class StateLimitError extends TributaryError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('TRIB_STATE_LIMIT', message, false, options);
+  }
+}
+
+/** A record would grow a schema past its bound (the Parquet sink's `maxColumns`). */
+export class SchemaLimitError extends TributaryError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('TRIB_SCHEMA_LIMIT', message, false, options);
   }
 }
 

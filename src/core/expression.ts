@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.ts';
 import type { RecordMeta } from './envelope.ts';
+import { stringifyJson } from './json.ts';
 
 /**
  * The one expression form shared by operators and the topology spec, compiled once to closures
@@ -286,7 +287,7 @@ export function compileKey(source: string | readonly string[]): (value: unknown,
 
 function keyPart(x: unknown): string | undefined {
   if (x === undefined || x === null || x === '') return undefined;
-  return typeof x === 'string' ? x : typeof x === 'object' ? JSON.stringify(x) : String(x);
+  return typeof x === 'string' ? x : typeof x === 'object' ? stringifyJson(x) : String(x);
 }
 
 /**

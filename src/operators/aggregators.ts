@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.ts';
+import { stringifyJson } from '../core/json.ts';
 import { HyperLogLog } from './hyperloglog.ts';
 
 /**
@@ -23,6 +24,11 @@ export interface Aggregator<T, A = any, R = unknown> {
   save?(acc: A): unknown;
   /** The accumulator `save` returned. Default: the saved data itself. */
   load?(saved: unknown): A;
+  /**
+   * Whether `result` is an estimate for this accumulator (a `distinct` past its exact bound): the
+   * window then adds `<name>_approximate: true` to its result.
+   */
+  approximate?(acc: A): boolean;
 }
 
 /** The result types of a record of named aggregators. */
@@ -99,27 +105,77 @@ export function avg<T>(get: ValueGetter<T>): Aggregator<T, Mean, number | null> 
   };
 }
 
+/** Distinct values `distinct` counts exactly before it switches to a HyperLogLog. */
+export const DEFAULT_MAX_EXACT_DISTINCT = 10_000;
+
+export interface DistinctOptions {
+  /** Distinct values counted exactly (a Set); past this many, a HyperLogLog estimates. Default 10,000. */
+  readonly maxExact?: number;
+  /** Precision of that HyperLogLog. Default 14: 16 KiB at most, about 0.8 % standard error. */
+  readonly precision?: number;
+}
+
+/** The exact values seen, or the sketch they became. */
+export type DistinctAcc = Set<unknown> | HyperLogLog;
+
 /**
- * Exact number of distinct values (compared with `SameValueZero`, so `1` and `'1'` differ);
- * `null`/`undefined` are not counted. Memory grows with the distinct values: see `approxDistinct`.
+ * Number of distinct values (compared with `SameValueZero` while exact, so `1` and `'1'` differ);
+ * `null`/`undefined` are not counted. Memory is bounded: past `maxExact` distinct values the set
+ * becomes a HyperLogLog and the count an estimate, flagged by `approximate` (a window result then
+ * carries `<name>_approximate: true`). Both forms save and load (durable window state).
+ *
+ * ```ts
+ * window({ ..., aggregators: { active_users: distinct((e: GameEvent) => e.user_id) } });
+ * // { key: 'g1', ..., active_users: 12 }, or past 10,000 users { ..., active_users: 48_113, active_users_approximate: true }
+ * ```
  */
-export function distinct<T>(get: ValueGetter<T>): Aggregator<T, Set<unknown>, number> {
+export function distinct<T>(get: ValueGetter<T>, options: DistinctOptions = {}): Aggregator<T, DistinctAcc, number> {
+  const maxExact = options.maxExact ?? DEFAULT_MAX_EXACT_DISTINCT;
+  const precision = options.precision ?? 14;
+  if (!Number.isInteger(maxExact) || maxExact < 1) throw new ConfigError(`distinct maxExact must be an integer >= 1, got ${maxExact}`);
+  new HyperLogLog(precision); // validates the precision at construction
+  const sketchOf = (values: Iterable<unknown>, into = new HyperLogLog(precision)): HyperLogLog => {
+    for (const v of values) into.add(sketchKey(v));
+    return into;
+  };
+  const bounded = (set: Set<unknown>): DistinctAcc => (set.size > maxExact ? sketchOf(set) : set);
   return {
     init: () => new Set(),
     add: (acc, value) => {
       const v = get(value);
-      if (v !== null && v !== undefined) acc.add(v);
-      return acc;
+      if (v === null || v === undefined) return acc;
+      if (acc instanceof HyperLogLog) {
+        acc.add(sketchKey(v));
+        return acc;
+      }
+      acc.add(v);
+      return bounded(acc);
     },
-    result: (acc) => acc.size,
-    save: (acc) => [...acc],
-    load: (saved) => new Set(saved as unknown[]),
+    result: (acc) => (acc instanceof HyperLogLog ? Math.round(acc.estimate()) : acc.size),
+    approximate: (acc) => acc instanceof HyperLogLog,
+    save: (acc) => (acc instanceof HyperLogLog ? { hll: acc.save() } : [...acc]),
+    load: (saved) => (Array.isArray(saved) ? new Set(saved) : HyperLogLog.restore(precision, (saved as { hll: [number, number][] }).hll)),
     merge: (a, b) => {
+      if (a instanceof HyperLogLog) return b instanceof HyperLogLog ? a.merge(b) : sketchOf(b, a);
+      if (b instanceof HyperLogLog) return sketchOf(a, b);
       const [big, small] = a.size >= b.size ? [a, b] : [b, a];
       for (const v of small) big.add(v);
-      return big;
+      return bounded(big);
     },
   };
+}
+
+/** What a HyperLogLog hashes for a value: a string as itself, anything else tagged with its type (so `1` and `'1'` stay apart). */
+function sketchKey(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object') {
+    try {
+      return `object:${stringifyJson(v)}`;
+    } catch {
+      return `object:${String(v)}`;
+    }
+  }
+  return `${typeof v}:${String(v)}`;
 }
 
 /**

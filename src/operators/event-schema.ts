@@ -40,8 +40,11 @@ export interface EventSchema {
   readonly unknownEventTypes?: 'reject' | 'pass';
 }
 
-/** Checks one decoded value; returns every problem as `path: message`, or `undefined` when valid. */
-export type SchemaCheck = (value: unknown) => string[] | undefined;
+/**
+ * Checks one decoded value; returns every problem as `path: message`, or `undefined` when valid.
+ * With `content` false, the messages name the kinds of the values found, not the values (for logs).
+ */
+export type SchemaCheck = (value: unknown, content?: boolean) => string[] | undefined;
 
 interface FieldCheck {
   readonly path: string;
@@ -76,7 +79,7 @@ export function compileEventSchema(schema: EventSchema): { check: SchemaCheck; p
   const unknown = schema.unknownEventTypes ?? 'reject';
   if (unknown !== 'reject' && unknown !== 'pass') problems.push(`schema.unknownEventTypes: must be 'reject' or 'pass'`);
   const common = compileFields(schema.common ?? {}, 'schema.common', problems);
-  if (schema.events === undefined) return { check: (value) => (isRecord(value) ? runChecks(value, common, undefined) : notAnObject(value)), problems };
+  if (schema.events === undefined) return { check: (value, content = true) => (isRecord(value) ? runChecks(value, common, undefined, content) : notAnObject(value, content)), problems };
   if (typeof schema.events !== 'object' || schema.events === null) {
     problems.push('schema.events: must map event types to field specs');
     return { check: () => undefined, problems };
@@ -88,15 +91,16 @@ export function compileEventSchema(schema: EventSchema): { check: SchemaCheck; p
   const getType = fieldPath(discriminator);
   return {
     problems,
-    check(value) {
-      if (!isRecord(value)) return notAnObject(value);
+    check(value, content = true) {
+      if (!isRecord(value)) return notAnObject(value, content);
       const type = getType(value);
       const checks = typeof type === 'string' ? perType.get(type) : undefined;
-      if (checks !== undefined) return runChecks(value, checks, undefined);
+      if (checks !== undefined) return runChecks(value, checks, undefined, content);
       if (typeof type !== 'string')
-        return runChecks(value, common, [`${discriminator}: expected string (one of ${known}), got ${describeValue(type)}`]);
-      if (unknown === 'pass') return runChecks(value, common, undefined);
-      return runChecks(value, common, [`${discriminator}: unknown event type ${JSON.stringify(type)} (known: ${known})`]);
+        return runChecks(value, common, [`${discriminator}: expected string (one of ${known}), got ${describeValue(type, content)}`], content);
+      if (unknown === 'pass') return runChecks(value, common, undefined, content);
+      const found = content ? ` ${JSON.stringify(type.length > 40 ? `${type.slice(0, 40)}…` : type)}` : '';
+      return runChecks(value, common, [`${discriminator}: unknown event type${found} (known: ${known})`], content);
     },
   };
 }
@@ -105,16 +109,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function notAnObject(value: unknown): string[] {
-  return [`(value): expected object, got ${describeValue(value)}`];
+function notAnObject(value: unknown, content: boolean): string[] {
+  return [`(value): expected object, got ${describeValue(value, content)}`];
 }
 
-function runChecks(value: Record<string, unknown>, checks: readonly FieldCheck[], found: string[] | undefined): string[] | undefined {
+function runChecks(value: Record<string, unknown>, checks: readonly FieldCheck[], found: string[] | undefined, content: boolean): string[] | undefined {
   let problems = found;
   for (const c of checks) {
     const x = c.get(value);
     if (c.test(x) || (c.optional && (x === undefined || x === null))) continue;
-    (problems ??= []).push(`${c.path}: expected ${c.type}, got ${describeValue(x)}`);
+    (problems ??= []).push(`${c.path}: expected ${c.type}, got ${describeValue(x, content)}`);
   }
   return problems;
 }

@@ -1,5 +1,5 @@
-import type { OperatorFunction } from 'rxjs';
-import { ValidationError } from '../core/errors.ts';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { EventTimeFutureError, EventTimeTooOldError, ValidationError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { DeadLetter } from '../core/sink.ts';
 import { compileField } from '../core/expression.ts';
@@ -79,13 +79,29 @@ function zoneOffsetMs(zone: string | undefined): number {
   return (zone[0] === '-' ? -1 : 1) * minutes * 60_000;
 }
 
+/** Default `maxFutureSkewMs`: one hour ahead of the wall clock. */
+export const DEFAULT_MAX_FUTURE_SKEW_MS = 3_600_000;
+/** Default `minTimestampMs`: 2000-01-01T00:00:00Z. */
+export const DEFAULT_MIN_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+/** No event time is taken past the end of year 9999, whatever the bounds: partitions and keys have four-digit years. */
+export const LATEST_EVENT_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 export interface WithEventTimeOptions {
   /** The step id (errors, logs, metric labels). */
   readonly id: string;
   /** A field path holding epoch ms or an ISO-8601 string, or `'kafka'` for the record timestamp. */
   readonly from: { readonly field: string } | 'kafka';
-  /** Takes records whose time cannot be read (with a ValidationError) and their leases. */
+  /** Takes records whose time cannot be read or is out of bounds, and their leases. */
   readonly deadLetter: DeadLetter;
+  /**
+   * Events dated more than this ahead of the wall clock go to dead letters (`EventTimeFutureError`):
+   * one would open a window no watermark closes for years, holding its partition's offsets. Default 1 hour.
+   */
+  readonly maxFutureSkewMs?: number;
+  /** Events dated before this (epoch ms, at least 0) go to dead letters (`EventTimeTooOldError`). Default 2000-01-01T00:00:00Z. */
+  readonly minTimestampMs?: number;
+  /** The wall clock (`now()`), default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
 }
 
 /**
@@ -96,18 +112,41 @@ export interface WithEventTimeOptions {
  * ```
  *
  * A record whose field is missing or not a timestamp (see `parseTimestampMs`), or whose Kafka
- * timestamp is negative (none was set), goes to `deadLetter` with a ValidationError.
+ * timestamp is negative (none was set), goes to `deadLetter` with a ValidationError; one dated
+ * before `minTimestampMs` with an EventTimeTooOldError, one more than `maxFutureSkewMs` ahead of the
+ * scheduler's clock (or past year 9999) with an EventTimeFutureError.
  * @returns the same records, with `eventTimeMs` set
  */
 export function withEventTime<T>(options: WithEventTimeOptions): OperatorFunction<Envelope<T>, Envelope<T>> {
-  const { id, from, deadLetter } = options;
+  const { id, from, deadLetter, maxFutureSkewMs = DEFAULT_MAX_FUTURE_SKEW_MS, minTimestampMs = DEFAULT_MIN_TIMESTAMP_MS, scheduler = asyncScheduler } = options;
   checkStepId(id, 'withEventTime');
   if (typeof deadLetter !== 'function') throw stepConfigError(id, 'option "deadLetter" must be a function');
+  if (!(Number.isFinite(maxFutureSkewMs) && maxFutureSkewMs >= 0)) throw stepConfigError(id, `option "maxFutureSkewMs" must be a finite number >= 0, got ${maxFutureSkewMs}`);
+  if (!(Number.isFinite(minTimestampMs) && minTimestampMs >= 0 && minTimestampMs <= LATEST_EVENT_TIME_MS))
+    throw stepConfigError(id, `option "minTimestampMs" must be epoch ms from 0 (1970-01-01) to the end of year 9999, got ${minTimestampMs}`);
+  const name = from === 'kafka' ? '$timestamp' : typeof from === 'object' && from !== null ? from.field : '';
+  /** The error for an event time out of bounds, or undefined when it is within them. */
+  const outOfBounds = (ms: number): ValidationError | EventTimeFutureError | EventTimeTooOldError | undefined => {
+    if (ms < minTimestampMs) {
+      const summary = `${name}: event time before minTimestamp ${iso(minTimestampMs)}`;
+      return new EventTimeTooOldError(`${name}: event time ${iso(ms)} is before minTimestamp ${iso(minTimestampMs)}`, { stepId: id, summary });
+    }
+    const now = scheduler.now();
+    const latest = Math.min(now + maxFutureSkewMs, LATEST_EVENT_TIME_MS);
+    if (ms <= latest) return undefined;
+    const summary = `${name}: event time more than ${maxFutureSkewMs} ms ahead of the wall clock (maxFutureSkew)`;
+    return new EventTimeFutureError(`${name}: event time ${iso(ms)} is more than ${maxFutureSkewMs} ms ahead of the wall clock ${iso(now)}`, { stepId: id, summary });
+  };
   if (from === 'kafka') {
     return perRecord<Envelope<T>, Envelope<T>>((envelope, subscriber) => {
       const ms = envelope.meta.timestamp;
-      if (Number.isFinite(ms) && ms >= 0) subscriber.next(rewrap(envelope, envelope.value, ms));
-      else deadLetter(envelope, new ValidationError(`$timestamp: the Kafka record has no timestamp (${ms})`, { stepId: id }), id);
+      if (!(Number.isFinite(ms) && ms >= 0)) {
+        const message = `$timestamp: the Kafka record has no timestamp (${ms})`;
+        return deadLetter(envelope, new ValidationError(message, { stepId: id, summary: message }), id);
+      }
+      const refused = outOfBounds(ms);
+      if (refused === undefined) subscriber.next(rewrap(envelope, envelope.value, ms));
+      else deadLetter(envelope, refused, id);
     });
   }
   if (typeof from !== 'object' || from === null || typeof from.field !== 'string' || from.field === '')
@@ -117,15 +156,29 @@ export function withEventTime<T>(options: WithEventTimeOptions): OperatorFunctio
   return perRecord<Envelope<T>, Envelope<T>>((envelope, subscriber) => {
     const raw = get(envelope.value, envelope.meta);
     const ms = parseTimestampMs(raw);
-    if (ms !== undefined) subscriber.next(rewrap(envelope, envelope.value, ms));
-    else deadLetter(envelope, new ValidationError(`${path}: expected a timestamp (epoch ms or ISO-8601), got ${describeValue(raw)}`, { stepId: id }), id);
+    if (ms === undefined) {
+      const expected = `${path}: expected a timestamp (epoch ms or ISO-8601), got`;
+      return deadLetter(envelope, new ValidationError(`${expected} ${describeValue(raw)}`, { stepId: id, summary: `${expected} ${describeValue(raw, false)}` }), id);
+    }
+    const refused = outOfBounds(ms);
+    if (refused === undefined) subscriber.next(rewrap(envelope, envelope.value, ms));
+    else deadLetter(envelope, refused, id);
   });
 }
 
-/** A short, safe rendering of a value for error messages: `string "abc"`, `number 12`, `missing`. */
-export function describeValue(value: unknown): string {
+/** ISO-8601 of epoch ms, or the number itself when no Date can hold it. */
+function iso(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
+}
+
+/**
+ * A short rendering of a value for error messages: `string "abc"`, `number 12`, `missing`; with
+ * `content` false, its kind alone (`string`, `number`), for logs that must not carry record content.
+ */
+export function describeValue(value: unknown, content = true): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
+  if (!content && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) return typeof value;
   if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
   if (Array.isArray(value)) return 'array';

@@ -18,7 +18,8 @@ export interface ValidateOptions {
 
 /**
  * Checks each record against a per-event-type schema; passes valid records on unchanged and sends
- * the others to `deadLetter` with a ValidationError listing every problem with its path.
+ * the others to `deadLetter` with a ValidationError listing every problem with its path (its
+ * `summary`, what logs show, names the kinds of the values found instead of the values).
  *
  * ```ts
  * events$.pipe(validate({
@@ -42,7 +43,9 @@ export function validate<T>(options: ValidateOptions): OperatorFunction<Envelope
   if (problems.length > 0) throw stepConfigError(id, problems);
   return perRecord<Envelope<T>, Envelope<T>>((envelope, subscriber) => {
     const found = check(envelope.value);
-    if (found === undefined) subscriber.next(envelope);
-    else deadLetter(envelope, new ValidationError(found.join('; '), { stepId: id }), id);
+    if (found === undefined) return subscriber.next(envelope);
+    // Failures are rare: the check runs again for the summary logs show, without the values.
+    const summary = (check(envelope.value, false) ?? []).join('; ');
+    deadLetter(envelope, new ValidationError(found.join('; '), { stepId: id, summary }), id);
   });
 }

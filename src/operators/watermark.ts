@@ -30,7 +30,10 @@ export function eventTimeFromField<T>(get: (value: T) => unknown): EventTime<T> 
   return (envelope) => {
     const raw = get(envelope.value);
     const ms = parseTimestampMs(raw);
-    if (ms === undefined) throw new ValidationError(`event time: expected epoch ms or an ISO-8601 string, got ${describeValue(raw)}`);
+    if (ms === undefined) {
+      const expected = 'event time: expected epoch ms or an ISO-8601 string, got';
+      throw new ValidationError(`${expected} ${describeValue(raw)}`, { summary: `${expected} ${describeValue(raw, false)}` });
+    }
     return ms;
   };
 }

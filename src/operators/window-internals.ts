@@ -333,7 +333,11 @@ export class WindowEngine<T> {
     const c = this.#c;
     const value: Record<string, unknown> = { key: w.key, window_start: w.start, window_end: w.end, final };
     if (w.carried !== undefined) for (const field in w.carried) if (!RESERVED_FIELDS.has(field)) value[field] = w.carried[field];
-    for (let i = 0; i < c.names.length; i++) value[c.names[i] as string] = (c.aggregators[i] as Aggregator<T>).result(w.accs[i]);
+    for (let i = 0; i < c.names.length; i++) {
+      const aggregator = c.aggregators[i] as Aggregator<T>;
+      value[c.names[i] as string] = aggregator.result(w.accs[i]);
+      if (aggregator.approximate?.(w.accs[i]) === true) value[`${c.names[i] as string}_approximate`] = true;
+    }
     this.#emit({ output: 'results', envelope: { value, meta: w.meta, lease, eventTimeMs: w.start } });
   }
 

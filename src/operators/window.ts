@@ -288,6 +288,9 @@ function resolve<T>(options: WindowOptions<T, Record<string, Aggregator<T>>>): E
   for (const name of names) {
     const agg = aggregators[name] as Aggregator<T> | undefined;
     if (RESERVED_FIELDS.has(name)) problems.push(`aggregators.${name}: the name is taken by the window result itself`);
+    const flag = `${name}_approximate`;
+    if (typeof agg?.approximate === 'function' && (names.includes(flag) || RESERVED_FIELDS.has(flag)))
+      problems.push(`aggregators.${name}: its estimate flag "${flag}" is taken by another aggregate`);
     if (typeof agg?.init !== 'function' || typeof agg.add !== 'function' || typeof agg.result !== 'function')
       problems.push(`aggregators.${name} must have init, add and result functions`);
     else if (spec?.kind === 'session' && typeof agg.merge !== 'function') problems.push(`aggregators.${name} must have merge: session windows merge`);

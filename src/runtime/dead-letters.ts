@@ -10,10 +10,11 @@
  * pipeline (the record is never dropped silently).
  */
 import { describeError, type TributaryError } from '../core/errors.ts';
+import { stringifyJson } from '../core/json.ts';
 import type { DeadLetter } from '../core/sink.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { OutgoingRecord, RecordSender } from './kafka-producer.ts';
-import type { Logger } from '../core/logger.ts';
+import { logsRecordContent, type Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 
 export const DEAD_LETTER_HEADERS = {
@@ -38,6 +39,12 @@ export interface DeadLetterWriterOptions {
   readonly maxAttempts?: number;
   /** Default 500 ms, doubled per attempt. */
   readonly retryDelayMs?: number;
+  /**
+   * Log lines name a dead letter's topic, partition, offset, step, error code and content-free
+   * summary; with `true`, the error message (which may quote the record) too. Default: whether
+   * `TRIBUTARY_LOG_RECORD_CONTENT=1`.
+   */
+  readonly logRecordContent?: boolean;
 }
 
 interface Pending {
@@ -46,21 +53,36 @@ interface Pending {
   readonly record: OutgoingRecord;
 }
 
-/** The bytes a dead letter carries: a Buffer as is, a string as UTF-8, anything else as JSON. */
+/**
+ * The bytes a dead letter carries: a Buffer as is, a string as UTF-8, anything else as JSON (at any
+ * depth). Throws a TypeError for a value JSON cannot encode (a cycle, a BigInt).
+ */
 export function deadLetterValue(value: unknown): Buffer | null {
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value)) return value;
   if (typeof value === 'string') return Buffer.from(value);
-  return Buffer.from(JSON.stringify(value));
+  const text = stringifyJson(value);
+  return text === undefined ? null : Buffer.from(text);
 }
 
-/** The dead-letter record for an envelope that failed at `stepId` with `error`. */
+/**
+ * The dead-letter record for an envelope that failed at `stepId` with `error`. Never throws: a value
+ * JSON cannot encode is left out, and `tributary.value.dropped` says why.
+ */
 export function deadLetterRecord(topic: string, envelope: Envelope<unknown>, error: TributaryError, stepId: string): OutgoingRecord {
   const { meta } = envelope;
+  let value: Buffer | null;
+  let dropped: string | undefined;
+  try {
+    value = deadLetterValue(envelope.value);
+  } catch (failure) {
+    value = null;
+    dropped = `the value cannot be encoded as JSON: ${failure instanceof Error ? failure.message : String(failure)}`;
+  }
   return {
     topic,
     key: meta.key,
-    value: deadLetterValue(envelope.value),
+    value,
     headers: {
       ...meta.headers,
       [DEAD_LETTER_HEADERS.topic]: meta.topic,
@@ -70,6 +92,7 @@ export function deadLetterRecord(topic: string, envelope: Envelope<unknown>, err
       [DEAD_LETTER_HEADERS.code]: error.code,
       [DEAD_LETTER_HEADERS.message]: error.message,
       [DEAD_LETTER_HEADERS.error]: JSON.stringify(describeError(error)),
+      ...(dropped === undefined ? {} : { [DEAD_LETTER_HEADERS.dropped]: dropped }),
     },
   };
 }
@@ -87,9 +110,22 @@ export class KafkaDeadLetters {
 
   constructor(options: DeadLetterWriterOptions) {
     this.#options = options;
+    const content = options.logRecordContent ?? logsRecordContent();
     this.deadLetter = (envelope, error, stepId) => {
       this.#queue.push({ envelope, stepId, record: deadLetterRecord(options.topic, envelope, error, stepId) });
-      options.logger.warn({ step: stepId, topic: envelope.meta.topic, partition: envelope.meta.partition, offset: envelope.meta.offset, code: error.code, err: error.message }, 'dead letter');
+      const { topic, partition, offset } = envelope.meta;
+      options.logger.warn(
+        {
+          step: stepId,
+          topic,
+          partition,
+          offset,
+          code: error.code,
+          ...(error.summary === undefined ? {} : { reason: error.summary }),
+          ...(content ? { err: error.message } : {}),
+        },
+        'dead letter',
+      );
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#send());

@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { convertToAttr, type marshallOptions } from '@aws-sdk/util-dynamodb';
 import { ConfigError } from '../core/errors.ts';
+import { nestedDeeperThan, setOwn } from '../core/json.ts';
 import { compileField, compileTemplate, type Getter } from '../core/expression.ts';
 import type { Envelope, RecordMeta } from '../core/envelope.ts';
 import { MAX_ITEM_BYTES, itemSizeBytes } from './dynamodb-size.ts';
@@ -8,6 +9,8 @@ import { MAX_ITEM_BYTES, itemSizeBytes } from './dynamodb-size.ts';
 const MAX_PARTITION_KEY_BYTES = 2048;
 const MAX_SORT_KEY_BYTES = 1024;
 const MAX_SHARDS = 1000;
+/** DynamoDB stores attributes nested 32 levels deep at most. */
+export const MAX_ATTRIBUTE_DEPTH = 32;
 
 /**
  * Numbers stay numbers; `undefined` fields are dropped; class instances (a `Date`) are refused
@@ -102,7 +105,7 @@ export function compileItemMapper(options: DynamoItemOptions, stepId: string): (
   const keyText = (pkText: string | undefined, skText: string | undefined) =>
     `${pk.name}=${pkText ?? '?'}${sk === undefined ? '' : `, ${sk.name}=${skText ?? '?'}`}`;
 
-  return (envelope) => {
+  const map = (envelope: Envelope<unknown>): ItemResult => {
     const { value, meta } = envelope;
     const pkRaw = pkValue(value, meta);
     const skRaw = skValue?.(value, meta);
@@ -128,25 +131,33 @@ export function compileItemMapper(options: DynamoItemOptions, stepId: string): (
     }
 
     const item: Record<string, AttributeValue> = {};
+    let sizeBytes: number;
+    // Nothing a record holds may throw out of here: each failure is a reason, for dead letters.
     try {
-      if (copyAll) {
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail("attributes 'all' needs an object value");
-        for (const name of Object.keys(value)) {
-          const field = (value as Record<string, unknown>)[name];
-          if (field !== undefined) item[name] = convertToAttr(field, MARSHALL_OPTIONS);
-        }
-      } else {
-        const out = project(projected, value, meta);
-        for (const name of Object.keys(out)) item[name] = convertToAttr(out[name], MARSHALL_OPTIONS);
+      const fields = copyAll ? value : project(projected, value, meta);
+      if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return fail("attributes 'all' needs an object value");
+      // Checked before marshalling, which recurses: DynamoDB would refuse such an item anyway.
+      if (nestedDeeperThan(fields, MAX_ATTRIBUTE_DEPTH + 1)) return fail(`the value nests deeper than DynamoDB's ${MAX_ATTRIBUTE_DEPTH} levels`);
+      for (const name of Object.keys(fields)) {
+        const field = (fields as Record<string, unknown>)[name];
+        if (field !== undefined) setOwn(item, name, convertToAttr(field, MARSHALL_OPTIONS));
       }
+      Object.assign(item, key);
+      if (ttl !== undefined) item[ttl.attribute] = { N: String(Math.floor(((envelope.eventTimeMs ?? meta.timestamp) + ttl.afterMs) / 1000)) };
+      sizeBytes = itemSizeBytes(item);
     } catch (error) {
-      return fail(`cannot marshal the value: ${(error as Error).message}`);
+      return fail(`cannot marshal the value: ${error instanceof Error ? error.message : String(error)}`);
     }
-    Object.assign(item, key);
-    if (ttl !== undefined) item[ttl.attribute] = { N: String(Math.floor(((envelope.eventTimeMs ?? meta.timestamp) + ttl.afterMs) / 1000)) };
-    const sizeBytes = itemSizeBytes(item);
     if (sizeBytes > MAX_ITEM_BYTES) return fail(`item of ${sizeBytes} bytes is over DynamoDB's ${MAX_ITEM_BYTES}-byte limit`);
     return { ok: true, item, key, keyId: keyIdOf(key, pk.name, sk?.name), keyText: keyText(pkText, skRaw), sizeBytes };
+  };
+  // A record is mapped or refused with a reason; it never throws out of the sink's write.
+  return (envelope) => {
+    try {
+      return map(envelope);
+    } catch (error) {
+      return { ok: false, reason: `cannot map the record: ${error instanceof Error ? error.message : String(error)}`, keyText: keyText(undefined, undefined) };
+    }
   };
 }
 

@@ -8,25 +8,35 @@ export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /**
  * An item's size as DynamoDB counts it: UTF-8 bytes of names and strings, about one byte per two
  * significant digits of a number plus one, 1 for booleans and nulls, 3 plus 1 per element for lists
- * and maps.
+ * and maps. Iterative: no nesting overflows the stack.
  */
 export function itemSizeBytes(item: Readonly<Record<string, AttributeValue>>): number {
   let size = 0;
-  for (const name of Object.keys(item)) size += Buffer.byteLength(name) + valueSize(item[name] as AttributeValue);
+  const stack: AttributeValue[] = [];
+  for (const name of Object.keys(item)) {
+    size += Buffer.byteLength(name);
+    stack.push(item[name] as AttributeValue);
+  }
+  while (stack.length > 0) {
+    const v = stack.pop() as AttributeValue;
+    if (v.S !== undefined) size += Buffer.byteLength(v.S);
+    else if (v.N !== undefined) size += numberSize(v.N);
+    else if (v.B !== undefined) size += v.B.byteLength;
+    else if (v.BOOL !== undefined || v.NULL !== undefined) size += 1;
+    else if (v.L !== undefined) {
+      size += 3 + v.L.length;
+      for (const e of v.L) stack.push(e);
+    } else if (v.M !== undefined) {
+      size += 3;
+      for (const k of Object.keys(v.M)) {
+        size += 1 + Buffer.byteLength(k);
+        stack.push(v.M[k] as AttributeValue);
+      }
+    } else if (v.SS !== undefined) for (const x of v.SS) size += Buffer.byteLength(x);
+    else if (v.NS !== undefined) for (const n of v.NS) size += numberSize(n);
+    else if (v.BS !== undefined) for (const b of v.BS) size += b.byteLength;
+  }
   return size;
-}
-
-function valueSize(v: AttributeValue): number {
-  if (v.S !== undefined) return Buffer.byteLength(v.S);
-  if (v.N !== undefined) return numberSize(v.N);
-  if (v.B !== undefined) return v.B.byteLength;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.L !== undefined) return v.L.reduce((sum, e) => sum + 1 + valueSize(e), 3);
-  if (v.M !== undefined) return Object.entries(v.M).reduce((sum, [k, e]) => sum + 1 + Buffer.byteLength(k) + valueSize(e), 3);
-  if (v.SS !== undefined) return v.SS.reduce((sum, s) => sum + Buffer.byteLength(s), 0);
-  if (v.NS !== undefined) return v.NS.reduce((sum, n) => sum + numberSize(n), 0);
-  if (v.BS !== undefined) return v.BS.reduce((sum, b) => sum + b.byteLength, 0);
-  return 0;
 }
 
 /** One byte per two significant digits (leading and trailing zeros trimmed), plus one. */

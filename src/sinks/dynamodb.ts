@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { connectionsFromEnv, createDynamoClient } from '../config.ts';
 import { ConfigError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
+import { logsRecordContent } from '../core/logger.ts';
 import { compileItemMapper, keyIdOf, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
 import { DEFAULT_RETRY, RetriesExhausted, backoffDelayMs, dynamoFailureOf, realSleep, runBounded, withRetries, type RetryHooks, type RetryPolicy, type Sleep } from './dynamodb-retry.ts';
 import { chunkItems } from './dynamodb-size.ts';
@@ -335,7 +336,7 @@ export class DynamoDbSink implements Sink {
 
   #deadLetter(envelope: Envelope<unknown>, reason: string, keyText: string, cause?: unknown): void {
     const error = new SinkPermanentError(`${reason} (table ${this.#table}, key ${keyText})`, { stepId: this.id, ...(cause === undefined ? {} : { cause }) });
-    this.#context.logger.debug({ step: this.id, table: this.#table, key: keyText, reason }, 'dynamodb record to dead letters');
+    this.#context.logger.debug({ step: this.id, table: this.#table, ...(logsRecordContent() ? { key: keyText, reason } : {}) }, 'dynamodb record to dead letters');
     this.#context.deadLetter(envelope, error, this.id);
   }
 

@@ -15,6 +15,7 @@
  */
 import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
+import { stringifyJson } from '../core/json.ts';
 import {
   isRetriableProduceError,
   KafkaProducer,
@@ -44,12 +45,16 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   readonly maxRetries?: number;
 }
 
-/** A Buffer as is, a string as UTF-8, null as a tombstone, anything else as JSON. */
+/**
+ * A Buffer as is, a string as UTF-8, null as a tombstone, anything else as JSON (at any depth).
+ * Throws a TypeError for a value JSON cannot encode (a cycle, a BigInt).
+ */
 export function encodeValue(value: unknown): Buffer | null {
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value)) return value;
   if (typeof value === 'string') return Buffer.from(value);
-  return Buffer.from(JSON.stringify(value));
+  const text = stringifyJson(value);
+  return text === undefined ? null : Buffer.from(text);
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -91,8 +96,20 @@ export class KafkaSink<T> implements Sink<T> {
     };
   }
 
-  async write(batch: readonly Envelope<T>[]): Promise<void> {
-    const records = batch.map((envelope) => this.#record(envelope));
+  async write(input: readonly Envelope<T>[]): Promise<void> {
+    // A record that cannot be encoded (or keyed) goes to dead letters; the rest of the batch is sent.
+    const batch: Envelope<T>[] = [];
+    const records: OutgoingRecord[] = [];
+    for (const envelope of input) {
+      try {
+        records.push(this.#record(envelope));
+        batch.push(envelope);
+      } catch (error) {
+        const reason = `cannot encode the record: ${error instanceof Error ? error.message : String(error)}`;
+        this.#context.deadLetter(envelope, new SinkPermanentError(reason, { cause: error, stepId: this.id, summary: reason }), this.id);
+      }
+    }
+    if (records.length === 0) return;
     let outcomes: (Error | undefined)[];
     try {
       outcomes = await this.#producer.send(records);

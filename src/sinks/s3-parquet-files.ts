@@ -6,6 +6,14 @@ import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from
 import type { HourPartition } from './s3-parquet-key.ts';
 import { partitionKey } from '../core/partition.ts';
 
+/**
+ * Rows a file gathers before its writer opens and its columns are fixed. Until then a record with a
+ * new field joins the file (the file takes every column known when the writer opens); after, it
+ * closes the file. So widening costs at most one file per this many rows, however many new fields
+ * come: not one file per new field.
+ */
+export const OPEN_WRITER_ROWS = 10_000;
+
 /** A file being filled: one per topic, partition and hour partition. */
 export interface OpenFile {
   readonly stream: Stream;
@@ -14,9 +22,13 @@ export interface OpenFile {
   /** Offset of the file's latest record: the object name ends with it. */
   lastOffset: number;
   readonly hour: HourPartition;
-  readonly types: ReadonlyMap<string, ColumnType>;
-  readonly schemaVersion: number;
-  readonly writer: ParquetFileWriter;
+  /** The file's columns, fixed when its writer opens (`FileTable.openWriter`); `undefined` before. */
+  types: ReadonlyMap<string, ColumnType> | undefined;
+  /** The schema version the columns were taken at. */
+  schemaVersion: number;
+  /** Opened at `OPEN_WRITER_ROWS` rows or when the file closes, whichever comes first. */
+  writer: ParquetFileWriter | undefined;
+  readonly factory: ParquetWriterFactory;
   readonly openedAt: number;
   readonly leases: Lease[];
   /** Rows not yet handed to the writer. */
@@ -64,7 +76,7 @@ export interface FileTableOptions {
 /**
  * The open files of a sink, by topic, partition and hour. Finding a record's file also closes the
  * files the record ends: those of earlier hours once its partition reaches a later hour, one older
- * than `maxFileAgeMs`, one whose schema lacks the record's columns.
+ * than `maxFileAgeMs`, one whose writer is open with columns that lack the record's.
  */
 export class FileTable {
   readonly #o: FileTableOptions;
@@ -94,6 +106,17 @@ export class FileTable {
     if (file !== undefined && now - file.openedAt < this.#o.maxFileAgeMs && !this.#lacksColumns(file, row)) return file;
     if (file !== undefined) this.#o.close(file);
     return this.#open(stream, meta, hour, now, factory);
+  }
+
+  /** Opens the file's writer (once) with every column the schema has now: the file's rows fit them. */
+  openWriter(file: OpenFile): ParquetFileWriter {
+    if (file.writer !== undefined) return file.writer;
+    const { schema } = this.#o;
+    const columns = schema.columns;
+    file.types = new Map(columns.map((c) => [c.name, c.type]));
+    file.schemaVersion = schema.version;
+    file.writer = file.factory.open({ columns, compression: this.#o.compression, rowGroupRows: this.#o.rowGroupRows });
+    return file.writer;
   }
 
   /** Every open file. */
@@ -139,22 +162,24 @@ export class FileTable {
 
   #lacksColumns(file: OpenFile, row: ParquetRow): boolean {
     const schema = this.#o.schema;
-    if (file.schemaVersion === schema.version) return false;
-    for (const name in row) if (file.types.get(name) !== schema.typeOf(name)) return true;
+    const types = file.types;
+    // Not open yet: the writer will take every column the schema has then, this row's included.
+    if (types === undefined || file.schemaVersion === schema.version) return false;
+    for (const name in row) if (types.get(name) !== schema.typeOf(name)) return true;
     return false;
   }
 
   #open(stream: Stream, meta: RecordMeta, hour: HourPartition, now: number, factory: ParquetWriterFactory): OpenFile {
-    const { schema, scheduler } = this.#o;
-    const columns = schema.columns;
+    const { scheduler } = this.#o;
     const file: OpenFile = {
       stream,
       meta,
       lastOffset: meta.offset,
       hour,
-      types: new Map(columns.map((c) => [c.name, c.type])),
-      schemaVersion: schema.version,
-      writer: factory.open({ columns, compression: this.#o.compression, rowGroupRows: this.#o.rowGroupRows }),
+      types: undefined,
+      schemaVersion: -1,
+      writer: undefined,
+      factory,
       openedAt: now,
       leases: [],
       pending: [],

@@ -6,6 +6,8 @@ import { checkWriter, DEFAULT_PARQUET_WRITER, type ParquetCompression, type Parq
 import type { RetryOptions } from './s3-parquet-upload.ts';
 
 const MiB = 2 ** 20;
+/** Columns a sink's schema holds at most unless `maxColumns` says otherwise. */
+export const DEFAULT_MAX_COLUMNS = 256;
 /** S3's smallest part of a multipart upload (except the last). */
 const MIN_PART_BYTES = 5 * MiB;
 
@@ -26,6 +28,12 @@ export interface S3ParquetSinkOptions {
   readonly columns?: readonly ColumnSpec[];
   /** Fields outside `columns`: `widen` adds inferred columns (default), `drop` ignores them. */
   readonly extraFields?: 'widen' | 'drop';
+  /**
+   * Columns the sink's schema holds at most, declared ones included (default 256): a record whose
+   * new fields would add more goes to dead letters (`SchemaLimitError`, counted in
+   * `state_limit_total`), whole; records that fit keep coming.
+   */
+  readonly maxColumns?: number;
   /** IANA zone of the `year=/month=/day=/hour=` partition (default `UTC`). */
   readonly timeZone?: string;
   /** Rotation: a file is closed at this many rows (default 1,000,000)… */
@@ -70,6 +78,7 @@ export interface ResolvedOptions {
   readonly compression: ParquetCompression;
   readonly columns: readonly Column[];
   readonly extraFields: 'widen' | 'drop';
+  readonly maxColumns: number;
   readonly timeZone: string;
   readonly maxFileRows: number;
   readonly maxFileBytes: number;
@@ -114,6 +123,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     compression,
     columns: validateColumns(options.columns ?? [], id),
     extraFields: options.extraFields ?? 'widen',
+    maxColumns: positive('maxColumns', options.maxColumns ?? DEFAULT_MAX_COLUMNS),
     timeZone: options.timeZone ?? 'UTC',
     maxFileRows: positive('maxFileRows', options.maxFileRows ?? 1_000_000),
     maxFileBytes: positive('maxFileBytes', options.maxFileBytes ?? 128 * MiB),
@@ -130,6 +140,8 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     scheduler: options.scheduler ?? asyncScheduler,
     random: options.random ?? Math.random,
   };
+  if (!Number.isInteger(resolved.maxColumns)) problems.push(`${id}: maxColumns must be an integer, got ${resolved.maxColumns}`);
+  else if (resolved.columns.length > resolved.maxColumns) problems.push(`${id}: ${resolved.columns.length} declared columns exceed maxColumns ${resolved.maxColumns}`);
   if (resolved.extraFields !== 'widen' && resolved.extraFields !== 'drop') problems.push(`${id}: extraFields must be 'widen' or 'drop'`);
   if (resolved.onOverload !== 'wait' && resolved.onOverload !== 'reject') problems.push(`${id}: onOverload must be 'wait' or 'reject'`);
   if (problems.length > 0) throw new ConfigError(problems, { stepId: id });

@@ -1,10 +1,10 @@
-import { SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
+import { EventTimeFutureError, EventTimeTooOldError, SchemaLimitError, SinkOverloadError, SinkPermanentError, SinkRetriableError, TributaryError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { flattenRecord } from './parquet/flatten.ts';
-import { SchemaTracker } from './parquet/schema.ts';
-import { loadParquetWriter, type ParquetWriterFactory } from './parquet/writer.ts';
+import { SchemaTracker, type FitResult, type ParquetRow } from './parquet/schema.ts';
+import { loadParquetWriter, type ParquetFileWriter, type ParquetWriterFactory } from './parquet/writer.ts';
 import { WorkerParquetEncoder } from './parquet/worker-writer.ts';
-import { appendRow, FileTable, type OpenFile } from './s3-parquet-files.ts';
+import { appendRow, FileTable, OPEN_WRITER_ROWS, type OpenFile } from './s3-parquet-files.ts';
 import { hourPartitioner, objectKey, type HourPartition } from './s3-parquet-key.ts';
 import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
 import { Recovery } from './s3-parquet-recovery.ts';
@@ -71,7 +71,7 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#o = options;
     this.#context = context;
     this.#labels = { step: options.id };
-    this.#schema = new SchemaTracker(options.columns, options.extraFields);
+    this.#schema = new SchemaTracker(options.columns, options.extraFields, options.maxColumns);
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
     this.#files = new FileTable({ ...options, logger: context.logger, schema: this.#schema, close: (file) => this.#close(file) });
     this.#recovery = new Recovery({ ...options, hooks: this.#retryHooks('S3 listing failed; retrying'), logger: context.logger });
@@ -93,7 +93,8 @@ class S3ParquetSink<T> implements Sink<T> {
   #drop(file: OpenFile): void {
     file.closed = true;
     this.#files.forget(file);
-    void file.chain.then(() => file.writer.finish()).catch(() => {}); // frees the writer; the bytes are not wanted
+    const writer = file.writer;
+    if (writer !== undefined) void file.chain.then(() => writer.finish()).catch(() => {}); // frees the writer; the bytes are not wanted
     for (const lease of file.leases) lease.release();
     this.#bufferedRows -= file.rows;
     this.#bufferedBytes -= file.bytes;
@@ -112,25 +113,33 @@ class S3ParquetSink<T> implements Sink<T> {
         { stepId: this.id },
       );
     }
-    const hours = batch.map((e) => this.#hourOf(e.eventTimeMs ?? e.meta.timestamp));
-    const durable = await this.#recovery.offsetsFor(batch, hours);
+    // A record whose time has no hour partition never reaches a file (nor the replay listing).
+    const records: Envelope<T>[] = [];
+    const hours: HourPartition[] = [];
+    for (const envelope of batch) {
+      const ms = envelope.eventTimeMs ?? envelope.meta.timestamp;
+      if (partitionable(ms)) {
+        records.push(envelope);
+        hours.push(this.#hourOf(ms));
+      } else this.#context.deadLetter(envelope, unpartitionable(ms, this.id), this.id);
+    }
+    const durable = await this.#recovery.offsetsFor(records, hours);
     this.#check();
     const now = this.#o.scheduler.now();
     const touched = new Set<OpenFile>();
     let skipped = 0;
     let revoked = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const envelope = batch[i] as Envelope<T>;
+    for (let i = 0; i < records.length; i++) {
+      const envelope = records[i] as Envelope<T>;
       if (envelope.lease.revoked === true) {
         revoked += 1; // the partition's next owner writes it
         envelope.lease.release();
         continue;
       }
       // Fitted before the replay check: a skipped record widens the schema as it did the first time.
-      const fit = this.#schema.fit(flattenRecord(envelope.value));
-      if (!fit.ok || this.#schema.columns.length === 0) {
-        const reason = fit.ok ? 'the record has no non-null field' : `column '${fit.column}': ${fit.reason}`;
-        this.#context.deadLetter(envelope, new SinkPermanentError(`${this.id}: ${reason}`, { stepId: this.id }), this.id);
+      const fit = this.#fit(envelope);
+      if (fit instanceof TributaryError) {
+        this.#context.deadLetter(envelope, fit, this.id);
         continue;
       }
       if (durable[i]?.covers(envelope.meta.offset)) {
@@ -153,6 +162,27 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#context.metrics.set('buffer_records', this.#labels, this.#bufferedRows);
     if (this.#o.onOverload === 'wait') await this.#relieve();
     this.#check();
+  }
+
+  /**
+   * Flattens and fits a record: its row, or why it cannot be written (for dead letters). Never
+   * throws: a record nested too deep for the flattener is refused like one that does not fit.
+   */
+  #fit(envelope: Envelope<T>): { readonly row: ParquetRow; readonly bytes: number } | TributaryError {
+    let fit: FitResult;
+    try {
+      fit = this.#schema.fit(flattenRecord(envelope.value));
+    } catch (error) {
+      const reason = `cannot flatten the record: ${error instanceof Error ? error.message : String(error)}`;
+      return new SinkPermanentError(`${this.id}: ${reason}`, { stepId: this.id, summary: `${this.id}: ${reason}`, cause: error });
+    }
+    if (fit.ok && this.#schema.columns.length > 0) return fit;
+    if (fit.ok) return new SinkPermanentError(`${this.id}: the record has no non-null field`, { stepId: this.id, summary: `${this.id}: the record has no non-null field` });
+    if (fit.limit) {
+      this.#context.metrics.inc('state_limit_total', this.#labels);
+      return new SchemaLimitError(`${this.id}: column '${fit.column}': ${fit.reason}`, { stepId: this.id, summary: `${this.id}: ${fit.summary}` });
+    }
+    return new SinkPermanentError(`${this.id}: column '${fit.column}': ${fit.reason}`, { stepId: this.id, summary: `${this.id}: column '${fit.column}': ${fit.summary}` });
   }
 
   async flush(): Promise<void> {
@@ -182,11 +212,16 @@ class S3ParquetSink<T> implements Sink<T> {
     return this.#factory;
   }
 
-  /** Hands the file's pending rows to its writer, after whatever it is still doing. */
-  #drain(file: OpenFile): Promise<void> {
+  /**
+   * Hands the file's pending rows to its writer, after whatever it is still doing. The writer opens
+   * (fixing the file's columns) once the file has `OPEN_WRITER_ROWS` rows, or when it closes (`all`).
+   */
+  #drain(file: OpenFile, all = false): Promise<void> {
+    if (file.writer === undefined && !all && file.pending.length < OPEN_WRITER_ROWS) return file.chain;
+    const writer = this.#files.openWriter(file);
     const rows = file.pending;
     file.pending = [];
-    if (rows.length > 0) file.chain = file.chain.then(() => file.writer.write(rows));
+    if (rows.length > 0) file.chain = file.chain.then(() => writer.write(rows));
     return file.chain;
   }
 
@@ -205,8 +240,8 @@ class S3ParquetSink<T> implements Sink<T> {
     try {
       let body: Uint8Array;
       try {
-        await this.#drain(file);
-        body = await file.writer.finish();
+        await this.#drain(file, true);
+        body = await (file.writer as ParquetFileWriter).finish();
       } catch (error) {
         // Encoding failed: a bug or a value the writer refused, not something a retry fixes.
         throw new SinkPermanentError(`${this.id}: encoding ${key} failed: ${message(error)}`, { cause: error, stepId: this.id });
@@ -264,6 +299,19 @@ class S3ParquetSink<T> implements Sink<T> {
     if (largest !== undefined) this.#close(largest);
     return largest !== undefined;
   }
+}
+
+/** Whether an instant has an hour partition with a four-digit year (from 1970). */
+function partitionable(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= 0 && ms <= LATEST_PARTITION_MS;
+}
+
+const LATEST_PARTITION_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Why a record with no usable time (`withEventTime` bounds it; a record without it may not be) is refused. */
+function unpartitionable(ms: number, stepId: string): TributaryError {
+  const message = `${stepId}: event time ${ms} has no hour partition (before 1970, past year 9999 or not a number)`;
+  return ms > 0 ? new EventTimeFutureError(message, { stepId, summary: message }) : new EventTimeTooOldError(message, { stepId, summary: message });
 }
 
 function message(error: unknown): string {

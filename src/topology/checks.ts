@@ -1,6 +1,7 @@
 /** Leaf checks of the spec: strings (with `${VAR}`), names, words, numbers, durations, sizes, expressions. */
 import { ConfigError } from '../core/errors.ts';
 import { compileField, compileKey, compilePredicate, compileTemplate } from '../core/expression.ts';
+import { LATEST_EVENT_TIME_MS, parseTimestampMs } from '../operators/event-time.ts';
 import type { Check } from './schema.ts';
 import { closest, describe, fail, oneOrMore } from './schema.ts';
 import { interpolate, parseDuration, parseSize } from './units.ts';
@@ -93,6 +94,21 @@ export const size: Check<number> = (value, at, c) => {
   if (bytes === undefined) return fail(c, at, 'must be a size like "64MiB"');
   if (bytes < 1) return fail(c, at, `must be greater than 0 (got ${JSON.stringify(value)})`);
   return bytes;
+};
+
+/** An instant, to epoch ms: an ISO-8601 string (`"2000-01-01"`, `"2000-01-01T00:00:00Z"`) or epoch ms, from 1970 to the end of year 9999. */
+export const instant: Check<number> = (value, at, c) => {
+  let ms: number | undefined;
+  if (typeof value === 'number') ms = Number.isInteger(value) ? value : undefined;
+  else if (value instanceof Date) ms = Number.isNaN(value.getTime()) ? undefined : value.getTime();
+  else if (typeof value === 'string') {
+    const result = interpolate(value, c.env);
+    if ('error' in result) return fail(c, at, result.error);
+    ms = parseTimestampMs(result.value);
+  }
+  if (ms === undefined) return fail(c, at, `must be an ISO-8601 time like "2000-01-01T00:00:00Z" or epoch ms (got ${describe(value)})`);
+  if (ms < 0 || ms > LATEST_EVENT_TIME_MS) return fail(c, at, `must be from 1970-01-01 to the end of year 9999 (got ${describe(value)})`);
+  return ms;
 };
 
 /** A string that `compile` accepts; its `ConfigError` message is reported at the string's path. */

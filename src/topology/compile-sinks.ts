@@ -57,6 +57,7 @@ export function compileSink(spec: ValidSink, ctx: PipelineContext, deps: SinkDep
           compression: spec.compression,
           ...(spec.columns ? { columns: spec.columns } : {}),
           extraFields: spec.extraFields,
+          maxColumns: spec.maxColumns,
           timeZone: spec.timeZone,
           maxFileRows: spec.rotation.rows,
           maxFileBytes: spec.rotation.bytes,

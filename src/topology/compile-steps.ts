@@ -76,8 +76,8 @@ export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], 
       return merge(
         ...inputs.map((input, i) => {
           const source = sources[i];
-          const parsed = (input as Observable<Envelope<Buffer | null>>).pipe(parseJson({ id, maxBytes: step.maxBytes, deadLetter }));
-          return source === undefined ? parsed : parsed.pipe(withEventTime({ id, from: source.eventTime, deadLetter }));
+          const parsed = (input as Observable<Envelope<Buffer | null>>).pipe(parseJson({ id, maxBytes: step.maxBytes, maxDepth: step.maxDepth, deadLetter }));
+          return source === undefined ? parsed : parsed.pipe(withEventTime({ id, from: source.eventTime, deadLetter, ...step.eventTime, scheduler }));
         }),
       );
     case 'validate':
@@ -95,7 +95,7 @@ export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], 
         }),
       );
     case 'flatten':
-      return apply(flatten({ id, delimiter: step.delimiter, arrays: step.arrays }) as OperatorFunction<AnyEnvelope, AnyEnvelope>);
+      return apply(flatten({ id, delimiter: step.delimiter, arrays: step.arrays, deadLetter }) as OperatorFunction<AnyEnvelope, AnyEnvelope>);
     case 'project':
       return apply(project({ id, fields: step.fields }));
     case 'map':

@@ -74,6 +74,17 @@ export interface ParseSpec extends StepBase {
   readonly format?: 'json';
   /** Larger values go to dead letters. Default `1MiB`. */
   readonly maxBytes?: Size;
+  /** Values nesting objects and arrays deeper go to dead letters, before parsing. Default 64. */
+  readonly maxDepth?: number;
+  /** Bounds on the event time the step sets (from each source's `eventTime`); records outside go to dead letters. */
+  readonly eventTime?: EventTimeBoundsSpec;
+}
+
+export interface EventTimeBoundsSpec {
+  /** How far ahead of the wall clock an event may be dated (`TRIB_EVENT_TIME_FUTURE` past it). Default `1h`. */
+  readonly maxFutureSkew?: Duration;
+  /** The earliest event time taken, ISO-8601 or epoch ms, not before 1970 (`TRIB_EVENT_TIME_TOO_OLD` before it). Default `2000-01-01T00:00:00Z`. */
+  readonly minTimestamp?: string | number;
 }
 
 /** The validate operator's `EventSchema`: records that fail go to dead letters. */
@@ -291,6 +302,8 @@ export interface S3ParquetSinkSpec extends StepBase {
   readonly columns?: Readonly<Record<string, ColumnType | { readonly type: ColumnType; readonly nullable?: boolean }>>;
   /** Fields no declared column names: `widen` (default) adds columns, `drop` leaves them out. */
   readonly extraFields?: 'widen' | 'drop';
+  /** Columns at most, declared ones included; a record that would add more goes to dead letters (`TRIB_SCHEMA_LIMIT`). Default 256. */
+  readonly maxColumns?: number;
   /** Close a file at whichever comes first. Defaults 100,000 rows, `64MiB`, `5m`. */
   readonly rotation?: { readonly rows?: number; readonly bytes?: Size; readonly interval?: Duration };
   /** Default `snappy`; `none` (or `uncompressed`) for none. zstd needs the hyparquet or parquet-wasm writer. */

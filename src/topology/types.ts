@@ -49,6 +49,9 @@ export interface ParseStep extends Base {
   readonly kind: 'parse';
   readonly format: 'json';
   readonly maxBytes: number;
+  readonly maxDepth: number;
+  /** Bounds on the event time set from the sources: `withEventTime`'s options. */
+  readonly eventTime: { readonly maxFutureSkewMs: number; readonly minTimestampMs: number };
 }
 
 /** Its `discriminator`, `common`, `events` and `unknownEventTypes` form the validate operator's `EventSchema`. */
@@ -230,6 +233,7 @@ export interface S3ParquetSink extends Base {
   /** As the Parquet sink's `ColumnSpec`s. */
   readonly columns: readonly { readonly name: string; readonly type: ColumnType; readonly nullable: boolean }[] | undefined;
   readonly extraFields: 'widen' | 'drop';
+  readonly maxColumns: number;
   readonly rotation: { readonly rows: number; readonly bytes: number; readonly intervalMs: number };
   readonly compression: 'snappy' | 'zstd' | 'gzip' | 'uncompressed';
   readonly timeZone: string;

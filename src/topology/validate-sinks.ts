@@ -1,6 +1,7 @@
 import { bool, bucketName, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject, oneOrMore } from './schema.ts';
+import { DEFAULT_MAX_COLUMNS } from '../sinks/s3-parquet-options.ts';
 import type { ColumnType } from './spec.ts';
 import { latestOptionProblems } from '../sinks/dynamodb-latest.ts';
 import type { DynamoDbSink, FieldSelection, KeyMapping, LatestMode, ValidSink } from './types.ts';
@@ -51,6 +52,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       prefix: f.def('prefix', prefix, 'events'),
       columns: f.opt('columns', columns),
       extraFields: f.def('extraFields', oneOf('widen', 'drop'), 'widen'),
+      maxColumns: f.def('maxColumns', positiveInt, DEFAULT_MAX_COLUMNS),
       rotation: f.def('rotation', rotation, { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 }),
       compression,
       timeZone: f.def('timezone', timezone, 'UTC'),

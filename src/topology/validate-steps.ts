@@ -1,4 +1,6 @@
-import { duration, expression, key, name, oneOf, path, pathProblem, positiveInt, predicate, size, str, tableName, bool } from './checks.ts';
+import { duration, expression, instant, key, name, oneOf, path, pathProblem, positiveInt, predicate, size, str, tableName, bool } from './checks.ts';
+import { DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_MIN_TIMESTAMP_MS } from '../operators/event-time.ts';
+import { DEFAULT_MAX_DEPTH } from '../operators/parse-json.ts';
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject, list } from './schema.ts';
 import { fraud } from './validate-fraud.ts';
@@ -20,6 +22,8 @@ export const STEP_KINDS: Readonly<Record<ValidStep['kind'], Builder>> = {
     from,
     format: f.def('format', oneOf('json'), 'json'),
     maxBytes: f.def('maxBytes', size, 1024 * 1024),
+    maxDepth: f.def('maxDepth', positiveInt, DEFAULT_MAX_DEPTH),
+    eventTime: f.def('eventTime', eventTimeBounds, { maxFutureSkewMs: DEFAULT_MAX_FUTURE_SKEW_MS, minTimestampMs: DEFAULT_MIN_TIMESTAMP_MS }),
   }),
 
   validate: (f, { id, from }) => ({
@@ -117,6 +121,17 @@ const renames: Check<Record<string, string>> = (value, at, c) => {
     seen.set(to, from);
   }
   return Object.fromEntries(out);
+};
+
+const eventTimeBounds: Check<{ maxFutureSkewMs: number; minTimestampMs: number }> = (value, at, c) => {
+  const f = fields(value, at, c);
+  if (!f) return undefined as never;
+  const bounds = {
+    maxFutureSkewMs: f.def('maxFutureSkew', duration({ positive: false }), DEFAULT_MAX_FUTURE_SKEW_MS),
+    minTimestampMs: f.def('minTimestamp', instant, DEFAULT_MIN_TIMESTAMP_MS),
+  };
+  f.done();
+  return bounds;
 };
 
 const FIELD_TYPE_RE = /^(string|number|integer|boolean|timestamp|object|array)\??$/;

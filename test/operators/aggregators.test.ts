@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
-import { approxDistinct, avg, count, distinct, max, min, sum, topK } from '../../src/operators/aggregators.ts';
+import { approxDistinct, avg, count, DEFAULT_MAX_EXACT_DISTINCT, distinct, max, min, sum, topK } from '../../src/operators/aggregators.ts';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
 
 interface Purchase {
@@ -61,6 +61,66 @@ describe('distinct', () => {
     const users: Purchase[] = [{ user: 'a' }, { user: 'b' }, { user: 'a' }, { user: 1 }, { user: '1' }, { user: null }, {}];
     expect(fold(distinct((p: Purchase) => p.user), users)).toBe(4);
     expect(foldMerged(distinct((p: Purchase) => p.user), users.slice(0, 2), users.slice(2))).toBe(4);
+  });
+
+  const user = (p: Purchase) => p.user;
+  const users = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ user: `u${from + i}` }));
+  /** Folds values, returning the accumulator too. */
+  const accOf = <A>(agg: Aggregator<Purchase, A, number>, values: readonly Purchase[]) => values.reduce((acc, v) => agg.add(acc, v), agg.init());
+
+  it('stays exact up to maxExact (default 10,000) and says so', () => {
+    const agg = distinct(user);
+    const acc = accOf(agg, users(DEFAULT_MAX_EXACT_DISTINCT));
+    expect(agg.result(acc)).toBe(DEFAULT_MAX_EXACT_DISTINCT);
+    expect(agg.approximate?.(acc)).toBe(false);
+  });
+
+  it('switches to a HyperLogLog past maxExact: bounded memory, an estimate, flagged approximate (regression: an unbounded set per window)', () => {
+    const agg = distinct(user);
+    const acc = accOf(agg, [...users(60_000), ...users(60_000)]);
+    expect(agg.approximate?.(acc)).toBe(true);
+    expect(acc).not.toBeInstanceOf(Set);
+    expect(Math.abs(agg.result(acc) - 60_000) / 60_000).toBeLessThan(3 * (1.04 / 128));
+  });
+
+  it('saves and loads both forms through JSON, as durable window state does', () => {
+    const agg = distinct(user, { maxExact: 100 });
+    for (const n of [50, 5_000]) {
+      const acc = accOf(agg, users(n));
+      const loaded = (agg.load as (s: unknown) => typeof acc)(JSON.parse(JSON.stringify((agg.save as (a: typeof acc) => unknown)(acc))));
+      expect([agg.result(loaded), agg.approximate?.(loaded)]).toEqual([agg.result(acc), n > 100]);
+      // The loaded accumulator goes on counting as the original does.
+      expect(agg.result(agg.add(loaded, { user: 'new-user' }))).toBe(agg.result(agg.add(acc, { user: 'new-user' })));
+    }
+    // State saved before the switch existed (a plain list) still loads.
+    expect(agg.result((agg.load as (s: unknown) => Set<unknown>)(['a', 'b']))).toBe(2);
+  });
+
+  it('merges exact sets, a set with a sketch, and two sketches', () => {
+    const agg = distinct(user, { maxExact: 1000 });
+    const merge = agg.merge as (a: ReturnType<typeof agg.init>, b: ReturnType<typeof agg.init>) => ReturnType<typeof agg.init>;
+    const small = () => accOf(agg, users(600));
+    const other = () => accOf(agg, users(600, 300));
+    const big = () => accOf(agg, users(5_000, 10_000));
+    expect(agg.result(merge(small(), other()))).toBe(900);
+    expect(agg.approximate?.(merge(small(), accOf(agg, users(600, 600))))).toBe(true); // 1,200 > 1,000
+    const mixed = merge(small(), big());
+    expect(agg.approximate?.(mixed)).toBe(true);
+    expect(Math.abs(agg.result(mixed) - 5_600) / 5_600).toBeLessThan(0.03);
+    expect(Math.abs(agg.result(merge(big(), other())) - 5_600) / 5_600).toBeLessThan(0.03);
+    expect(Math.abs(agg.result(merge(big(), accOf(agg, users(5_000, 12_000)))) - 7_000) / 7_000).toBeLessThan(0.03);
+  });
+
+  it('keeps 1 and "1" apart in both forms', () => {
+    const agg = distinct((p: Purchase) => p.user, { maxExact: 2 });
+    const acc = accOf(agg, [{ user: 1 }, { user: '1' }, { user: true }, { user: 'true' }]);
+    expect(agg.approximate?.(acc)).toBe(true);
+    expect(agg.result(acc)).toBe(4);
+  });
+
+  it('checks its options once', () => {
+    expect(() => distinct(user, { maxExact: 0 })).toThrow(ConfigError);
+    expect(() => distinct(user, { precision: 30 })).toThrow(ConfigError);
   });
 });
 

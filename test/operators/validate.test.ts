@@ -25,6 +25,20 @@ describe('validate', () => {
     expect(letters[0]?.error).toBeInstanceOf(ValidationError);
     expect(letters[0]?.error.stepId).toBe('check');
     expect(letters[0]?.error.message).toBe('event_data.amount: expected number, got string "abc"; event_data.currency: expected string, got missing');
+    expect(letters[0]?.error.summary).toBe('event_data.amount: expected number, got string; event_data.currency: expected string, got missing');
+  });
+
+  it('keeps field values and unknown event types out of the summary that logs show', () => {
+    const { deadLetter, letters } = deadLetters();
+    const secret = 'ann@example.com';
+    from([record({ ...purchase, user_id: 42, event_data: { amount: secret, currency: 'USD' } }), record({ ...base, event_type: secret })])
+      .pipe(validate({ id: 'check', schema, deadLetter }))
+      .subscribe();
+    expect(letters.map((l) => l.error.summary)).toEqual([
+      'user_id: expected string, got number; event_data.amount: expected number, got string',
+      'event_type: unknown event type (known: purchase, level_complete)',
+    ]);
+    for (const l of letters) expect(l.error.message).toMatch(/ann@example\.com|42/);
   });
 
   it('propagates errors and unsubscription; leases move once', () => {

@@ -6,7 +6,7 @@ import type { Routed } from '../../src/core/envelope.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { count, eventTimeFromField, hopping, session, sum, tumbling, window } from '../../src/operators/window.ts';
 import type { WindowOptions, WindowResult } from '../../src/operators/window.ts';
-import type { Aggregator } from '../../src/operators/aggregators.ts';
+import { distinct, type Aggregator } from '../../src/operators/aggregators.ts';
 import { countingScheduler, Events, result, view } from './window-fixtures.ts';
 import type { Ev } from './window-fixtures.ts';
 
@@ -311,6 +311,30 @@ describe('window: watermark per partition', () => {
 });
 
 describe('window: types', () => {
+  it('flags a distinct count that became an estimate with <name>_approximate, in its window only', () => {
+    const e = new Events();
+    const users = distinct((x: Ev) => x.user, { maxExact: 3 });
+    testScheduler().run(({ cold, expectObservable }) => {
+      const source = cold('abcdef|', {
+        a: e.ev('a', 'big', 1000, { user: 'u1' }),
+        b: e.ev('b', 'big', 2000, { user: 'u2' }),
+        c: e.ev('c', 'big', 3000, { user: 'u3' }),
+        d: e.ev('d', 'big', 4000, { user: 'u4' }),
+        e: e.ev('e', 'small', 5000, { user: 'u1' }),
+        f: e.ev('f', 'big', 6000, { user: 'u4' }),
+      });
+      expectObservable(source.pipe(minuteWindows(e, { aggregators: { users }, flushOnComplete: true }), view)).toBe('------(xy|)', {
+        x: result('big', 0, 60_000, { users: 4, users_approximate: true }),
+        y: result('small', 0, 60_000, { users: 1 }),
+      });
+    });
+  });
+
+  it('refuses an aggregate named like another one\'s estimate flag', () => {
+    const e = new Events();
+    expect(() => minuteWindows(e, { aggregators: { users: distinct((x: Ev) => x.user), users_approximate: count() } })).toThrow(/estimate flag "users_approximate" is taken/);
+  });
+
   it('infers result fields from the aggregators', () => {
     const op = window({
       id: 'typed',

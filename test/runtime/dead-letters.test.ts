@@ -3,7 +3,7 @@ import { DecodeError, ValidationError } from '../../src/core/errors.ts';
 import { DEAD_LETTER_HEADERS, deadLetterRecord, KafkaDeadLetters } from '../../src/runtime/dead-letters.ts';
 import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import type { OutgoingRecord, RecordSender } from '../../src/runtime/kafka-producer.ts';
-import { silentLogger } from '../../src/core/logger.ts';
+import { createLogger, silentLogger, type Logger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 
 const meta = { topic: 'events', partition: 2, offset: 41, key: Buffer.from('k1'), headers: { trace: 'abc' } };
@@ -21,7 +21,7 @@ class FakeSender implements RecordSender {
   }
 }
 
-function writer(sender: FakeSender, fatal: Error[] = []) {
+function writer(sender: FakeSender, fatal: Error[] = [], more: { logger?: Logger; logRecordContent?: boolean } = {}) {
   return new KafkaDeadLetters({
     topic: 'dlq',
     producer: sender,
@@ -30,7 +30,20 @@ function writer(sender: FakeSender, fatal: Error[] = []) {
     onFatal: (e) => fatal.push(e),
     retryDelayMs: 1,
     maxAttempts: 3,
+    ...more,
   });
+}
+
+/** A real Tributary logger whose JSON lines are kept. */
+function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const logger = createLogger({}, 'debug', { write: (chunk: string) => void chunks.push(chunk) });
+  return { logger, lines: () => chunks.map((c) => JSON.parse(c) as Record<string, unknown>) };
+}
+
+/** `{"a":{"a":…}}`, `levels` deep: past what JSON.stringify can encode. */
+function deepValue(levels: number): unknown {
+  return JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`);
 }
 
 describe('dead letters', () => {
@@ -104,5 +117,44 @@ describe('dead letters', () => {
     expect(sender.calls).toBe(3);
     expect(fatal).toHaveLength(1);
     expect(lease.done).toBe(false);
+  });
+
+  it('encodes a value nested 10,000 levels deep instead of throwing out of the step (regression: the crash loop)', () => {
+    const value = deepValue(10_000);
+    const record = deadLetterRecord('dlq', envelopeOf(value, meta), new ValidationError('deep'), 'flatten');
+    expect(record.value?.toString()).toBe(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`);
+    expect(record.headers[DEAD_LETTER_HEADERS.dropped]).toBeUndefined();
+  });
+
+  it('leaves out a value JSON cannot encode and says why, rather than throwing', () => {
+    const cycle: Record<string, unknown> = { id: 1 };
+    cycle.self = cycle;
+    const record = deadLetterRecord('dlq', envelopeOf(cycle, meta), new ValidationError('x'), 'validate');
+    expect(record.value).toBeNull();
+    expect(record.headers[DEAD_LETTER_HEADERS.dropped]).toMatch(/cannot be encoded as JSON: .*circular/);
+    expect(record.headers[DEAD_LETTER_HEADERS.offset]).toBe('41');
+  });
+
+  it('logs where a dead letter came from, its step, code and summary, never the record by default', async () => {
+    const { logger, lines } = capturingLogger();
+    const dl = writer(new FakeSender(), [], { logger, logRecordContent: false });
+    const secret = 'credit-card-4111111111111111';
+    const error = new ValidationError(`card: expected number, got string "${secret}"`, { stepId: 'validate', summary: 'card: expected number, got string' });
+    dl.deadLetter(envelopeOf(Buffer.from(secret), meta), error, 'validate');
+    dl.deadLetter(envelopeOf(Buffer.from(secret), meta), new DecodeError(`malformed JSON; starts "${secret}"`, { stepId: 'parse' }), 'parse');
+    await dl.flush();
+    const logged = lines().filter((l) => l.msg === 'dead letter');
+    expect(logged).toHaveLength(2);
+    expect(logged[0]).toMatchObject({ step: 'validate', topic: 'events', partition: 2, offset: 41, code: 'TRIB_VALIDATION', reason: 'card: expected number, got string' });
+    expect(logged[1]).toMatchObject({ step: 'parse', code: 'TRIB_DECODE' });
+    expect(JSON.stringify(lines())).not.toContain(secret);
+  });
+
+  it('logs the error message too with TRIBUTARY_LOG_RECORD_CONTENT=1', async () => {
+    const { logger, lines } = capturingLogger();
+    const dl = writer(new FakeSender(), [], { logger, logRecordContent: true });
+    dl.deadLetter(envelopeOf(Buffer.from('x'), meta), new DecodeError('malformed JSON; starts "x"', { stepId: 'parse', summary: 'malformed JSON' }), 'parse');
+    await dl.flush();
+    expect(lines().find((l) => l.msg === 'dead letter')).toMatchObject({ code: 'TRIB_DECODE', reason: 'malformed JSON', err: 'malformed JSON; starts "x"' });
   });
 });

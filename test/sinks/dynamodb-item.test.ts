@@ -4,6 +4,7 @@ import { ConfigError } from '../../src/core/errors.ts';
 import { envelopeOf } from '../../src/core/envelope.ts';
 import {
   compileItemMapper,
+  MAX_ATTRIBUTE_DEPTH,
   attributePath,
   keyIdOf,
   shardKeys,
@@ -20,6 +21,39 @@ function ok(result: ItemResult) {
   if (!result.ok) throw new Error(`expected an item, got: ${result.reason}`);
   return result;
 }
+
+/** `{"a":{"a":…1…}}`, `levels` objects deep. */
+const nested = (levels: number): unknown => JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`);
+
+describe('compileItemMapper on hostile records', () => {
+  it('refuses a record nested 10,000 levels deep with a reason instead of throwing (regression: itemSizeBytes outside the dead-letter path)', () => {
+    const map = compileItemMapper(keys, 's');
+    const deep = map(envelopeOf({ ...session, payload: nested(10_000) }));
+    expect(deep).toMatchObject({ ok: false, reason: `the value nests deeper than DynamoDB's ${MAX_ATTRIBUTE_DEPTH} levels`, keyText: 'pk=USER#u1, sk=2024-05-01T10:00:00Z' });
+    const projected = compileItemMapper({ ...keys, attributes: ['payload'] }, 's')(envelopeOf({ ...session, payload: nested(10_000) }));
+    expect(projected).toMatchObject({ ok: false, reason: expect.stringContaining('nests deeper') });
+  });
+
+  it("takes DynamoDB's 32 levels of nesting and refuses one more", () => {
+    const map = compileItemMapper(keys, 's');
+    expect(map(envelopeOf({ ...session, payload: nested(MAX_ATTRIBUTE_DEPTH) })).ok).toBe(true);
+    expect(map(envelopeOf({ ...session, payload: nested(MAX_ATTRIBUTE_DEPTH + 1) })).ok).toBe(false);
+  });
+
+  it('refuses what it cannot marshal or key (a class instance, a cyclic key field) with a reason', () => {
+    const map = compileItemMapper(keys, 's');
+    expect(map(envelopeOf({ ...session, n: new (class Point {})() }))).toMatchObject({ ok: false, reason: expect.stringContaining('cannot marshal the value') });
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(map(envelopeOf({ ...session, user_id: cycle }))).toMatchObject({ ok: false, reason: expect.stringContaining('cannot map the record'), keyText: 'pk=?, sk=?' });
+  });
+
+  it('keeps a "__proto__" field as an attribute, not as the prototype of the item', () => {
+    const r = ok(compileItemMapper(keys, 's')(envelopeOf(JSON.parse('{"user_id":"u1","session_start_time":"t","__proto__":{"x":1}}'))));
+    expect(Object.getPrototypeOf(r.item)).toBe(Object.prototype);
+    expect(Object.keys(r.item)).toContain('__proto__');
+  });
+});
 
 describe('compileItemMapper', () => {
   it('copies every field by default, keys from templates, numbers as numbers, nested objects as maps', () => {

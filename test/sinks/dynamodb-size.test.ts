@@ -1,3 +1,4 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { chunkItems, itemSizeBytes } from '../../src/sinks/dynamodb-size.ts';
 
@@ -13,6 +14,13 @@ describe('itemSizeBytes', () => {
     expect(itemSizeBytes({ b: { BOOL: true }, z: { NULL: true } })).toBe(4);
     expect(itemSizeBytes({ l: { L: [{ S: 'ab' }, { N: '1' }] } })).toBe(1 + 3 + (1 + 2) + (1 + 2));
     expect(itemSizeBytes({ m: { M: { k: { S: 'v' } } } })).toBe(1 + 3 + 1 + 1 + 1);
+    expect(itemSizeBytes({ s: { SS: ['ab', 'c'] }, n: { NS: ['1', '22'] } })).toBe(1 + 3 + 1 + 2 + 2);
+  });
+
+  it('sizes an item nested 100,000 levels deep without overflowing the stack', () => {
+    let value: AttributeValue = { S: 'x' };
+    for (let i = 0; i < 100_000; i++) value = { L: [value] };
+    expect(itemSizeBytes({ a: value })).toBe(1 + 100_000 * (3 + 1) + 1);
   });
 
 });

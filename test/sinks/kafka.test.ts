@@ -61,6 +61,20 @@ describe('KafkaSink', () => {
     expect(dead[0]?.step).toBe('out');
   });
 
+  it('encodes a value nested 10,000 levels deep, and dead-letters one JSON cannot encode while the batch goes on', async () => {
+    const producer = new FakeProducer();
+    const { s, dead } = sink(producer);
+    const deep = JSON.parse(`${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`) as unknown;
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const leases = [new CountingLease(), new CountingLease(), new CountingLease()];
+    await s.write([envelopeOf(deep, {}, leases[0]), envelopeOf(cycle, {}, leases[1]), envelopeOf({ ok: 1 }, {}, leases[2])]);
+    expect(producer.sent.map((r) => r.value?.length)).toEqual([10_000 * 6 + 1, 8]);
+    expect(dead.map((d) => [d.envelope.lease, d.error.code])).toEqual([[leases[1], 'TRIB_SINK_PERMANENT']]);
+    expect(dead[0]?.error.message).toMatch(/cannot encode the record: .*circular/);
+    expect([leases[0]?.done, leases[2]?.done]).toEqual([true, true]);
+  });
+
   it('turns network errors into SinkOverloadError, then fails after maxRetries in a row', async () => {
     const producer = new FakeProducer();
     producer.send = async () => {

@@ -78,6 +78,29 @@ describe('compileTopology', () => {
     expect(r.leases.every((l) => l.done)).toBe(true);
   });
 
+  it('parse refuses hostile values and event times out of its bounds, each with its code', async () => {
+    const hourAhead = new Date(Date.now() + 2 * 3_600_000).toISOString();
+    const r = await run([], { out: 'parse' }, [
+      event('ok', 'x', 'u1', 0),
+      `{"event_id":"deep","timestamp":"${new Date(T0).toISOString()}","x":${'['.repeat(5_000)}${']'.repeat(5_000)}}`,
+      { ...event('future', 'x', 'u1', 0), timestamp: '9999-12-31T23:59:59Z' },
+      { ...event('ahead', 'x', 'u1', 0), timestamp: hourAhead },
+      { ...event('epoch', 'x', 'u1', 0), timestamp: 0 },
+      { ...event('huge', 'x', 'u1', 0), timestamp: 1e20 },
+      '{"__proto__":{"polluted":true},"event_id":"proto"}',
+    ]);
+    expect(ids(r.sinks.out ?? [])).toEqual(['ok']);
+    expect(r.deadLetters).toEqual([
+      { step: 'parse', code: 'TRIB_DECODE' },
+      { step: 'parse', code: 'TRIB_EVENT_TIME_FUTURE' },
+      { step: 'parse', code: 'TRIB_EVENT_TIME_FUTURE' },
+      { step: 'parse', code: 'TRIB_EVENT_TIME_TOO_OLD' },
+      { step: 'parse', code: 'TRIB_EVENT_TIME_FUTURE' },
+      { step: 'parse', code: 'TRIB_DECODE' },
+    ]);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+
   it('fans one output out to several readers and releases each record once per reader', async () => {
     const r = await run([], { a: 'parse', b: 'parse', c: 'parse' }, [event('e1', 'x', 'u1', 0), event('e2', 'x', 'u1', 1)]);
     expect(ids(r.sinks.a ?? [])).toEqual(['e1', 'e2']);

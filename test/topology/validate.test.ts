@@ -200,9 +200,39 @@ describe('validateTopology: the normalized result', () => {
       ],
       compression: 'uncompressed',
       writer: 'hyparquet',
+      maxColumns: 256,
       timeZone: 'UTC',
       rotation: { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 },
     });
+  });
+
+  it('gives the parse step its input bounds: defaults, widened, and refused', () => {
+    const t = validateTopology(shopSpec(), { env: {} });
+    expect(t.steps.find((s) => s.id === 'parse')).toMatchObject({ maxBytes: 1024 * 1024, maxDepth: 64, eventTime: { maxFutureSkewMs: 3_600_000, minTimestampMs: Date.UTC(2000, 0, 1) } });
+    const wide = shopWith('parse', (s) => Object.assign(s, { maxDepth: 200, eventTime: { maxFutureSkew: '7d', minTimestamp: '${MIN_TIME:-1970-01-01}' } }));
+    expect(validateTopology(wide, { env: {} }).steps.find((s) => s.id === 'parse')).toMatchObject({ maxDepth: 200, eventTime: { maxFutureSkewMs: 7 * 86_400_000, minTimestampMs: 0 } });
+    expect(validateTopology(shopWith('parse', (s) => (s.eventTime = { minTimestamp: 946_684_800_000 })), { env: {} }).steps[0]).toMatchObject({ eventTime: { minTimestampMs: 946_684_800_000 } });
+    expect(
+      problems(shopWith('parse', (s) => Object.assign(s, { maxDepth: 0, eventTime: { maxFutureSkew: 'soon', minTimestamp: '1969-12-31T23:59:59Z', maxFutureSkw: '1h' } }))),
+    ).toEqual([
+      '/steps/parse/maxDepth: must be at least 1 (got 0)',
+      '/steps/parse/eventTime/maxFutureSkew: must be a duration like "60s"',
+      '/steps/parse/eventTime/minTimestamp: must be from 1970-01-01 to the end of year 9999 (got "1969-12-31T23:59:59Z")',
+      '/steps/parse/eventTime/maxFutureSkw: unknown key (did you mean "maxFutureSkew"?)',
+    ]);
+    expect(problems(shopWith('parse', (s) => (s.eventTime = { minTimestamp: 'last tuesday' })))).toEqual([
+      '/steps/parse/eventTime/minTimestamp: must be an ISO-8601 time like "2000-01-01T00:00:00Z" or epoch ms (got "last tuesday")',
+    ]);
+  });
+
+  it('takes maxColumns for a Parquet sink, a positive integer', () => {
+    const parquet = (maxColumns: unknown) =>
+      shopWith('alerts', (s) => {
+        Object.assign(s, { kind: 's3-parquet', bucket: 'events', maxColumns });
+        delete s.topic;
+      });
+    expect(validateTopology(parquet(1000), { env: {} }).sinks[0]).toMatchObject({ maxColumns: 1000 });
+    expect(problems(parquet(0))).toEqual(['/sinks/alerts/maxColumns: must be at least 1 (got 0)']);
   });
 
   it('is deeply frozen', () => {

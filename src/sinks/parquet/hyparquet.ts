@@ -4,6 +4,8 @@ import { compressSync as snappyCompressSync } from 'snappy';
 import type { Column, ParquetRow } from './schema.ts';
 import {
   DEFAULT_ROW_GROUP_ROWS,
+  inheritedName,
+  ownCell,
   type ParquetCompression,
   type ParquetFileOptions,
   type ParquetFileWriter,
@@ -58,6 +60,8 @@ function element(column: Column): SchemaElement {
 class HyparquetFile implements ParquetFileWriter {
   readonly #names: string[];
   readonly #int64: boolean[];
+  /** Columns named like an inherited property (`constructor`): read as own fields only. */
+  readonly #inherited: boolean[];
   readonly #rowGroupRows: number;
   readonly #bytes = new ByteWriter(1 << 16);
   readonly #writer: ParquetWriter;
@@ -69,6 +73,7 @@ class HyparquetFile implements ParquetFileWriter {
     this.#names = columns.map((c) => c.name);
     // hyparquet takes INT64 as bigint; timestamps are converted by their logical type.
     this.#int64 = columns.map((c) => c.type === 'int64');
+    this.#inherited = columns.map((c) => inheritedName(c.name));
     this.#rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
     this.#data = columns.map(() => []);
     this.#writer = new ParquetWriter({
@@ -83,10 +88,11 @@ class HyparquetFile implements ParquetFileWriter {
   write(rows: readonly ParquetRow[]): void {
     const names = this.#names;
     const int64 = this.#int64;
+    const inherited = this.#inherited;
     let data = this.#data;
     for (const row of rows) {
       for (let i = 0; i < names.length; i++) {
-        const value = row[names[i] as string] ?? null;
+        const value = inherited[i] ? ownCell(row, names[i] as string) : (row[names[i] as string] ?? null);
         (data[i] as unknown[]).push(value !== null && int64[i] ? BigInt(value as number) : value);
       }
       if (++this.#buffered >= this.#rowGroupRows) {

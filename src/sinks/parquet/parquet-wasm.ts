@@ -18,6 +18,7 @@ import {
 import type { Column, ParquetRow } from './schema.ts';
 import {
   DEFAULT_ROW_GROUP_ROWS,
+  ownCell,
   type ParquetCompression,
   type ParquetFileOptions,
   type ParquetFileWriter,
@@ -68,7 +69,7 @@ class ParquetWasmFile implements ParquetFileWriter {
     const builders = this.#builders;
     for (const row of rows) {
       for (let i = 0; i < names.length; i++) {
-        const value = row[names[i] as string] ?? null;
+        const value = ownCell(row, names[i] as string);
         (builders[i] as Builder).append(value !== null && this.#int64[i] ? BigInt(value as number) : value);
       }
       if (++this.#buffered >= this.#rowGroupRows) this.#flushBatch();

@@ -1,7 +1,9 @@
 import { Writable } from 'node:stream';
+import { setOwn } from '../../core/json.ts';
 import type { Column, ParquetRow } from './schema.ts';
 import {
   DEFAULT_ROW_GROUP_ROWS,
+  inheritedName,
   type ParquetFileOptions,
   type ParquetFileWriter,
   type ParquetWriterFactory,
@@ -38,13 +40,13 @@ const TYPES: Record<Column['type'], string> = {
 class ParquetjsFile implements ParquetFileWriter {
   readonly #chunks: Buffer[] = [];
   readonly #writer: Promise<ParquetjsWriter>;
+  readonly #inherited: boolean;
 
   constructor(lib: ParquetjsLib, options: ParquetFileOptions) {
     const compression = (options.compression ?? 'snappy').toUpperCase();
     const fields: Record<string, ParquetjsField> = {};
-    for (const column of options.columns) {
-      fields[column.name] = { type: TYPES[column.type], optional: column.nullable, compression };
-    }
+    for (const column of options.columns) setOwn(fields, column.name, { type: TYPES[column.type], optional: column.nullable, compression });
+    this.#inherited = options.columns.some((c) => inheritedName(c.name));
     const chunks = this.#chunks;
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -61,7 +63,8 @@ class ParquetjsFile implements ParquetFileWriter {
 
   async write(rows: readonly ParquetRow[]): Promise<void> {
     const writer = await this.#writer;
-    for (const row of rows) await writer.appendRow(row);
+    // A row without a `constructor` field must not hand the writer Object.prototype's.
+    for (const row of rows) await writer.appendRow(this.#inherited ? Object.assign(Object.create(null) as ParquetRow, row) : row);
   }
 
   async finish(): Promise<Uint8Array> {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/errors.ts';
+import { setOwn, stringifyJson } from '../../core/json.ts';
 
 /**
  * The column types of a Tributary Parquet file. `timestamp` is epoch milliseconds, written as INT64
@@ -52,7 +53,11 @@ export function coerce(type: ColumnType, value: unknown): ParquetValue | typeof 
       if (typeof value === 'string') return value;
       if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
       if (value instanceof Date) return Number.isNaN(value.getTime()) ? NOT_COERCIBLE : value.toISOString();
-      return JSON.stringify(value);
+      try {
+        return stringifyJson(value) ?? NOT_COERCIBLE;
+      } catch {
+        return NOT_COERCIBLE; // a cycle or a BigInt inside
+      }
     case 'int64':
       return toInteger(value);
     case 'double':
@@ -127,12 +132,23 @@ export function validateColumns(columns: readonly ColumnSpec[], stepId: string):
 /** A record fitted to the schema: its row, and its estimated in-memory size in bytes. */
 export type FitResult =
   | { readonly ok: true; readonly row: ParquetRow; readonly bytes: number }
-  | { readonly ok: false; readonly column: string; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly column: string;
+      readonly reason: string;
+      /** The reason without the value (for logs). */
+      readonly summary: string;
+      /** True when the record would take the schema past `maxColumns`. */
+      readonly limit?: true;
+    };
 
 /**
  * The schema of a sink: declared columns, then columns inferred from records in the order they
  * appear. It only grows: a new field adds a nullable column, and an inferred `int64` column that
  * meets a fraction becomes `double`. Declared columns never change type; their values are coerced.
+ *
+ * It holds `maxColumns` columns at most: a record that would add more is refused (`limit`), so
+ * records each carrying a new field name cannot grow it, or the files, without bound.
  *
  * @example
  * const schema = new SchemaTracker([], 'widen');
@@ -144,14 +160,16 @@ export class SchemaTracker {
   readonly #index = new Map<string, number>();
   readonly #widen: boolean;
   readonly #required: string[];
+  readonly #maxColumns: number;
   /** Bumped on every change; a file opened at another version may lack columns. */
   version = 0;
 
-  constructor(declared: readonly Column[], extraFields: 'widen' | 'drop' = 'widen') {
+  constructor(declared: readonly Column[], extraFields: 'widen' | 'drop' = 'widen', maxColumns = Infinity) {
     this.#columns = [...declared];
     this.#columns.forEach((c, i) => this.#index.set(c.name, i));
     this.#widen = extraFields === 'widen';
     this.#required = declared.filter((c) => !c.nullable).map((c) => c.name);
+    this.#maxColumns = maxColumns;
   }
 
   get columns(): readonly Column[] {
@@ -187,13 +205,17 @@ export class SchemaTracker {
         }
       }
       const v = coerce(type, value);
-      if (v === NOT_COERCIBLE) return { ok: false, column: name, reason: `expected ${type}, got ${describe(value)}` };
+      if (v === NOT_COERCIBLE) return { ok: false, column: name, reason: `expected ${type}, got ${describe(value)}`, summary: `expected ${type}, got ${typeof value}` };
       if (v === null) continue;
-      row[name] = v;
+      setOwn(row, name, v);
       bytes += typeof v === 'string' ? v.length + 4 : typeof v === 'boolean' ? 1 : 8;
     }
     for (const name of this.#required) {
-      if (row[name] === undefined) return { ok: false, column: name, reason: 'expected a value, got null' };
+      if (!Object.hasOwn(row, name)) return { ok: false, column: name, reason: 'expected a value, got null', summary: 'expected a value, got null' };
+    }
+    if (added !== undefined && this.#columns.length + added.length > this.#maxColumns) {
+      const reason = `${added.length} new column(s) would make ${this.#columns.length + added.length}, over maxColumns ${this.#maxColumns}`;
+      return { ok: false, column: (added[0] as Column).name, reason, summary: reason, limit: true };
     }
     if (added !== undefined || widened !== undefined) {
       // A new array: files opened earlier keep the columns they were opened with.

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../core/errors.ts';
-import type { Column, ParquetRow } from './schema.ts';
+import type { Column, ParquetRow, ParquetValue } from './schema.ts';
 
 /** The Parquet writers Tributary can use; `hyparquet` won the bake-off (see bench/RESULTS.md). */
 export type ParquetWriterName = 'hyparquet' | 'parquetjs-lite' | 'dsnp' | 'parquet-wasm';
@@ -59,6 +59,20 @@ export interface ParquetWriterFactory {
   /** `true` if timestamps carry the TIMESTAMP(MILLIS, UTC) logical type, not only TIMESTAMP_MILLIS. */
   readonly timestampLogicalType: boolean;
   open(options: ParquetFileOptions): ParquetFileWriter;
+}
+
+/**
+ * Whether an object inherits a value under this name (`constructor`, `toString`, `__proto__`, …): a
+ * row without such a field must not be read as having the inherited function (a `constructor`
+ * column once failed the whole file).
+ */
+export function inheritedName(name: string): boolean {
+  return name in Object.prototype;
+}
+
+/** A row's own value for a column, `null` when it has none: never an inherited one. */
+export function ownCell(row: ParquetRow, name: string): ParquetValue {
+  return Object.hasOwn(row, name) ? (row[name] ?? null) : null;
 }
 
 /** Rows per row group unless a file says otherwise. */

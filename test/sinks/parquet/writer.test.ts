@@ -73,6 +73,27 @@ describe.each(cases)('%s writer, %s', (name, compression) => {
   });
 });
 
+/** Rows as the worker receives them (through JSON): a `__proto__` field is own, a missing one inherited. */
+const INHERITED_NAMES = [col('id', 'string', false), col('constructor', 'int64'), col('__proto__', 'string'), col('toString', 'boolean')];
+const INHERITED_ROWS = JSON.parse('[{"id":"a","constructor":3,"__proto__":"p","toString":true},{"id":"b"}]') as ParquetRow[];
+
+// Only the writers whose row loop is ours: parquetjs-lite and @dsnp/parquetjs fail inside the
+// library on a `__proto__` column (and dsnp on `constructor`), whatever the rows.
+describe.each(['hyparquet', 'parquet-wasm'] as const)('%s writer with columns named like inherited properties', (name) => {
+  it('reads a row without them as nulls, not as Object.prototype (regression: a constructor column failed the whole file)', async (ctx) => {
+    const factory = await tryLoad(name);
+    if (factory === undefined) return ctx.skip();
+    const file = factory.open({ columns: INHERITED_NAMES });
+    await file.write(INHERITED_ROWS);
+    const path = join(dir, `${name}-inherited.parquet`);
+    writeFileSync(path, await file.finish());
+    expect(await readRows(path, 'id, "constructor" AS c, "__proto__" AS p, "toString" AS t', 'id')).toEqual([
+      { id: 'a', c: 3n, p: 'p', t: true },
+      { id: 'b', c: null, p: null, t: null },
+    ]);
+  });
+});
+
 describe('WorkerParquetEncoder', () => {
   it('encodes in a worker thread the same file as in the main thread', async () => {
     const encoder = new WorkerParquetEncoder('hyparquet');
