@@ -46,9 +46,11 @@ describe('the logger', () => {
     expect(serializeError(error, false)).toMatchObject({ type: 'SinkRetriableError', message: 'table t: retries exhausted', stack: expect.any(String), code: 'TRIB_SINK_RETRIABLE' });
   });
 
-  it('allows record content only with TRIBUTARY_LOG_RECORD_CONTENT=1', () => {
+  it('allows record content only with TRIBUTARY_LOG_RECORD_CONTENT on (1/true/yes, as every boolean setting)', () => {
     expect(logsRecordContent({})).toBe(false);
-    expect(logsRecordContent({ TRIBUTARY_LOG_RECORD_CONTENT: 'true' })).toBe(false);
+    expect(logsRecordContent({ TRIBUTARY_LOG_RECORD_CONTENT: '0' })).toBe(false);
+    expect(logsRecordContent({ TRIBUTARY_LOG_RECORD_CONTENT: 'no' })).toBe(false);
+    expect(logsRecordContent({ TRIBUTARY_LOG_RECORD_CONTENT: 'true' })).toBe(true);
     expect(logsRecordContent({ TRIBUTARY_LOG_RECORD_CONTENT: '1' })).toBe(true);
   });
 });
