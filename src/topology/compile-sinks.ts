@@ -53,6 +53,7 @@ export function compileSink(spec: ValidSink, ctx: PipelineContext, deps: SinkDep
           client: deps.s3,
           bucket: spec.bucket,
           prefix: spec.prefix,
+          partitionBy: spec.partitionBy,
           writer: spec.writer,
           compression: spec.compression,
           ...(spec.columns ? { columns: spec.columns } : {}),

@@ -123,7 +123,7 @@ function summary(node: ValidStep | ValidSink): string {
       if (node.latest !== undefined) return `${node.table} (latest by ${node.latest.version.map(lastSegment).join(', ')}${node.latest.delete === undefined ? '' : ', deletes'})`;
       return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute})`;
     case 's3-parquet':
-      return `${node.bucket}/${node.prefix}`;
+      return `${node.bucket}/${node.prefix}${node.partitionBy.length === 0 ? '' : ` by ${node.partitionBy.join(', ')}`}`;
     case 'kafka':
       return node.topic;
   }

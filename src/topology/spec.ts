@@ -287,6 +287,8 @@ export interface S3ParquetSinkSpec extends StepBase {
   readonly bucket: string;
   /** Objects go to `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/`. Default `events`. */
   readonly prefix?: string;
+  /** Fields whose values partition before the hour, Hive style: `[platform]` gives `<topic>/platform=ios/year=…/`. */
+  readonly partitionBy?: FieldPath | readonly FieldPath[];
   /** Declared columns (nullable unless `{ type, nullable: false }`); default: inferred from the records. */
   readonly columns?: Readonly<Record<string, ColumnType | { readonly type: ColumnType; readonly nullable?: boolean }>>;
   /** Fields no declared column names: `widen` (default) adds columns, `drop` leaves them out. */

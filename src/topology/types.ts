@@ -227,6 +227,7 @@ export interface S3ParquetSink extends Base {
   readonly kind: 's3-parquet';
   readonly bucket: string;
   readonly prefix: string;
+  readonly partitionBy: readonly string[];
   /** As the Parquet sink's `ColumnSpec`s. */
   readonly columns: readonly { readonly name: string; readonly type: ColumnType; readonly nullable: boolean }[] | undefined;
   readonly extraFields: 'widen' | 'drop';

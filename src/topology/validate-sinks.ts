@@ -1,4 +1,4 @@
-import { bool, bucketName, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
+import { bool, bucketName, path, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject, oneOrMore } from './schema.ts';
 import type { ColumnType } from './spec.ts';
@@ -49,6 +49,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       from,
       bucket: f.req('bucket', bucketName),
       prefix: f.def('prefix', prefix, 'events'),
+      partitionBy: f.def('partitionBy', partitionBy, []),
       columns: f.opt('columns', columns),
       extraFields: f.def('extraFields', oneOf('widen', 'drop'), 'widen'),
       rotation: f.def('rotation', rotation, { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 }),
@@ -119,6 +120,15 @@ const attributes: Check<'all' | FieldSelection> = (value, at, c) => {
 const prefix: Check<string> = (value, at, c) => {
   const text = str({ nonEmpty: false })(value, at, c);
   return text === undefined ? text : text.replace(/^\/+|\/+$/g, '');
+};
+
+/** One field path or a list of distinct ones. */
+const partitionBy: Check<string[]> = (value, at, c) => {
+  const fields = oneOrMore(path)(value, at, c);
+  if (fields === undefined || fields.some((f) => typeof f !== 'string')) return fields;
+  const names = fields.map((f) => f.replaceAll('.', '_'));
+  if (new Set(names).size !== names.length) return fail(c, at, `lists a field twice (directory names: ${names.join(', ')})`);
+  return fields;
 };
 
 const columnType = oneOf('string', 'int64', 'double', 'boolean', 'timestamp');
