@@ -124,6 +124,8 @@ function summary(node: ValidStep | ValidSink): string {
       return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute})`;
     case 's3-parquet':
       return `${node.bucket}/${node.prefix}${node.partitionBy.length === 0 ? '' : ` by ${node.partitionBy.join(', ')}`}`;
+    case 's3-raw':
+      return `${node.bucket}/${node.prefix}${node.layout === 'dead-letters' ? ' (dead letters)' : ''}, ${node.compression}`;
     case 'kafka':
       return node.topic;
   }

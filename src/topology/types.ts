@@ -245,7 +245,18 @@ export interface KafkaSink extends Base {
   readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 }
 
-export type ValidSink = DynamoDbSink | S3ParquetSink | KafkaSink;
+export interface S3RawSink extends Base {
+  readonly kind: 's3-raw';
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly format: 'record' | 'value';
+  readonly compression: 'gzip' | 'zstd' | 'none';
+  readonly layout: 'source' | 'dead-letters';
+  readonly rotation: { readonly rows: number; readonly bytes: number; readonly intervalMs: number };
+  readonly timeZone: string;
+}
+
+export type ValidSink = DynamoDbSink | S3ParquetSink | S3RawSink | KafkaSink;
 
 export type SinkKind = ValidSink['kind'];
 

@@ -59,6 +59,24 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
     };
   },
 
+  's3-raw': (f, { id, from }, c) => {
+    const layout = f.def('layout', oneOf('source', 'dead-letters'), 'source');
+    const format = f.def('format', oneOf('record', 'value'), 'record');
+    if (layout === 'dead-letters' && format === 'value') c.report(child(f.at, 'format'), 'must be record with layout dead-letters (it keeps the headers)');
+    return {
+      id,
+      kind: 's3-raw',
+      from,
+      bucket: f.req('bucket', bucketName),
+      prefix: f.def('prefix', prefix, layout === 'dead-letters' ? 'errors' : 'raw'),
+      format,
+      compression: f.def('compression', oneOf('gzip', 'zstd', 'none'), 'gzip'),
+      layout,
+      rotation: f.def('rotation', rotation, { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 }),
+      timeZone: f.def('timezone', timezone, 'UTC'),
+    };
+  },
+
   kafka: (f, { id, from }) => ({
     id,
     kind: 'kafka',

@@ -34,3 +34,39 @@ describe('s3-parquet partitionBy in a topology', () => {
     expect(problems(parquet({ partitionBy: ['a.b', 'a_b'] }))).toEqual(['/sinks/alerts/partitionBy: lists a field twice (directory names: a_b, a_b)']);
   });
 });
+
+/** The shop fixture with its `alerts` sink turned into an s3-raw sink with `more`. */
+const raw = (more: Record<string, unknown>) =>
+  shopWith('alerts', (s) => {
+    Object.assign(s, { kind: 's3-raw', bucket: 'events', from: 'tx', ...more });
+    delete s.topic;
+  });
+
+describe('s3-raw sink in a topology', () => {
+  it('reads a source, with defaults for prefix, format, compression, layout and rotation', () => {
+    expect(validateTopology(raw({}), { env: {} }).sinks[0]).toEqual({
+      id: 'alerts',
+      kind: 's3-raw',
+      from: [{ id: 'tx', ref: 'tx' }],
+      bucket: 'events',
+      prefix: 'raw',
+      format: 'record',
+      compression: 'gzip',
+      layout: 'source',
+      rotation: { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 },
+      timeZone: 'UTC',
+    });
+    expect(validateTopology(raw({ layout: 'dead-letters', compression: 'zstd', rotation: { rows: 10, interval: '1m' } }), { env: {} }).sinks[0]).toMatchObject({
+      prefix: 'errors',
+      compression: 'zstd',
+      rotation: { rows: 10, intervalMs: 60_000 },
+    });
+  });
+
+  it('refuses a step as input, a bare-value dead-letter archive and unknown options, naming the path', () => {
+    expect(problems(raw({ from: 'parse' }))).toEqual(['/sinks/alerts/from: an s3-raw sink reads sources only, the records as they came ("parse" is a step)']);
+    expect(problems(raw({ layout: 'dead-letters', format: 'value' }))).toEqual(['/sinks/alerts/format: must be record with layout dead-letters (it keeps the headers)']);
+    expect(problems(raw({ compression: 'lz4' }))[0]).toMatch(/^\/sinks\/alerts\/compression: must be one of/);
+    expect(problems(raw({ partitionBy: ['platform'] }))[0]).toMatch(/^\/sinks\/alerts\/partitionBy: unknown key/);
+  });
+});
