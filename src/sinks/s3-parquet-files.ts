@@ -14,7 +14,7 @@ import { partitionKey } from '../core/partition.ts';
  */
 export const OPEN_WRITER_ROWS = 10_000;
 
-/** A file being filled: one per topic, partition and hour partition. */
+/** A file being filled: one per topic, partition and directory (hour, after any `partitionBy` values). */
 export interface OpenFile {
   readonly stream: Stream;
   /** Of the file's first record: topic, partition and first offset name the object. */
@@ -22,6 +22,8 @@ export interface OpenFile {
   /** Offset of the file's latest record: the object name ends with it. */
   lastOffset: number;
   readonly hour: HourPartition;
+  /** The directory below the sink's prefix (`<topic>/[<field>=<value>/…]<hour>`). */
+  readonly dir: string;
   /** The file's columns, fixed when its writer opens (`FileTable.openWriter`); `undefined` before. */
   types: ReadonlyMap<string, ColumnType> | undefined;
   /** The schema version the columns were taken at. */
@@ -55,7 +57,8 @@ interface Stream {
   readonly topic: string;
   readonly partition: number;
   latestHour: HourPartition;
-  readonly files: Map<HourPartition, OpenFile>;
+  /** By directory. */
+  readonly files: Map<string, OpenFile>;
   /** The latest offset, to warn once when offsets go back (-1: none yet). */
   lastOffset: number;
   warned: boolean;
@@ -88,7 +91,7 @@ export class FileTable {
     this.#o = options;
   }
 
-  fileFor(meta: RecordMeta, hour: HourPartition, row: ParquetRow, now: number, factory: ParquetWriterFactory): OpenFile {
+  fileFor(meta: RecordMeta, hour: HourPartition, row: ParquetRow, now: number, factory: ParquetWriterFactory, dir: string = hour): OpenFile {
     const stream = this.#stream(meta, hour);
     if (meta.offset < stream.lastOffset && !stream.warned) {
       // Replay recovery relies on offset order: an object's range may now claim a record it lacks.
@@ -102,10 +105,10 @@ export class FileTable {
       for (const file of stream.files.values()) this.#o.close(file);
       stream.latestHour = hour;
     }
-    const file = stream.files.get(hour);
+    const file = stream.files.get(dir);
     if (file !== undefined && now - file.openedAt < this.#o.maxFileAgeMs && !this.#lacksColumns(file, row)) return file;
     if (file !== undefined) this.#o.close(file);
-    return this.#open(stream, meta, hour, now, factory);
+    return this.#open(stream, meta, hour, dir, now, factory);
   }
 
   /** Opens the file's writer (once) with every column the schema has now: the file's rows fit them. */
@@ -144,7 +147,7 @@ export class FileTable {
   /** Removes a closed file from the table and stops its timer. */
   forget(file: OpenFile): void {
     file.timer?.unsubscribe();
-    if (file.stream.files.get(file.hour) === file) file.stream.files.delete(file.hour);
+    if (file.stream.files.get(file.dir) === file) file.stream.files.delete(file.dir);
   }
 
   #stream(meta: RecordMeta, hour: HourPartition): Stream {
@@ -169,13 +172,14 @@ export class FileTable {
     return false;
   }
 
-  #open(stream: Stream, meta: RecordMeta, hour: HourPartition, now: number, factory: ParquetWriterFactory): OpenFile {
+  #open(stream: Stream, meta: RecordMeta, hour: HourPartition, dir: string, now: number, factory: ParquetWriterFactory): OpenFile {
     const { scheduler } = this.#o;
     const file: OpenFile = {
       stream,
       meta,
       lastOffset: meta.offset,
       hour,
+      dir,
       types: undefined,
       schemaVersion: -1,
       writer: undefined,
@@ -190,7 +194,7 @@ export class FileTable {
       timer: undefined,
     };
     file.timer = scheduler.schedule(() => this.#o.close(file), this.#o.maxFileAgeMs);
-    stream.files.set(hour, file);
+    stream.files.set(dir, file);
     return file;
   }
 }

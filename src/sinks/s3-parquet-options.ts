@@ -20,6 +20,12 @@ export interface S3ParquetSinkOptions {
   readonly bucket: string;
   /** Key prefix before `<topic>/year=…` (default none). */
   readonly prefix?: string;
+  /**
+   * Fields (paths like `platform` or `event_data.game_id`) whose values make Hive partitions between
+   * the topic and the hour: `<topic>/platform=ios/year=…/`. A missing value goes to `__missing__`;
+   * see `partitionValue` for how values are made safe. The fields stay in the rows. Default none.
+   */
+  readonly partitionBy?: readonly string[];
   /** Default `hyparquet`, the bake-off's winner. */
   readonly writer?: ParquetWriterName;
   /** Default `snappy`; `zstd` with `hyparquet` or `parquet-wasm`. */
@@ -74,6 +80,7 @@ export interface ResolvedOptions {
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
+  readonly partitionBy: readonly string[];
   readonly writer: ParquetWriterName;
   readonly compression: ParquetCompression;
   readonly columns: readonly Column[];
@@ -119,6 +126,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     client: options.client,
     bucket: options.bucket,
     prefix: options.prefix ?? '',
+    partitionBy: [...(options.partitionBy ?? [])],
     writer,
     compression,
     columns: validateColumns(options.columns ?? [], id),
@@ -144,6 +152,10 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
   else if (resolved.columns.length > resolved.maxColumns) problems.push(`${id}: ${resolved.columns.length} declared columns exceed maxColumns ${resolved.maxColumns}`);
   if (resolved.extraFields !== 'widen' && resolved.extraFields !== 'drop') problems.push(`${id}: extraFields must be 'widen' or 'drop'`);
   if (resolved.onOverload !== 'wait' && resolved.onOverload !== 'reject') problems.push(`${id}: onOverload must be 'wait' or 'reject'`);
+  for (const field of resolved.partitionBy)
+    if (typeof field !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(field))
+      problems.push(`${id}: partitionBy: ${JSON.stringify(field)} is not a field path like platform or event_data.game_id`);
+  if (new Set(resolved.partitionBy.map((f) => f.replaceAll('.', '_'))).size !== resolved.partitionBy.length) problems.push(`${id}: partitionBy lists a field twice`);
   if (problems.length > 0) throw new ConfigError(problems, { stepId: id });
   checkWriter(writer, compression, id);
   return Object.freeze(resolved);

@@ -2,7 +2,7 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SinkRetriableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { Logger } from '../core/logger.ts';
-import { parseRange, partitionPrefix, type HourPartition, type OffsetRange } from './s3-parquet-key.ts';
+import { directoryPrefix, parseRange, type OffsetRange } from './s3-parquet-key.ts';
 import { withRetry, type RetryHooks, type RetryOptions } from './s3-parquet-upload.ts';
 import { partitionKey } from '../core/partition.ts';
 
@@ -50,9 +50,11 @@ export interface RecoveryOptions {
   readonly prefix: string;
   readonly retry: RetryOptions;
   readonly hooks: RetryHooks;
-  /** Bound on cached (topic, partition, hour) entries; the least recently used is dropped. */
+  /** Bound on cached (topic, partition, directory) entries; the least recently used is dropped. */
   readonly maxRecoveryEntries: number;
   readonly logger: Logger;
+  /** The object names' extension (default `.parquet`): other names are not this sink's. */
+  readonly extension?: string;
 }
 
 interface Entry {
@@ -68,11 +70,17 @@ interface Listing {
 }
 
 /**
- * What a sink needs to skip replayed records: per topic, partition and hour, the offsets already in
- * S3, listed from the object names the first time a (topic, partition, hour) is seen and cached
- * until the partition is revoked. Files this sink writes later need not be added: a partition's
- * records come in offset order, so they are past every offset those files hold. Forgetting an entry
- * is always safe: it is listed again.
+ * What a sink needs to skip replayed records: per topic, partition and directory (the path below the
+ * prefix: topic and hour, plus the `partitionBy` values or a dead letter's step and code), the
+ * offsets already in S3, listed from the object names the first time a (topic, partition, directory)
+ * is seen and cached until the partition is revoked.
+ *
+ * Exact because a sink keeps one open file per (topic, partition, directory) and a partition's
+ * records come in offset order: the objects of one directory name ranges that hold every record of
+ * that directory in them, whatever other directories the partition's records went to in between.
+ * A directory whose first record comes after others of its partition and hour is listed when that
+ * record comes. Files this sink writes later need not be added: they are past every offset their
+ * directory's listing returned. Forgetting an entry is always safe: it is listed again.
  */
 export class Recovery {
   readonly #o: RecoveryOptions;
@@ -84,23 +92,23 @@ export class Recovery {
   }
 
   /**
-   * For each record of `batch` (whose hours are `hours`), the offsets durable for its topic, partition
-   * and hour. Rejects with SinkRetriableError when a listing fails after its retries.
+   * For each record of `batch` (whose directories are `dirs`), the offsets durable for its topic,
+   * partition and directory. Rejects with SinkRetriableError when a listing fails after its retries.
    */
-  async offsetsFor(batch: readonly Envelope<unknown>[], hours: readonly HourPartition[]): Promise<DurableOffsets[]> {
+  async offsetsFor(batch: readonly Envelope<unknown>[], dirs: readonly string[]): Promise<DurableOffsets[]> {
     const slots: { offsets: DurableOffsets }[] = new Array(batch.length);
     const waits: Promise<unknown>[] = [];
     let slot: { offsets: DurableOffsets } | undefined;
     for (let i = 0; i < batch.length; i++) {
       const { topic, partition } = (batch[i] as Envelope<unknown>).meta;
-      const hour = hours[i] as HourPartition;
+      const dir = dirs[i] as string;
       const previous = i > 0 ? (batch[i - 1] as Envelope<unknown>).meta : undefined;
-      // A batch holds runs of one partition and hour: look the cache up once per run.
-      if (slot === undefined || previous?.topic !== topic || previous.partition !== partition || hours[i - 1] !== hour) {
-        const key = `${partitionKey(topic, partition)}/${hour}`;
+      // A batch holds runs of one partition and directory: look the cache up once per run.
+      if (slot === undefined || previous?.topic !== topic || previous.partition !== partition || dirs[i - 1] !== dir) {
+        const key = `${partitionKey(topic, partition)}/${dir}`;
         const cached = this.#touch(key);
         const fresh: { offsets: DurableOffsets } = { offsets: cached ?? NONE };
-        if (cached === undefined) waits.push(this.#list(key, topic, partition, hour).then((offsets) => (fresh.offsets = offsets)));
+        if (cached === undefined) waits.push(this.#list(key, topic, partition, dir).then((offsets) => (fresh.offsets = offsets)));
         slot = fresh;
       }
       slots[i] = slot;
@@ -133,12 +141,12 @@ export class Recovery {
     return entry.offsets;
   }
 
-  /** Lists one (topic, partition, hour), once however many batches ask for it meanwhile. */
-  #list(key: string, topic: string, partition: number, hour: HourPartition): Promise<DurableOffsets> {
+  /** Lists one (topic, partition, directory), once however many batches ask for it meanwhile. */
+  #list(key: string, topic: string, partition: number, dir: string): Promise<DurableOffsets> {
     const running = this.#listings.get(key);
     if (running !== undefined) return running.promise;
-    const keyPrefix = partitionPrefix(this.#o.prefix, topic, hour, partition);
-    const promise = listRanges(this.#o.client, this.#o.bucket, keyPrefix, this.#o.retry, this.#o.hooks).then(
+    const keyPrefix = directoryPrefix(this.#o.prefix, dir, topic, partition);
+    const promise = listRanges(this.#o.client, this.#o.bucket, keyPrefix, this.#o.retry, this.#o.hooks, this.#o.extension).then(
       (ranges) => {
         const offsets = new DurableOffsets(ranges);
         // Revoked while listing: this batch may use the answer, the cache must not keep it.
@@ -146,7 +154,7 @@ export class Recovery {
           this.#listings.delete(key);
           this.#remember(key, { topic, partition, offsets });
         }
-        if (!offsets.empty) this.#o.logger.debug({ step: this.#o.id, topic, partition, hour }, 'Parquet objects found; replayed records among them are skipped');
+        if (!offsets.empty) this.#o.logger.debug({ step: this.#o.id, topic, partition, dir }, 'objects found; replayed records among them are skipped');
         return offsets;
       },
       (error: unknown) => {
@@ -170,7 +178,14 @@ export class Recovery {
 const NONE = new DurableOffsets([]);
 
 /** The ranges named by the objects under `keyPrefix` (every page); other names are ignored. */
-export async function listRanges(client: S3Client, bucket: string, keyPrefix: string, retry: RetryOptions, hooks: RetryHooks): Promise<OffsetRange[]> {
+export async function listRanges(
+  client: S3Client,
+  bucket: string,
+  keyPrefix: string,
+  retry: RetryOptions,
+  hooks: RetryHooks,
+  extension = '.parquet',
+): Promise<OffsetRange[]> {
   const ranges: OffsetRange[] = [];
   let token: string | undefined;
   do {
@@ -180,7 +195,7 @@ export async function listRanges(client: S3Client, bucket: string, keyPrefix: st
       hooks,
     );
     for (const object of page.Contents ?? []) {
-      const range = object.Key === undefined ? undefined : parseRange(object.Key, keyPrefix);
+      const range = object.Key === undefined ? undefined : parseRange(object.Key, keyPrefix, extension);
       if (range !== undefined) ranges.push(range);
     }
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;

@@ -5,7 +5,7 @@ import { SchemaTracker, type FitResult, type ParquetRow } from './parquet/schema
 import { loadParquetWriter, type ParquetFileWriter, type ParquetWriterFactory } from './parquet/writer.ts';
 import { WorkerParquetEncoder } from './parquet/worker-writer.ts';
 import { appendRow, FileTable, OPEN_WRITER_ROWS, type OpenFile } from './s3-parquet-files.ts';
-import { hourPartitioner, objectKey, type HourPartition } from './s3-parquet-key.ts';
+import { directoryPrefix, hourPartitioner, partitionDirectories, rangeKey, type HourPartition } from './s3-parquet-key.ts';
 import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
 import { Recovery } from './s3-parquet-recovery.ts';
 import { retryHooks, uploadWithRetry, type RetryHooks } from './s3-parquet-upload.ts';
@@ -15,7 +15,8 @@ export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
 
 /**
  * A sink writing records as Parquet files to S3, partitioned by event hour:
- * `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<first:020>+<last:020>.parquet`.
+ * `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<first:020>+<last:020>.parquet`,
+ * and with `partitionBy` first by field values: `<prefix>/<topic>/platform=ios/year=…/`.
  *
  * Records are flattened (`event_data.amount` → `event_data_amount`, arrays as JSON), fitted to the
  * declared or inferred columns (a new field widens the schema and starts a new file; a value that does
@@ -54,6 +55,7 @@ class S3ParquetSink<T> implements Sink<T> {
   readonly #labels: { step: string };
   readonly #schema: SchemaTracker;
   readonly #hourOf: (epochMs: number) => HourPartition;
+  readonly #partitionsOf: (value: unknown) => string;
   readonly #files: FileTable;
   readonly #recovery: Recovery;
   readonly #uploads = new Set<Promise<void>>();
@@ -73,6 +75,7 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#labels = { step: options.id };
     this.#schema = new SchemaTracker(options.columns, options.extraFields, options.maxColumns);
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
+    this.#partitionsOf = partitionDirectories(options.partitionBy);
     this.#files = new FileTable({ ...options, logger: context.logger, schema: this.#schema, close: (file) => this.#close(file) });
     this.#recovery = new Recovery({ ...options, hooks: this.#retryHooks('S3 listing failed; retrying'), logger: context.logger });
   }
@@ -123,7 +126,8 @@ class S3ParquetSink<T> implements Sink<T> {
         hours.push(this.#hourOf(ms));
       } else this.#context.deadLetter(envelope, unpartitionable(ms, this.id), this.id);
     }
-    const durable = await this.#recovery.offsetsFor(records, hours);
+    const dirs = records.map((e, i) => `${e.meta.topic}/${this.#partitionsOf(e.value)}${hours[i] as HourPartition}`);
+    const durable = await this.#recovery.offsetsFor(records, dirs);
     this.#check();
     const now = this.#o.scheduler.now();
     const touched = new Set<OpenFile>();
@@ -147,7 +151,7 @@ class S3ParquetSink<T> implements Sink<T> {
         envelope.lease.release();
         continue;
       }
-      const file = this.#files.fileFor(envelope.meta, hours[i] as HourPartition, fit.row, now, factory);
+      const file = this.#files.fileFor(envelope.meta, hours[i] as HourPartition, fit.row, now, factory, dirs[i] as string);
       appendRow(file, envelope, fit.row, fit.bytes);
       this.#bufferedBytes += fit.bytes;
       this.#bufferedRows += 1;
@@ -236,7 +240,7 @@ class S3ParquetSink<T> implements Sink<T> {
 
   async #upload(file: OpenFile): Promise<void> {
     const startedAt = this.#o.scheduler.now();
-    const key = objectKey(this.#o.prefix, file.meta.topic, file.hour, file.meta.partition, file.meta.offset, file.lastOffset);
+    const key = rangeKey(directoryPrefix(this.#o.prefix, file.dir, file.meta.topic, file.meta.partition), file.meta.offset, file.lastOffset);
     try {
       let body: Uint8Array;
       try {

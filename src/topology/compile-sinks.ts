@@ -9,6 +9,7 @@ import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import { dynamoDbSink } from '../sinks/dynamodb.ts';
 import { createKafkaSink } from '../sinks/kafka.ts';
 import { s3ParquetSink } from '../sinks/s3-parquet.ts';
+import { s3RawSink } from '../sinks/s3-raw.ts';
 import type { Sink } from '../core/sink.ts';
 import type { ValidSink } from './types.ts';
 
@@ -53,11 +54,32 @@ export function compileSink(spec: ValidSink, ctx: PipelineContext, deps: SinkDep
           client: deps.s3,
           bucket: spec.bucket,
           prefix: spec.prefix,
+          partitionBy: spec.partitionBy,
           writer: spec.writer,
           compression: spec.compression,
           ...(spec.columns ? { columns: spec.columns } : {}),
           extraFields: spec.extraFields,
           maxColumns: spec.maxColumns,
+          timeZone: spec.timeZone,
+          maxFileRows: spec.rotation.rows,
+          maxFileBytes: spec.rotation.bytes,
+          maxFileAgeMs: spec.rotation.intervalMs,
+          ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
+        },
+        ctx.sinkContext,
+      );
+    }
+    case 's3-raw': {
+      if (!deps.s3) throw missing('S3');
+      return s3RawSink(
+        {
+          id: spec.id,
+          client: deps.s3,
+          bucket: spec.bucket,
+          prefix: spec.prefix,
+          format: spec.format,
+          compression: spec.compression,
+          layout: spec.layout,
           timeZone: spec.timeZone,
           maxFileRows: spec.rotation.rows,
           maxFileBytes: spec.rotation.bytes,

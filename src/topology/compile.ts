@@ -119,8 +119,8 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
 
     const sinks = topology.sinks.map((sinkSpec) => {
       const sink = compileSink(sinkSpec, ctx, deps);
-      // Parquet files close by rotation: periodic commits must not cut them short.
-      const batching = sinkSpec.kind === 's3-parquet' ? { flushOnCheckpoint: false } : undefined;
+      // S3 files close by rotation: periodic commits must not cut them short.
+      const batching = sinkSpec.kind === 's3-parquet' || sinkSpec.kind === 's3-raw' ? { flushOnCheckpoint: false } : undefined;
       return merge(...sinkSpec.from.map((ref) => streamOf(ref))).pipe(ctx.toSink(sink, batching));
     });
     // Nodes nobody reads still run, so that their inputs' leases are released.

@@ -56,6 +56,8 @@ export function buildGraph(topology: ValidTopology, options: { deadLetters?: boo
   if (options.deadLetters !== false && failing.length > 0) {
     nodes.push({ id: DEAD_LETTERS, role: 'dead-letters', kind: 'kafka', detail: `kafka · ${topology.deadLetters.topic}` });
     for (const s of failing) edges.push({ from: s.id, to: DEAD_LETTERS, deadLetter: true });
+    // A source reading the dead-letter topic back (to archive it) is fed by it.
+    for (const s of topology.sources) if (s.topics.includes(topology.deadLetters.topic)) edges.push({ from: DEAD_LETTERS, to: s.id, deadLetter: true });
   }
   return { nodes, edges };
 }
@@ -123,7 +125,10 @@ function summary(node: ValidStep | ValidSink): string {
       if (node.latest !== undefined) return `${node.table} (latest by ${node.latest.version.map(lastSegment).join(', ')}${node.latest.delete === undefined ? '' : ', deletes'})`;
       return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute})`;
     case 's3-parquet':
-      return `${node.bucket}/${node.prefix}`;
+      // Pictures truncate long details: with partitionBy, the layout says more than the bucket.
+      return node.partitionBy.length === 0 ? `${node.bucket}/${node.prefix}` : `${node.prefix}/ by ${node.partitionBy.map(lastSegment).join(', ')}, hour`;
+    case 's3-raw':
+      return `${node.bucket}/${node.prefix}, ${node.compression}`;
     case 'kafka':
       return node.topic;
   }

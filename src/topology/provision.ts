@@ -61,7 +61,7 @@ export async function provisionTopology(topology: ValidTopology, connections: Co
 
   const s3 = createS3Client(connections);
   try {
-    const buckets = new Set(topology.sinks.flatMap((s) => (s.kind === 's3-parquet' ? [s.bucket] : [])));
+    const buckets = new Set(topology.sinks.flatMap((s) => (s.kind === 's3-parquet' || s.kind === 's3-raw' ? [s.bucket] : [])));
     for (const bucket of buckets) {
       try {
         await s3.send(new HeadBucketCommand({ Bucket: bucket }));

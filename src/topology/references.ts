@@ -17,7 +17,8 @@ export interface NodeInfo {
 
 /**
  * Checks every `from`: names that exist, outputs the named step has, raw sources read only through
- * `parse` (or copied by a Kafka sink), no input listed twice, and no cycles.
+ * `parse` (or copied by a Kafka or s3-raw sink; s3-raw reads nothing else), no input listed twice,
+ * and no cycles.
  */
 export function checkReferences(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void {
   const readable = [...nodes].filter(([, n]) => n.role !== 'sink').map(([id]) => id);
@@ -50,9 +51,10 @@ function referenceProblem(reader: NodeInfo, input: InputRef, target: NodeInfo | 
   if (target.role === 'sink') return `"${input.id}" is a sink: sinks have no outputs`;
   if (target.role === 'source') {
     if (input.output !== undefined) return `"${input.id}" is a source: sources have no named outputs`;
-    if (reader.kind === undefined || reader.kind === 'parse' || (reader.role === 'sink' && reader.kind === 'kafka')) return undefined;
+    if (reader.kind === undefined || reader.kind === 'parse' || (reader.role === 'sink' && (reader.kind === 'kafka' || reader.kind === 's3-raw'))) return undefined;
     return `"${input.id}" is a source of raw records: read it through a parse step`;
   }
+  if (reader.role === 'sink' && reader.kind === 's3-raw') return `an s3-raw sink reads sources only, the records as they came ("${input.id}" is a step)`;
   if (reader.role === 'step' && reader.kind === 'parse') return `a parse step reads sources only ("${input.id}" is a step)`;
   const outputs = knownOutputs(target.value);
   if (outputs === undefined) return undefined;

@@ -252,7 +252,7 @@ export interface RenameSpec extends StepBase {
   readonly normalize?: 'snake_case';
 }
 
-export type SinkSpec = DynamoDbSinkSpec | S3ParquetSinkSpec | KafkaSinkSpec;
+export type SinkSpec = DynamoDbSinkSpec | S3ParquetSinkSpec | S3RawSinkSpec | KafkaSinkSpec;
 
 /** A DynamoDB key attribute: its name and a `{path}` template for its value. */
 export interface KeyMappingSpec {
@@ -298,6 +298,8 @@ export interface S3ParquetSinkSpec extends StepBase {
   readonly bucket: string;
   /** Objects go to `<prefix>/<topic>/year=YYYY/month=MM/day=dd/hour=HH/`. Default `events`. */
   readonly prefix?: string;
+  /** Fields whose values partition before the hour, Hive style: `[platform]` gives `<topic>/platform=ios/year=…/`. */
+  readonly partitionBy?: FieldPath | readonly FieldPath[];
   /** Declared columns (nullable unless `{ type, nullable: false }`); default: inferred from the records. */
   readonly columns?: Readonly<Record<string, ColumnType | { readonly type: ColumnType; readonly nullable?: boolean }>>;
   /** Fields no declared column names: `widen` (default) adds columns, `drop` leaves them out. */
@@ -312,6 +314,27 @@ export interface S3ParquetSinkSpec extends StepBase {
   readonly timezone?: string;
   /** Default `hyparquet`. */
   readonly writer?: ParquetWriterName;
+}
+
+/**
+ * The records of sources as they came, before `parse`: newline-delimited, compressed, one object per
+ * topic, partition, hour and file cut, replay-proof like `s3-parquet`. Reads sources only.
+ */
+export interface S3RawSinkSpec extends StepBase {
+  readonly kind: 's3-raw';
+  readonly bucket: string;
+  /** Default `raw` (`errors` with `layout: dead-letters`). */
+  readonly prefix?: string;
+  /** `record` (default): a JSON line per record with offset, key, headers and value; `value`: the bytes and a newline. */
+  readonly format?: 'record' | 'value';
+  /** Default `gzip`. */
+  readonly compression?: 'gzip' | 'zstd' | 'none';
+  /** `source` (default): `<prefix>/<topic>/<hour>/`; `dead-letters`: `<prefix>/<step>/<error code>/<hour>/`, from a dead-letter topic. */
+  readonly layout?: 'source' | 'dead-letters';
+  /** Close a file at whichever comes first. Defaults 100,000 rows, `64MiB`, `5m`. */
+  readonly rotation?: { readonly rows?: number; readonly bytes?: Size; readonly interval?: Duration };
+  /** Time zone of the hour partitions (by Kafka timestamp). Default `UTC`. */
+  readonly timezone?: string;
 }
 
 export interface KafkaSinkSpec extends StepBase {

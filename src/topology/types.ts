@@ -230,6 +230,7 @@ export interface S3ParquetSink extends Base {
   readonly kind: 's3-parquet';
   readonly bucket: string;
   readonly prefix: string;
+  readonly partitionBy: readonly string[];
   /** As the Parquet sink's `ColumnSpec`s. */
   readonly columns: readonly { readonly name: string; readonly type: ColumnType; readonly nullable: boolean }[] | undefined;
   readonly extraFields: 'widen' | 'drop';
@@ -248,7 +249,18 @@ export interface KafkaSink extends Base {
   readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 }
 
-export type ValidSink = DynamoDbSink | S3ParquetSink | KafkaSink;
+export interface S3RawSink extends Base {
+  readonly kind: 's3-raw';
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly format: 'record' | 'value';
+  readonly compression: 'gzip' | 'zstd' | 'none';
+  readonly layout: 'source' | 'dead-letters';
+  readonly rotation: { readonly rows: number; readonly bytes: number; readonly intervalMs: number };
+  readonly timeZone: string;
+}
+
+export type ValidSink = DynamoDbSink | S3ParquetSink | S3RawSink | KafkaSink;
 
 export type SinkKind = ValidSink['kind'];
 

@@ -1,4 +1,4 @@
-import { bool, bucketName, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
+import { bool, bucketName, path, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject, oneOrMore } from './schema.ts';
 import { DEFAULT_MAX_COLUMNS } from '../sinks/s3-parquet-options.ts';
@@ -50,6 +50,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       from,
       bucket: f.req('bucket', bucketName),
       prefix: f.def('prefix', prefix, 'events'),
+      partitionBy: f.def('partitionBy', partitionBy, []),
       columns: f.opt('columns', columns),
       extraFields: f.def('extraFields', oneOf('widen', 'drop'), 'widen'),
       maxColumns: f.def('maxColumns', positiveInt, DEFAULT_MAX_COLUMNS),
@@ -57,6 +58,24 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       compression,
       timeZone: f.def('timezone', timezone, 'UTC'),
       writer,
+    };
+  },
+
+  's3-raw': (f, { id, from }, c) => {
+    const layout = f.def('layout', oneOf('source', 'dead-letters'), 'source');
+    const format = f.def('format', oneOf('record', 'value'), 'record');
+    if (layout === 'dead-letters' && format === 'value') c.report(child(f.at, 'format'), 'must be record with layout dead-letters (it keeps the headers)');
+    return {
+      id,
+      kind: 's3-raw',
+      from,
+      bucket: f.req('bucket', bucketName),
+      prefix: f.def('prefix', prefix, layout === 'dead-letters' ? 'errors' : 'raw'),
+      format,
+      compression: f.def('compression', oneOf('gzip', 'zstd', 'none'), 'gzip'),
+      layout,
+      rotation: f.def('rotation', rotation, { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 }),
+      timeZone: f.def('timezone', timezone, 'UTC'),
     };
   },
 
@@ -121,6 +140,15 @@ const attributes: Check<'all' | FieldSelection> = (value, at, c) => {
 const prefix: Check<string> = (value, at, c) => {
   const text = str({ nonEmpty: false })(value, at, c);
   return text === undefined ? text : text.replace(/^\/+|\/+$/g, '');
+};
+
+/** One field path or a list of distinct ones. */
+const partitionBy: Check<string[]> = (value, at, c) => {
+  const fields = oneOrMore(path)(value, at, c);
+  if (fields === undefined || fields.some((f) => typeof f !== 'string')) return fields;
+  const names = fields.map((f) => f.replaceAll('.', '_'));
+  if (new Set(names).size !== names.length) return fail(c, at, `lists a field twice (directory names: ${names.join(', ')})`);
+  return fields;
 };
 
 const columnType = oneOf('string', 'int64', 'double', 'boolean', 'timestamp');

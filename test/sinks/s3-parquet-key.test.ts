@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
-import { hourPartitioner, objectKey, parseRange, partitionPrefix } from '../../src/sinks/s3-parquet-key.ts';
+import { directoryPrefix, hourPartitioner, MISSING_PARTITION, objectKey, parseRange, partitionDirectories, partitionPrefix, partitionValue, rangeKey } from '../../src/sinks/s3-parquet-key.ts';
 
 describe('hourPartitioner', () => {
   it('partitions by UTC hour by default', () => {
@@ -74,5 +74,38 @@ describe('partitionPrefix and parseRange', () => {
       expect(parseRange(`raw/games/${hour}/${name}`, prefix)).toBeUndefined();
     }
     expect(parseRange(objectKey('raw', 'games', hour, 2, 5, 9), prefix)).toBeUndefined();
+  });
+});
+
+describe('partitionValue and partitionDirectories', () => {
+  it('keeps safe values, escapes the rest as Hive does, and names a missing value', () => {
+    expect(partitionValue('ios')).toBe('ios');
+    expect(partitionValue('v1.2-beta_3')).toBe('v1.2-beta_3');
+    expect(partitionValue('a/b c')).toBe('a%2Fb%20c');
+    expect(partitionValue('é')).toBe('%C3%A9');
+    expect(partitionValue('.')).toBe('%2E');
+    expect(partitionValue(42)).toBe('42');
+    expect(partitionValue(false)).toBe('false');
+    for (const missing of [undefined, null, '']) expect(partitionValue(missing)).toBe(MISSING_PARTITION);
+  });
+
+  it('bounds long values and keeps distinct long values apart', () => {
+    const a = partitionValue('x'.repeat(300) + 'a');
+    const b = partitionValue('x'.repeat(300) + 'b');
+    expect(a.length).toBeLessThanOrEqual(128);
+    expect(a).not.toBe(b);
+  });
+
+  it('builds one directory per field, in order', () => {
+    expect(partitionDirectories([])({ platform: 'ios' })).toBe('');
+    expect(partitionDirectories(['platform', 'event_data.game_id'])({ platform: 'ios', event_data: { game_id: 'g/1' } })).toBe('platform=ios/event_data_game_id=g%2F1/');
+  });
+
+  it('names objects by directory and reads their range back, other extensions ignored', () => {
+    const keyPrefix = directoryPrefix('raw/', 'games/platform=ios/year=2025/month=06/day=01/hour=10', 'games', 2);
+    expect(keyPrefix).toBe('raw/games/platform=ios/year=2025/month=06/day=01/hour=10/games+2+');
+    const key = rangeKey(keyPrefix, 5, 9, '.jsonl.gz');
+    expect(parseRange(key, keyPrefix, '.jsonl.gz')).toEqual({ first: 5, last: 9 });
+    expect(parseRange(key, keyPrefix)).toBeUndefined();
   });
 });

@@ -3,7 +3,8 @@
  * item by item, with the ground truth: every difference is named with expected and actual.
  */
 import { rmSync } from 'node:fs';
-import { DeleteBucketCommand, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { zstdDecompressSync, gunzipSync } from 'node:zlib';
+import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { Admin, Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { scanTable } from '../../src/sinks/dynamodb-table.ts';
@@ -24,10 +25,14 @@ export interface Actual {
   readonly deadLetters: { records: number; distinct: Set<string> };
   /** Distinct event ids among `records` on the late-events topic. */
   readonly late: { records: number; distinct: Set<string> };
+  /** The raw tier (`raw/`): lines, and distinct topic/partition/offset among them; `expected`: records the input topics hold. */
+  readonly raw: { records: number; distinct: Set<string>; expected: number };
+  /** The S3 error archive (`errors/`): lines, and distinct dead-letter partition/offset among them; `expected`: records the dead-letter topic holds. */
+  readonly errors: { records: number; distinct: Set<string>; expected: number };
 }
 
 /** Everything a run wrote, read back after it stopped. */
-export async function readBack(names: { tablePrefix: string; bucket: string; deadLetterTopic: string; lateTopic: string }): Promise<Actual> {
+export async function readBack(names: { tablePrefix: string; bucket: string; deadLetterTopic: string; lateTopic: string; inputTopics: readonly string[] }): Promise<Actual> {
   const dynamo = dynamoClient();
   const tableNames = ['game_metrics', 'transactions', 'leaderboard', 'user_sessions'] as const;
   const scanned = await Promise.all(tableNames.map((n) => scanTable(dynamo, `${names.tablePrefix}${n}`)));
@@ -43,7 +48,43 @@ export async function readBack(names: { tablePrefix: string; bucket: string; dea
   }
   const deadLetters = await readTopic(names.deadLetterTopic, (_, h) => `${h['tributary.source.topic']}/${h['tributary.source.partition']}/${h['tributary.source.offset']}`);
   const late = await readTopic(names.lateTopic, (value) => String((JSON.parse(value) as { event_id?: unknown }).event_id));
-  return { tables, parquet, parquetFiles: files.length, deadLetters, late };
+  const raw = { ...(await readLines(s3, names.bucket, 'raw/')), expected: await endOffsets(names.inputTopics) };
+  const errors = { ...(await readLines(s3, names.bucket, 'errors/')), expected: deadLetters.records };
+  return { tables, parquet, parquetFiles: files.length, deadLetters, late, raw, errors };
+}
+
+/** The JSON lines of the s3-raw objects under `prefix`: how many, and distinct topic/partition/offset. */
+async function readLines(s3: S3Client, bucket: string, prefix: string): Promise<{ records: number; distinct: Set<string> }> {
+  const distinct = new Set<string>();
+  let records = 0;
+  for (const key of (await listKeys(s3, bucket)).filter((k) => k.startsWith(prefix))) {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    const text = (key.endsWith('.zst') ? zstdDecompressSync(bytes) : key.endsWith('.gz') ? gunzipSync(bytes) : Buffer.from(bytes)).toString('utf8');
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const { topic, partition, offset } = JSON.parse(line) as { topic: string; partition: number; offset: number };
+      distinct.add(`${topic}/${partition}/${offset}`);
+      records++;
+    }
+  }
+  return { records, distinct };
+}
+
+/** Records the topics hold: the sum of their end offsets. */
+async function endOffsets(topics: readonly string[]): Promise<number> {
+  const admin = new Admin({ clientId: uniqueName('exact-read'), bootstrapBrokers: brokers });
+  let total = 0;
+  try {
+    for (const topic of topics) {
+      const partitions = (await admin.metadata({ topics: [topic] })).topics.get(topic)?.partitionsCount ?? 0;
+      const listed = await admin.listOffsets({ topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }] });
+      for (const t of listed) for (const p of t.partitions) total += Number(p.offset);
+    }
+  } finally {
+    await admin.close();
+  }
+  return total;
 }
 
 /** Reads a topic from the start to its end offsets; `keyOf` names what makes two records the same. */
@@ -156,6 +197,11 @@ export function compare(truth: Truth, actual: Actual): TableDiff[] {
   diffs.push({ table: 'parquet rows', expected: truth.eventIds.size, actual: rows, missing, unexpected: extra.length, different: duplicated, examples });
   diffs.push(diffSet('dead letters (distinct source records)', truth.deadLetters, actual.deadLetters));
   diffs.push(diffSet('late events (distinct event ids)', truth.lateIds, actual.late));
+  // S3 objects, unlike topics, must not repeat a record: a repeat counts as a difference.
+  for (const [table, got] of [['raw tier (source records)', actual.raw], ['error archive (dead-letter records)', actual.errors]] as const) {
+    const diff = diffSet(table, got.expected, got);
+    diffs.push({ ...diff, different: got.records - got.distinct.size });
+  }
   return diffs;
 }
 

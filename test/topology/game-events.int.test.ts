@@ -170,14 +170,17 @@ describe('the default game-events topology, end to end on the real stack', () =>
     ]);
     for (const d of deadLetters) expect(d.headers['tributary.source.topic']).toBe(`${tag}-game-events`);
 
-    // Cold storage: every valid event once, flattened, under its topic's hourly partition.
+    // Cold storage: every valid event once, flattened, under its topic's platform and hourly partition.
     const dir = await download(s3Client(), tag);
     const rows = await query(
-      `SELECT event_id, event_type, event_data_game_id, event_data_amount, filename FROM read_parquet('${dir}/**/*.parquet', union_by_name = true, filename = true)`,
+      `SELECT event_id, event_type, event_data_game_id, event_data_amount, platform, filename FROM read_parquet('${dir}/events/**/*.parquet', union_by_name = true, filename = true)`,
     );
     expect(rows).toHaveLength(UNIQUE_VALID);
     expect(new Set(rows.map((r) => r.event_id)).size).toBe(UNIQUE_VALID);
-    for (const row of rows) expect(String(row.filename)).toMatch(new RegExp(`/events/${tag}-(game-events|user-activity|transaction-events)/year=2026/month=11/day=23/hour=10/`));
+    for (const row of rows)
+      expect(String(row.filename)).toMatch(
+        new RegExp(`/events/${tag}-(game-events|user-activity|transaction-events)/platform=${row.platform ?? '__missing__'}/year=2026/month=11/day=23/hour=10/`),
+      );
     expect(rows.find((r) => r.event_id === 'p2')).toMatchObject({ event_type: 'purchase', event_data_amount: 5000, event_data_game_id: 'g1' });
     const [types] = await query(
       `SELECT typeof("timestamp") AS ts, typeof(event_data_amount) AS amount, typeof(event_data_score) AS score FROM read_parquet('${dir}/**/*.parquet', union_by_name = true) LIMIT 1`,

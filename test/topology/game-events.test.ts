@@ -12,11 +12,12 @@ describe('the default game-events topology', () => {
   const sink = <T>(id: string) => topology.sinks.find((s) => s.id === id) as T;
   const step = <T>(id: string) => topology.steps.find((s) => s.id === id) as T;
 
-  it('validates, with its three sources', () => {
+  it('validates, with its three event sources and its dead letters read back', () => {
     expect(topology.sources.map((s) => [s.id, s.topics, s.eventTime])).toEqual([
       ['game-events', ['game-events'], { field: 'timestamp' }],
       ['user-activity', ['user-activity'], { field: 'timestamp' }],
       ['transaction-events', ['transaction-events'], { field: 'timestamp' }],
+      ['dead-letter-topic', ['tributary-dead-letters'], 'kafka'],
     ]);
     expect(topology.deadLetters.topic).toBe('tributary-dead-letters');
   });

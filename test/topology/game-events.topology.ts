@@ -7,12 +7,15 @@ const fraudSteps = ['fraud-velocity', 'fraud-amount', 'fraud-devices', 'fraud-re
 export default defineTopology({
   name: 'game-events',
   description: 'Game, user-activity and transaction events to DynamoDB (hot), hourly Parquet on S3 (cold) and fraud alerts.',
-  sources: ['game-events', 'user-activity', 'transaction-events'].map((topic) => ({
-    id: topic,
-    topics: [`\${TOPIC_PREFIX:-}${topic}`],
-    group: '${CONSUMER_GROUP:-tributary-game-events}',
-    eventTime: { field: 'timestamp' },
-  })),
+  sources: [
+    ...['game-events', 'user-activity', 'transaction-events'].map((topic) => ({
+      id: topic,
+      topics: [`\${TOPIC_PREFIX:-}${topic}`],
+      group: '${CONSUMER_GROUP:-tributary-game-events}',
+      eventTime: { field: 'timestamp' } as const,
+    })),
+    { id: 'dead-letter-topic', topics: ['${TOPIC_PREFIX:-}tributary-dead-letters'], group: '${CONSUMER_GROUP:-tributary-game-events}' },
+  ],
   deadLetters: { topic: '${TOPIC_PREFIX:-}tributary-dead-letters' },
   steps: [
     { id: 'parse', kind: 'parse', from: ['game-events', 'user-activity', 'transaction-events'], maxBytes: '1MiB' },
@@ -184,6 +187,7 @@ export default defineTopology({
       from: 'flatten',
       bucket: '${EVENTS_BUCKET:-tributary-events}',
       prefix: 'events',
+      partitionBy: ['platform'],
       columns: {
         event_id: 'string',
         user_id: 'string',
@@ -198,6 +202,24 @@ export default defineTopology({
       rotation: { rows: 200_000, bytes: '64MiB', interval: '${PARQUET_ROTATION_INTERVAL:-5m}' },
       compression: 'snappy',
       timezone: 'UTC',
+    },
+    {
+      id: 'raw-tier',
+      kind: 's3-raw',
+      from: ['game-events', 'user-activity', 'transaction-events'],
+      bucket: '${EVENTS_BUCKET:-tributary-events}',
+      prefix: 'raw',
+      compression: 'zstd',
+      rotation: { rows: 200_000, bytes: '64MiB', interval: '${PARQUET_ROTATION_INTERVAL:-5m}' },
+    },
+    {
+      id: 'error-archive',
+      kind: 's3-raw',
+      from: 'dead-letter-topic',
+      bucket: '${EVENTS_BUCKET:-tributary-events}',
+      layout: 'dead-letters',
+      prefix: 'errors',
+      rotation: { rows: 200_000, bytes: '64MiB', interval: '${PARQUET_ROTATION_INTERVAL:-5m}' },
     },
   ],
 });

@@ -15,6 +15,7 @@ describe('buildGraph', () => {
       'source:game-events',
       'source:user-activity',
       'source:transaction-events',
+      'source:dead-letter-topic',
       ...topology.steps.map((s) => `step:${s.id}`),
       ...topology.sinks.map((s) => `sink:${s.id}`),
       'step:game-minute (repartition)',
@@ -49,11 +50,15 @@ describe('buildGraph', () => {
         'fraud-devices -> fraud-alerts',
         'fraud-refund -> fraud-alerts-table',
         'flatten -> cold-storage',
+        'game-events -> raw-tier',
+        'transaction-events -> raw-tier',
+        'dead-letter-topic -> error-archive',
         `parse -> ${DEAD_LETTERS} (dead letters)`,
         `validate -> ${DEAD_LETTERS} (dead letters)`,
+        `${DEAD_LETTERS} -> dead-letter-topic (dead letters)`,
       ]),
     );
-    expect(edges).toHaveLength(31);
+    expect(edges).toHaveLength(36);
     expect(edges).not.toContain('with-game -> game-minute');
   });
 

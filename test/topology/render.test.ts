@@ -17,7 +17,7 @@ describe('toMermaid', () => {
     expect(text.startsWith('---\ntitle: game-events\n---\nflowchart LR\n')).toBe(true);
     expect(text).toContain('  n_game_events(["game-events<br/>kafka · game-events"])');
     expect(text).toContain('  n_dedup["dedup<br/>dedup · event_id for 1h"]');
-    expect(text).toContain('  n_cold_storage[("cold-storage<br/>s3-parquet · tributary-events/events")]');
+    expect(text).toContain('  n_cold_storage[("cold-storage<br/>s3-parquet · events/ by platform, hour")]');
     expect(text).toContain('  n_dead_letters[("dead letters<br/>kafka · tributary-dead-letters")]');
   });
 

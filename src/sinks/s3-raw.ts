@@ -1,0 +1,260 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { ConfigError, SinkRetriableError } from '../core/errors.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { Sink, SinkContext } from '../core/sink.ts';
+import { DEAD_LETTER_HEADERS } from '../runtime/dead-letters.ts';
+import { directoryPrefix, hourPartitioner, partitionValue, rangeKey, type HourPartition } from './s3-parquet-key.ts';
+import { Recovery } from './s3-parquet-recovery.ts';
+import { retryHooks, uploadWithRetry, type RetryHooks, type RetryOptions } from './s3-parquet-upload.ts';
+import { encodeRaw, rawExtension, rawLine, RawFileTable, type RawCompression, type RawFile, type RawFormat } from './s3-raw-files.ts';
+
+const MiB = 2 ** 20;
+
+/** Options of `s3RawSink`; sizes in bytes, durations in milliseconds. */
+export interface S3RawSinkOptions {
+  readonly id: string;
+  readonly client: S3Client;
+  readonly bucket: string;
+  /** Key prefix (default none). */
+  readonly prefix?: string;
+  /** `record` (default): a JSON line per record, with offset, key and headers; `value`: the value bytes and a newline. */
+  readonly format?: RawFormat;
+  /** Default `gzip`. */
+  readonly compression?: RawCompression;
+  /**
+   * `source` (default): `<prefix>/<topic>/<hour>/`. `dead-letters`: records of a dead-letter topic
+   * under `<prefix>/<step>/<error code>/<hour>/`, from their `tributary.step` and `tributary.error.code` headers.
+   */
+  readonly layout?: 'source' | 'dead-letters';
+  /** IANA zone of the hour directories (default `UTC`). */
+  readonly timeZone?: string;
+  /** Rotation: a file closes at this many records (default 100,000)… */
+  readonly maxFileRows?: number;
+  /** …or this many uncompressed bytes (default 64 MiB)… */
+  readonly maxFileBytes?: number;
+  /** …or this long after it opened (default 5 minutes), and always when its partition reaches a later hour. */
+  readonly maxFileAgeMs?: number;
+  /** Bound on bytes buffered or uploading; past it `write` waits for uploads (default 256 MiB). */
+  readonly maxBufferedBytes?: number;
+  readonly multipartThresholdBytes?: number;
+  readonly partSizeBytes?: number;
+  readonly retry?: Partial<RetryOptions>;
+  readonly maxRecoveryEntries?: number;
+  readonly scheduler?: SchedulerLike;
+  readonly random?: () => number;
+}
+
+type Resolved = Required<Omit<S3RawSinkOptions, 'retry'>> & { readonly retry: RetryOptions };
+
+/**
+ * A sink keeping the records it is given as they came, before any parsing: newline-delimited, gzip
+ * or zstd compressed, one object per topic, partition, hour and file cut, named like the Parquet
+ * sink's objects, `<prefix>/<topic>/<hour>/<topic>+<partition>+<first:020>+<last:020>.jsonl.gz`,
+ * and replay-proof the same way: at the first record of a (topic, partition, directory) it lists that
+ * directory, and a record in a range an object names is in S3 already (see `Recovery`).
+ *
+ * With `layout: 'dead-letters'`, fed from a dead-letter topic, it archives dead letters with their
+ * headers under `<prefix>/<step>/<error code>/<hour>/`.
+ *
+ * @example
+ * const sink = s3RawSink({ id: 'raw-tier', client, bucket: 'lake', prefix: 'raw' }, context);
+ * await sink.write(batch); // Envelope<Buffer | null>, as the source gives them
+ * await sink.flush();
+ */
+export function s3RawSink(options: S3RawSinkOptions, context: SinkContext): Sink<unknown> {
+  return new S3RawSink(resolve(options), context);
+}
+
+function resolve(o: S3RawSinkOptions): Resolved {
+  const problems: string[] = [];
+  const positive = (name: string, value: number, min = 1) => {
+    if (!Number.isFinite(value) || value < min) problems.push(`${o.id}: ${name} must be a number >= ${min}, got ${value}`);
+    return value;
+  };
+  if (typeof o.bucket !== 'string' || o.bucket === '') problems.push(`${o.id}: bucket must be a non-empty string`);
+  const resolved: Resolved = {
+    id: o.id,
+    client: o.client,
+    bucket: o.bucket,
+    prefix: o.prefix ?? '',
+    format: o.format ?? 'record',
+    compression: o.compression ?? 'gzip',
+    layout: o.layout ?? 'source',
+    timeZone: o.timeZone ?? 'UTC',
+    maxFileRows: positive('maxFileRows', o.maxFileRows ?? 100_000),
+    maxFileBytes: positive('maxFileBytes', o.maxFileBytes ?? 64 * MiB),
+    maxFileAgeMs: positive('maxFileAgeMs', o.maxFileAgeMs ?? 300_000),
+    maxBufferedBytes: positive('maxBufferedBytes', o.maxBufferedBytes ?? 256 * MiB),
+    multipartThresholdBytes: positive('multipartThresholdBytes', o.multipartThresholdBytes ?? 16 * MiB, 5 * MiB),
+    partSizeBytes: positive('partSizeBytes', o.partSizeBytes ?? 8 * MiB, 5 * MiB),
+    retry: {
+      attempts: positive('retry.attempts', o.retry?.attempts ?? 5),
+      baseDelayMs: positive('retry.baseDelayMs', o.retry?.baseDelayMs ?? 100, 0),
+      maxDelayMs: positive('retry.maxDelayMs', o.retry?.maxDelayMs ?? 10_000, 0),
+    },
+    maxRecoveryEntries: positive('maxRecoveryEntries', o.maxRecoveryEntries ?? 10_000),
+    scheduler: o.scheduler ?? asyncScheduler,
+    random: o.random ?? Math.random,
+  };
+  if (!['record', 'value'].includes(resolved.format)) problems.push(`${o.id}: format must be 'record' or 'value'`);
+  if (!['gzip', 'zstd', 'none'].includes(resolved.compression)) problems.push(`${o.id}: compression must be 'gzip', 'zstd' or 'none'`);
+  if (!['source', 'dead-letters'].includes(resolved.layout)) problems.push(`${o.id}: layout must be 'source' or 'dead-letters'`);
+  if (resolved.layout === 'dead-letters' && resolved.format !== 'record') problems.push(`${o.id}: layout 'dead-letters' keeps headers: format must be 'record'`);
+  if (problems.length > 0) throw new ConfigError(problems, { stepId: o.id });
+  return Object.freeze(resolved);
+}
+
+class S3RawSink implements Sink<unknown> {
+  readonly id: string;
+  readonly #o: Resolved;
+  readonly #context: SinkContext;
+  readonly #labels: { step: string };
+  readonly #hourOf: (epochMs: number) => HourPartition;
+  readonly #extension: string;
+  readonly #files: RawFileTable;
+  readonly #recovery: Recovery;
+  readonly #uploads = new Set<Promise<void>>();
+  #bufferedBytes = 0;
+  #failure: Error | undefined;
+  #writing: Promise<unknown> = Promise.resolve();
+
+  constructor(options: Resolved, context: SinkContext) {
+    this.id = options.id;
+    this.#o = options;
+    this.#context = context;
+    this.#labels = { step: options.id };
+    this.#hourOf = hourPartitioner(options.timeZone, options.id);
+    this.#extension = rawExtension(options.format, options.compression);
+    this.#files = new RawFileTable({ scheduler: options.scheduler, maxFileAgeMs: options.maxFileAgeMs, close: (file) => this.#close(file) });
+    this.#recovery = new Recovery({ ...options, extension: this.#extension, hooks: this.#hooks('S3 listing failed; retrying'), logger: context.logger });
+  }
+
+  write(batch: readonly Envelope<unknown>[]): Promise<void> {
+    // One write at a time: appends keep offset order while a write waits for a listing.
+    const written = this.#writing.then(() => this.#write(batch));
+    this.#writing = written.catch(() => {});
+    return written;
+  }
+
+  async #write(batch: readonly Envelope<unknown>[]): Promise<void> {
+    this.#check();
+    if (batch.length === 0) return;
+    const hours = batch.map((e) => this.#hourOf(e.eventTimeMs ?? e.meta.timestamp));
+    const dirs = batch.map((e, i) => `${this.#directory(e)}/${hours[i] as HourPartition}`);
+    const durable = await this.#recovery.offsetsFor(batch, dirs);
+    this.#check();
+    const now = this.#o.scheduler.now();
+    let skipped = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const envelope = batch[i] as Envelope<unknown>;
+      if (envelope.lease.revoked === true || durable[i]?.covers(envelope.meta.offset)) {
+        // Revoked: the partition's next owner writes it. Covered: a replay, in S3 already.
+        if (envelope.lease.revoked !== true) skipped += 1;
+        envelope.lease.release();
+        continue;
+      }
+      const file = this.#files.fileFor(envelope.meta, hours[i] as HourPartition, dirs[i] as string, now);
+      const line = rawLine(envelope, this.#o.format);
+      file.chunks.push(line);
+      file.leases.push(envelope.lease);
+      file.lastOffset = envelope.meta.offset;
+      file.rows += 1;
+      file.bytes += line.length;
+      this.#bufferedBytes += line.length;
+      if (file.rows >= this.#o.maxFileRows || file.bytes >= this.#o.maxFileBytes) this.#close(file);
+    }
+    if (skipped > 0) this.#context.metrics.inc('duplicates_total', this.#labels, skipped);
+    // Backpressure: past the bound, close the largest file and wait for uploads.
+    while (this.#bufferedBytes > this.#o.maxBufferedBytes && this.#failure === undefined) {
+      if (this.#uploads.size === 0) {
+        const largest = [...this.#files.files()].sort((a, b) => b.bytes - a.bytes)[0];
+        if (largest === undefined) break;
+        this.#close(largest);
+      }
+      await Promise.race(this.#uploads);
+    }
+    this.#check();
+  }
+
+  /** The directory below the prefix, before the hour. */
+  #directory(envelope: Envelope<unknown>): string {
+    if (this.#o.layout === 'source') return envelope.meta.topic;
+    const headers = envelope.meta.headers;
+    return `${partitionValue(headers[DEAD_LETTER_HEADERS.step])}/${partitionValue(headers[DEAD_LETTER_HEADERS.code])}`;
+  }
+
+  partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
+    this.#recovery.forget(partitions);
+    for (const file of this.#files.revoked(partitions)) {
+      // Not uploaded: the partition's next owner reads these records again from the last commit.
+      file.closed = true;
+      file.timer?.unsubscribe();
+      for (const lease of file.leases) lease.release();
+      this.#bufferedBytes -= file.bytes;
+      this.#context.metrics.inc('revoked_records_total', this.#labels, file.rows);
+    }
+  }
+
+  async flush(): Promise<void> {
+    for (const file of [...this.#files.files()]) this.#close(file);
+    while (this.#uploads.size > 0) await Promise.all(this.#uploads);
+    this.#check();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  #check(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #close(file: RawFile): void {
+    if (file.closed) return;
+    file.closed = true;
+    this.#files.forget(file);
+    const upload: Promise<void> = this.#upload(file).finally(() => this.#uploads.delete(upload));
+    this.#uploads.add(upload);
+  }
+
+  async #upload(file: RawFile): Promise<void> {
+    const startedAt = this.#o.scheduler.now();
+    const { topic, partition, offset } = file.meta;
+    const key = rangeKey(directoryPrefix(this.#o.prefix, file.dir, topic, partition), offset, file.lastOffset, this.#extension);
+    try {
+      const body = await encodeRaw(file.chunks, this.#o.compression);
+      await uploadWithRetry(
+        { client: this.#o.client, bucket: this.#o.bucket, key, body, multipartThresholdBytes: this.#o.multipartThresholdBytes, partSizeBytes: this.#o.partSizeBytes },
+        this.#o.retry,
+        this.#hooks('S3 upload failed; retrying', key),
+      ).catch((error: unknown) => {
+        throw new SinkRetriableError(`${this.id}: upload of s3://${this.#o.bucket}/${key} failed after ${this.#o.retry.attempts} attempts: ${message(error)}`, {
+          cause: error,
+          stepId: this.id,
+        });
+      });
+      for (const lease of file.leases) lease.release();
+      this.#context.metrics.inc('sink_files_total', this.#labels);
+      this.#context.metrics.inc('sink_records_total', this.#labels, file.rows);
+      this.#context.metrics.observe('sink_latency_ms', this.#labels, this.#o.scheduler.now() - startedAt);
+    } catch (error) {
+      // The leases stay held: the runtime must not commit past these records.
+      this.#failure ??= error as Error;
+      this.#context.logger.error({ step: this.id, key, err: message(error) }, 'S3 raw object not written');
+    } finally {
+      this.#bufferedBytes -= file.bytes;
+    }
+  }
+
+  #hooks(log: string, key?: string): RetryHooks {
+    return retryHooks(this.#o, (attempt, error) => {
+      this.#context.metrics.inc('sink_retries_total', this.#labels);
+      this.#context.logger.warn({ step: this.id, key, attempt, err: message(error) }, log);
+    });
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
