@@ -40,6 +40,8 @@ export type Pipeline = (input$: Observable<Envelope<Buffer | null>>, ctx: Pipeli
 export type RuntimeEvent =
   | { readonly type: 'assigned'; readonly partitions: readonly TopicPartition[] }
   | { readonly type: 'revoked'; readonly partitions: readonly TopicPartition[] }
+  /** The member joined the group (first time only), with these partitions, possibly none. */
+  | { readonly type: 'joined'; readonly partitions: readonly TopicPartition[] }
   | {
       readonly type: 'paused';
       /** `records`, `bytes`, or the name of a hold (`sink:<id>`, `sink:<id>:overload`). */

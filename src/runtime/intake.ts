@@ -34,6 +34,7 @@ export class Intake implements SourceHandlers {
   readonly #deps: IntakeDeps;
   /** Set once the pipeline's input completed: later records are not taken (they are read again). */
   closed = false;
+  #joined = false;
 
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
@@ -56,6 +57,13 @@ export class Intake implements SourceHandlers {
     if (gate().closed) this.#pause(partitions);
     logger.info({ partitions }, 'partitions assigned');
     events.next({ type: 'assigned', partitions });
+  }
+
+  onJoined(partitions: readonly TopicPartition[]): void {
+    if (this.#joined) return;
+    this.#joined = true;
+    this.#deps.logger.info({ partitions: partitions.length }, 'joined the group');
+    this.#deps.events.next({ type: 'joined', partitions });
   }
 
   async onRevoking(partitions: readonly TopicPartition[]): Promise<void> {

@@ -48,7 +48,8 @@ export class Readiness {
     this.#now = options.now ?? Date.now;
     target.events.subscribe({
       next: (event) => {
-        if (event.type === 'assigned') {
+        if (event.type === 'joined') this.#joined = true;
+        else if (event.type === 'assigned') {
           this.#joined = true;
           for (const p of event.partitions) this.#partitions.add(`${p.topic}/${p.partition}`);
         } else if (event.type === 'revoked') for (const p of event.partitions) this.#partitions.delete(`${p.topic}/${p.partition}`);

@@ -97,6 +97,7 @@ export class KafkajsSource implements KafkaSource {
       this.#joinResponses = 0;
       this.#rejoining = false;
       this.#onAssignment(now, continuous);
+      this.#handlers?.onJoined?.(this.#ownership.assigned());
     });
     consumer.on(consumer.events.REQUEST, (event) => {
       if (event.payload.apiName !== 'JoinGroup') return;

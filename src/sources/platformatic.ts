@@ -139,6 +139,7 @@ export class PlatformaticSource implements KafkaSource {
       previous === undefined ||
       (member?.id === previous.id && (member.generation === previous.generation || member.generation === previous.generation + 1));
     this.#onAssignment(now, continuous);
+    if (member !== undefined) this.#handlers?.onJoined?.(this.#ownership.assigned());
     // The client pauses and resumes its streams around some rebalances: keep our pause in force.
     if (this.#paused.size > 0) this.#stream?.pause();
   }

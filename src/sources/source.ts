@@ -64,6 +64,11 @@ export interface SourceHandlers {
   /** Partitions newly assigned to this member. */
   onAssigned(partitions: readonly TopicPartition[]): void;
   /**
+   * The member joined the group (after `onAssigned`/`onRevoked` of that join), with these
+   * partitions, possibly none: a member with no partitions is waiting for them, not joining.
+   */
+  onJoined?(partitions: readonly TopicPartition[]): void;
+  /**
    * A rebalance has begun and these partitions may go. With kafkajs the client waits for the
    * returned promise (when the rebalance is seen inside a batch); @platformatic/kafka does not wait.
    */

@@ -22,6 +22,14 @@ describe('readiness', () => {
     expect(readiness.check()).toEqual({ ready: true, partitions: 0 });
   });
 
+  it('is ready once joined with no partitions (more members than partitions: waiting for some)', () => {
+    const { events, readiness } = target();
+    events.next({ type: 'joined', partitions: [] });
+    expect(readiness.check()).toEqual({ ready: true, partitions: 0 });
+    events.next({ type: 'assigned', partitions: [tp(3)] });
+    expect(readiness.check()).toEqual({ ready: true, partitions: 1 });
+  });
+
   it('turns 503 when a sink has been retrying past the threshold, and back when it recovers', () => {
     const { events, inflight, clock, readiness } = target();
     events.next({ type: 'assigned', partitions: [tp(0)] });

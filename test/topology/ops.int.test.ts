@@ -100,4 +100,37 @@ describe('operating endpoints on a running pipeline', () => {
       await ops.close();
     }
   });
+
+  it('a member the group gives no partition (more members than partitions) is ready: waiting, not joining', async () => {
+    const topic = await createTopic({ prefix: 'ops-one', partitions: 1 });
+    const dlq = await createTopic({ prefix: 'ops-one-dlq', partitions: 1 });
+    await produce(brokers, topic, jsonRecords(100));
+    const groupId = uniqueName('ops-one');
+    const members = [0, 1].map(() => {
+      const runtime = createRuntime({
+        source: { brokers, groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 },
+        deadLetterTopic: dlq,
+        commitIntervalMs: 1000,
+        logger: createLogger({ test: 'ops-one' }, 'warn'),
+      });
+      const sink = new SwitchableSink();
+      const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { maxBatchRecords: 50, lingerMs: 20 })));
+      done.catch(() => {});
+      return { runtime, sink };
+    });
+    const servers = await Promise.all(members.map(({ runtime }) => startOps({ title: 'ops-one', group: groupId, svg: '<svg></svg>' }, runtime, { httpPort: 0, httpHost: '127.0.0.1' })));
+    const ready = async (i: number) => {
+      const response = await fetch(`http://127.0.0.1:${servers[i]?.server?.port}/readyz`);
+      return { status: response.status, body: (await response.json()) as { partitions?: number } };
+    };
+    try {
+      await eventually(async () => (await ready(0)).status === 200 && (await ready(1)).status === 200, 60_000, 200);
+      const states = [await ready(0), await ready(1)];
+      expect(states.map((s) => s.body.partitions).sort()).toEqual([0, 1]);
+      await eventually(() => members.reduce((n, m) => n + m.sink.written, 0) >= 100, 30_000);
+    } finally {
+      await Promise.all(members.map(({ runtime }) => runtime.shutdown('test over')));
+      await Promise.all(servers.map((ops) => ops.close()));
+    }
+  });
 });
