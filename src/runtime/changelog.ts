@@ -5,7 +5,7 @@
  * matches the input partition. Restores read one changelog partition from its start to its end
  * offset with plain fetches (no consumer group), keeping the latest value per key.
  */
-import { Admin, Consumer } from '@platformatic/kafka';
+import { Admin, Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { changelogTopic, type Changelog, type ChangelogEntry, type StateBackend, type StatefulStep } from '../core/state.ts';
 import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
 import type { RecordSender } from './kafka-producer.ts';
@@ -104,15 +104,27 @@ export class KafkaChangelogs implements StateBackend {
     if (topicMeta === undefined || leader === undefined) throw new Error(`changelog ${topic} has no partition ${partition}`);
     const offsets = await reader.listOffsets({ topics: [topic] });
     const end = offsets.get(topic)?.[partition] ?? 0n;
+    // Retention (dedup changelogs delete after the TTL) moves the log start past 0.
+    const logStart = async () => (await reader.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST })).get(topic)?.[partition] ?? 0n;
     const state = new Map<string, Buffer>();
-    let offset = 0n;
+    let offset = await logStart();
     let records = 0;
     while (offset < end) {
-      const response = await reader.fetch({
-        node: leader,
-        maxWaitTime: 100,
-        topics: [{ topicId: topicMeta.id, partitions: [{ partition, fetchOffset: offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_BYTES }] }],
-      });
+      let response;
+      try {
+        response = await reader.fetch({
+          node: leader,
+          maxWaitTime: 100,
+          topics: [{ topicId: topicMeta.id, partitions: [{ partition, fetchOffset: offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_BYTES }] }],
+        });
+      } catch (error) {
+        // Retention deleted the segment being read: what it held has expired; go on from the new start.
+        if (!isOffsetOutOfRange(error)) throw error;
+        const start = await logStart();
+        if (start <= offset) throw error;
+        offset = start;
+        continue;
+      }
       const answer = response.responses[0]?.partitions[0];
       if (answer === undefined) continue;
       if (answer.errorCode !== 0) throw new Error(`restoring ${topic}-${partition}: fetch error ${answer.errorCode}`);
@@ -187,4 +199,10 @@ async function listed(admin: Admin, topic: string): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return false;
+}
+
+/** Whether a client error is OFFSET_OUT_OF_RANGE (@platformatic/kafka: `apiId`, possibly nested in `errors`). */
+function isOffsetOutOfRange(error: unknown): boolean {
+  const { apiId, errors } = (error ?? {}) as { apiId?: string; errors?: unknown[] };
+  return apiId === 'OFFSET_OUT_OF_RANGE' || (errors ?? []).some(isOffsetOutOfRange);
 }
