@@ -3,6 +3,7 @@ import { DecodeError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { DeadLetter } from '../core/sink.ts';
 import { checkStepId, perRecord, rewrap, stepConfigError } from './per-record.ts';
+import { jsonDeeperThan } from './parse-json.ts';
 
 export interface ParseFieldOptions {
   /** The step id (errors, logs, metric labels). */
@@ -62,8 +63,7 @@ export function parseField(options: ParseFieldOptions): OperatorFunction<Envelop
     if (typeof raw !== 'string') return fail(envelope, `expected a string holding JSON, got ${typeof raw} ${JSON.stringify(raw)}`);
     const bytes = Buffer.byteLength(raw);
     if (bytes > maxBytes) return fail(envelope, `string of ${bytes} bytes exceeds maxBytes ${maxBytes}; starts ${prefix(raw)}`);
-    const depth = nestingDepth(raw, maxDepth);
-    if (depth > maxDepth) return fail(envelope, `JSON nested deeper than maxDepth ${maxDepth} (${bytes} bytes); starts ${prefix(raw)}`);
+    if (jsonDeeperThan(raw, maxDepth)) return fail(envelope, `JSON nested deeper than maxDepth ${maxDepth} (${bytes} bytes); starts ${prefix(raw)}`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
@@ -98,32 +98,6 @@ function write(value: unknown, path: readonly string[], x: unknown): Record<stri
   }
   node[path[path.length - 1] as string] = x;
   return root;
-}
-
-/**
- * The deepest nesting of objects and arrays in a JSON text, counting brackets outside strings; it
- * stops once past `limit`, so a hostile string costs no more than its first `limit` levels. An
- * unbalanced or malformed text gets a number all the same: `JSON.parse` judges it next.
- */
-export function nestingDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // a backslash escapes the next character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > deepest) {
-        deepest = depth;
-        if (deepest > limit) return deepest;
-      }
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return deepest;
 }
 
 function prefix(text: string): string {

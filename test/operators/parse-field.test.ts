@@ -1,7 +1,8 @@
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DecodeError } from '../../src/core/errors.ts';
-import { nestingDepth, parseField, type ParseFieldOptions } from '../../src/operators/parse-field.ts';
+import { jsonDeeperThan } from '../../src/operators/parse-json.ts';
+import { parseField, type ParseFieldOptions } from '../../src/operators/parse-field.ts';
 import { deadLetters, expectAllDone, record, testScheduler } from './record-helpers.ts';
 
 const clientLog = { user_id: 'u1', event_value: '{"screen_info":{"w":1080,"h":1920},"tags":["a"]}' };
@@ -88,9 +89,10 @@ describe('parseField', () => {
   });
 
   it('counts nesting outside strings only', () => {
-    expect(nestingDepth('{"a":[{"b":"]]]}"}]}')).toBe(3);
-    expect(nestingDepth('"\\"[["')).toBe(0);
-    expect(nestingDepth('[[[[[[', 2)).toBe(3);
+    expect(jsonDeeperThan('{"a":[{"b":"]]]}"}]}', 2)).toBe(true);
+    expect(jsonDeeperThan('{"a":[{"b":"]]]}"}]}', 3)).toBe(false);
+    expect(jsonDeeperThan('"\\"[["', 0)).toBe(false);
+    expect(jsonDeeperThan('[[[[[[', 2)).toBe(true);
   });
 
   it.each<[Partial<ParseFieldOptions>, RegExp]>([
