@@ -193,8 +193,10 @@ describe('s3ParquetSink replay recovery', () => {
 
 /** A lease whose partition can be revoked, as the runtime's record leases are. */
 class PartitionLease extends CountingLease {
-  constructor(readonly owner: { revoked: boolean }) {
+  readonly owner: { revoked: boolean };
+  constructor(owner: { revoked: boolean }) {
     super();
+    this.owner = owner;
   }
   get revoked(): boolean {
     return this.owner.revoked;
