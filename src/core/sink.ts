@@ -1,5 +1,6 @@
 import type { TributaryError } from './errors.ts';
 import type { Envelope } from './envelope.ts';
+import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -44,4 +45,10 @@ export interface SinkContext {
   readonly deadLetter: DeadLetter;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * The process's dependencies (`s3`, `dynamodb`, `kafka`): a sink reports its service's failures
+   * and successes there, which decides readiness, logs outages and bounds retries. Absent, a sink
+   * keeps its own.
+   */
+  readonly health?: Health;
 }
