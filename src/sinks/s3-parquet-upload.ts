@@ -1,15 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { SchedulerLike } from 'rxjs';
-import { backoffDelayMs } from './dynamodb-retry.ts';
-
-export interface RetryOptions {
-  /** Tries in all, the first included (default 5). */
-  readonly attempts: number;
-  /** Backoff base: the n-th retry waits a random time in [0, min(maxDelayMs, baseDelayMs * 2^n)). */
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
+import { retrying, type RetryOptions } from '../core/retry.ts';
 
 export interface UploadRequest {
   readonly client: S3Client;
@@ -21,53 +12,21 @@ export interface UploadRequest {
   readonly partSizeBytes: number;
 }
 
-export interface RetryHooks {
-  /** Resolves after `ms`; the sink passes its scheduler's timer. */
-  readonly sleep: (ms: number) => Promise<void>;
-  /** In [0, 1), for the jitter. */
-  readonly random: () => number;
-  /** Called before each retry with the error that caused it. */
-  readonly onRetry: (attempt: number, error: unknown) => void;
-}
-
-/** Hooks that sleep on `scheduler` (virtual time in tests). */
-export function retryHooks(o: { scheduler: SchedulerLike; random: () => number }, onRetry: RetryHooks['onRetry']): RetryHooks {
-  return { sleep: (ms) => new Promise((resolve) => o.scheduler.schedule(resolve, ms)), random: o.random, onRetry };
-}
-
-/** Full-jitter exponential backoff: a random wait in [0, min(max, base * 2^retry)). */
-export function backoffMs(retry: number, options: RetryOptions, random: () => number): number {
-  return backoffDelayMs(retry + 1, options.baseDelayMs, options.maxDelayMs, random);
-}
-
 /**
  * Uploads one object, PutObject below the multipart threshold and a multipart `Upload` above it,
- * retrying failures with full-jitter backoff. Rejects with the last error once attempts run out.
+ * retrying through the one retry path (`core/retry.ts`): transient failures until S3 answers again
+ * or the outage timeout passes. Rejects with what was not retriable, or `UnavailableError`.
  */
-export async function uploadWithRetry(request: UploadRequest, retry: RetryOptions, hooks: RetryHooks): Promise<'put' | 'multipart'> {
+export async function uploadWithRetry(request: UploadRequest, retry: RetryOptions): Promise<'put' | 'multipart'> {
   const multipart = request.body.byteLength >= request.multipartThresholdBytes;
-  await withRetry<unknown>(
+  await retrying<unknown>(
     () =>
       multipart
         ? multipartUpload(request)
         : request.client.send(new PutObjectCommand({ Bucket: request.bucket, Key: request.key, Body: request.body })),
     retry,
-    hooks,
   );
   return multipart ? 'multipart' : 'put';
-}
-
-/** Calls `attempt` until it resolves, with full-jitter backoff between tries; rejects with the last error. */
-export async function withRetry<R>(attempt: () => Promise<R>, retry: RetryOptions, hooks: RetryHooks): Promise<R> {
-  for (let tried = 1; ; tried++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (tried >= retry.attempts) throw error;
-      hooks.onRetry(tried, error);
-      await hooks.sleep(backoffMs(tried - 1, retry, hooks.random));
-    }
-  }
 }
 
 async function multipartUpload(request: UploadRequest): Promise<void> {

@@ -1,5 +1,8 @@
-import { SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
+import { SinkOverloadError, SinkPermanentError, UnavailableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
+import { Dependency } from '../core/health.ts';
+import type { RetryOptions } from '../core/retry.ts';
+import { isUnreachable, sinkErrorOf } from './aws-errors.ts';
 import { flattenRecord } from './parquet/flatten.ts';
 import { SchemaTracker } from './parquet/schema.ts';
 import { loadParquetWriter, type ParquetWriterFactory } from './parquet/writer.ts';
@@ -8,7 +11,7 @@ import { appendRow, FileTable, type OpenFile } from './s3-parquet-files.ts';
 import { hourPartitioner, objectKey, type HourPartition } from './s3-parquet-key.ts';
 import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
 import { Recovery } from './s3-parquet-recovery.ts';
-import { retryHooks, uploadWithRetry, type RetryHooks } from './s3-parquet-upload.ts';
+import { uploadWithRetry } from './s3-parquet-upload.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 
 export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
@@ -21,8 +24,10 @@ export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
  * declared or inferred columns (a new field widens the schema and starts a new file; a value that does
  * not fit goes to dead letters), and appended to the file of their topic, partition and hour. A file
  * is closed at `maxFileRows`, `maxFileBytes`, `maxFileAgeMs`, when its partition moves on to a later
- * hour, and on `flush`; it is then encoded, uploaded (multipart when large) with retries, and only
- * then are its records' leases released.
+ * hour, and on `flush`; it is then encoded, uploaded (multipart when large) and only then are its
+ * records' leases released. Uploads and listings that fail transiently (S3 down, a timeout, 5xx,
+ * throttling) are retried with backoff until S3 answers, for up to the outage timeout: meanwhile the
+ * leases stay held, so the in-flight bound pauses the source and nothing past them is committed.
  *
  * Replays land once: at the first record of a topic, partition and hour not seen since it started or
  * since the partition was revoked, the sink lists that hour's objects of the partition; a record in
@@ -56,6 +61,8 @@ class S3ParquetSink<T> implements Sink<T> {
   readonly #hourOf: (epochMs: number) => HourPartition;
   readonly #files: FileTable;
   readonly #recovery: Recovery;
+  /** S3, as the runtime's health sees it (or the sink's own when it runs alone). */
+  readonly #s3: Dependency;
   readonly #uploads = new Set<Promise<void>>();
   #factory: Promise<ParquetWriterFactory> | undefined;
   #encoder: WorkerParquetEncoder | undefined;
@@ -74,7 +81,15 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#schema = new SchemaTracker(options.columns, options.extraFields);
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
     this.#files = new FileTable({ ...options, logger: context.logger, schema: this.#schema, close: (file) => this.#close(file) });
-    this.#recovery = new Recovery({ ...options, hooks: this.#retryHooks('S3 listing failed; retrying'), logger: context.logger });
+    this.#s3 =
+      context.health?.dependency('s3') ??
+      new Dependency('s3', {
+        logger: context.logger,
+        metrics: context.metrics,
+        now: () => options.scheduler.now(),
+        ...(options.unavailableTimeoutMs === undefined ? {} : { unavailableTimeoutMs: options.unavailableTimeoutMs }),
+      });
+    this.#recovery = new Recovery({ ...options, retry: this.#retry(`listing s3://${options.bucket}`), logger: context.logger });
   }
 
   write(batch: readonly Envelope<T>[]): Promise<void> {
@@ -211,6 +226,7 @@ class S3ParquetSink<T> implements Sink<T> {
         // Encoding failed: a bug or a value the writer refused, not something a retry fixes.
         throw new SinkPermanentError(`${this.id}: encoding ${key} failed: ${message(error)}`, { cause: error, stepId: this.id });
       }
+      const what = `upload of s3://${this.#o.bucket}/${key}`;
       await uploadWithRetry(
         {
           client: this.#o.client,
@@ -220,13 +236,9 @@ class S3ParquetSink<T> implements Sink<T> {
           multipartThresholdBytes: this.#o.multipartThresholdBytes,
           partSizeBytes: this.#o.partSizeBytes,
         },
-        this.#o.retry,
-        this.#retryHooks('S3 upload failed; retrying', key),
+        this.#retry(what),
       ).catch((error: unknown) => {
-        throw new SinkRetriableError(
-          `${this.id}: upload of s3://${this.#o.bucket}/${key} failed after ${this.#o.retry.attempts} attempts: ${message(error)}`,
-          { cause: error, stepId: this.id },
-        );
+        throw error instanceof UnavailableError ? error : new SinkPermanentError(`${this.id}: ${what} refused: ${message(error)}`, { cause: error, stepId: this.id });
       });
       for (const lease of file.leases) lease.release();
       this.#bufferedRows -= file.rows;
@@ -243,11 +255,22 @@ class S3ParquetSink<T> implements Sink<T> {
     }
   }
 
-  #retryHooks(log: string, key?: string): RetryHooks {
-    return retryHooks(this.#o, (attempt, error) => {
-      this.#context.metrics.inc('sink_retries_total', this.#labels);
-      this.#context.logger.warn({ step: this.id, key, attempt, err: message(error) }, log);
-    });
+  /** The one retry path (`core/retry.ts`) for `what`; outages are logged by the S3 dependency. */
+  #retry(what: string): RetryOptions {
+    const { scheduler, random, retry, unavailableTimeoutMs } = this.#o;
+    return {
+      policy: retry,
+      dependency: this.#s3,
+      classify: (error) => sinkErrorOf(error, this.id, what),
+      unreachable: isUnreachable,
+      sleep: (ms) => new Promise((resolve) => scheduler.schedule(resolve, ms)),
+      random,
+      onRetry: (retry, error) => {
+        this.#context.metrics.inc('sink_retries_total', this.#labels);
+        this.#context.logger.debug({ step: this.id, retry, err: error.message }, 'S3 call failed; retrying');
+      },
+      ...(unavailableTimeoutMs === undefined ? {} : { giveUpAfterMs: unavailableTimeoutMs }),
+    };
   }
 
   /** Backpressure (`wait`): until the buffered bytes are under the bound, wait for uploads. */

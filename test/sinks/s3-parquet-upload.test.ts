@@ -1,15 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, uploadWithRetry, type RetryOptions } from '../../src/sinks/s3-parquet-upload.ts';
+import { SinkPermanentError, UnavailableError } from '../../src/core/errors.ts';
+import { Dependency } from '../../src/core/health.ts';
+import type { RetryOptions } from '../../src/core/retry.ts';
+import { sinkErrorOf } from '../../src/sinks/aws-errors.ts';
+import { uploadWithRetry } from '../../src/sinks/s3-parquet-upload.ts';
 import { FakeS3 } from './s3-parquet-fake.ts';
 
-const RETRY: RetryOptions = { attempts: 4, baseDelayMs: 100, maxDelayMs: 350 };
-
-describe('backoffMs', () => {
-  it('draws a full-jitter delay under an exponential, capped ceiling', () => {
-    expect([0, 1, 2, 3].map((n) => backoffMs(n, RETRY, () => 0.999999))).toEqual([99, 199, 349, 349]);
-    expect(backoffMs(3, RETRY, () => 0)).toBe(0);
-  });
-});
+/** Retry options on a virtual clock that each sleep moves on. */
+function retry(timeoutMs: number, slept: number[] = []): RetryOptions {
+  let now = 0;
+  return {
+    policy: { baseDelayMs: 100, maxDelayMs: 350 },
+    dependency: new Dependency('s3', { unavailableTimeoutMs: timeoutMs, now: () => now }),
+    classify: (error) => sinkErrorOf(error, 'to-s3', 'upload'),
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+    random: () => 0.5,
+  };
+}
 
 describe('uploadWithRetry', () => {
   const request = (s3: FakeS3) => ({
@@ -25,24 +35,28 @@ describe('uploadWithRetry', () => {
     const s3 = new FakeS3();
     s3.failures = 2;
     const slept: number[] = [];
-    const retried: number[] = [];
-    const mode = await uploadWithRetry(request(s3), RETRY, {
-      sleep: async (ms) => void slept.push(ms),
-      random: () => 0.5,
-      onRetry: (attempt) => retried.push(attempt),
-    });
+    const mode = await uploadWithRetry(request(s3), retry(60_000, slept));
     expect(mode).toBe('put');
     expect(s3.objects.get('k')).toEqual(new Uint8Array([1, 2, 3]));
-    expect(retried).toEqual([1, 2]);
     expect(slept).toEqual([50, 100]);
   });
 
-  it('gives up after the configured attempts with the last error', async () => {
+  it('retries for as long as the outage timeout, however many tries that takes, then gives up with UnavailableError', async () => {
     const s3 = new FakeS3();
-    s3.failures = 10;
-    await expect(
-      uploadWithRetry(request(s3), RETRY, { sleep: async () => {}, random: () => 0, onRetry: () => {} }),
-    ).rejects.toThrow('injected failure');
-    expect(s3.sends).toBe(4);
+    s3.failures = 1_000;
+    const error = await uploadWithRetry(request(s3), retry(10_000)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).message).toMatch(/^s3 unavailable for 10 s, longer than its outage timeout; giving up: upload: InternalError: injected failure/);
+    // Waits of 50, 100, then 175 ms (half the 350 ms cap): 59 of them cover 10 s, so 60 tries.
+    expect(s3.sends).toBe(60);
+  });
+
+  it('does not retry what is not retriable', async () => {
+    const s3 = new FakeS3();
+    s3.send = async () => {
+      throw Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    };
+    await expect(uploadWithRetry(request(s3), retry(10_000))).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(sinkErrorOf(new Error('x'), 's', 'w')).toBeInstanceOf(SinkPermanentError);
   });
 });
