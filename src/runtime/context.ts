@@ -69,6 +69,12 @@ export interface RuntimeOptions {
   readonly lagIntervalMs?: number;
   /** How often counters and gauges are published to `metrics`. Default 1000. */
   readonly metricsIntervalMs?: number;
+  /**
+   * How long S3 and DynamoDB may stay unavailable (a sink retrying a write meanwhile, holding the
+   * source) before the pipeline fails and the process exits non-zero. Default 300000. Kafka's is the
+   * source's `unavailableTimeoutMs`.
+   */
+  readonly sinkUnavailableTimeoutMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   /** Replaces the Kafka source (tests, other clients). */

@@ -109,7 +109,9 @@ export class KafkajsSource implements KafkaSource {
     });
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart && !this.#stopped) handlers.onError(event.payload.error);
+      else this.#options.dependency?.failed(event.payload.error);
     });
+    consumer.on(consumer.events.HEARTBEAT, () => this.#options.dependency?.succeeded());
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning ?? false });
     await consumer.run({
