@@ -12,7 +12,7 @@
  * ```
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,9 +65,13 @@ export async function privateService(name: ServiceName): Promise<PrivateService>
     env.TRIBUTARY_KAFKA_PORT = String(await freePort());
     env.TRIBUTARY_KAFKA_CONTROLLER_PORT = String(await freePort());
   }
+  let dbDir: string | undefined;
   if (name === 'dynamodb') {
     env.TRIBUTARY_DYNAMODB_PORT = String(await freePort());
-    env.TRIBUTARY_DYNAMODB_DB_PATH = join(dir, 'dynamodb', 'db');
+    // On disk, so the tables survive a stop; on a RAM disk where there is one: DynamoDB Local's
+    // SQLite syncs every write, which on a busy disk makes it a few dozen items a second.
+    dbDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/tributary-dynamodb-') : join(dir, 'dynamodb', 'db');
+    env.TRIBUTARY_DYNAMODB_DB_PATH = dbDir;
   }
   if (name === 's3') env.TRIBUTARY_S3_PORT = String(await freePort());
   // Only this service moves: the others stay the shared stack's.
@@ -82,6 +86,7 @@ export async function privateService(name: ServiceName): Promise<PrivateService>
     async dispose() {
       await stack('stop', name, env).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
+      if (dbDir !== undefined) rmSync(dbDir, { recursive: true, force: true });
     },
   };
 }
