@@ -88,8 +88,11 @@ type UpdateBuilder = ReturnType<typeof compileUpdateBuilder>;
  * ```
  *
  * `write` is write-through: it resolves when each record's item is durable (its lease released)
- * or dead-lettered, and rejects with `SinkRetriableError`, leaving unwritten leases held, when
- * retries run out or the table cannot be used at all. Writes run one after another.
+ * or dead-lettered. Throttling, unprocessed items, 5xx, network errors and timeouts are retried
+ * (the one retry layer: `core/retry.ts`) until DynamoDB takes the write; it rejects, leaving
+ * unwritten leases held, with `UnavailableError` once a write has been tried for the outage
+ * timeout, or with `SinkPermanentError` when the table cannot be used at all (missing, no access).
+ * Writes run one after another.
  *
  * In `put` mode, a write keeps only the last record per key (`BatchWriteItem` refuses duplicate
  * keys, and two chunks in flight could land in either order); the records it replaces are

@@ -426,9 +426,11 @@ describe('dynamoDbSink (max and add)', () => {
     await sink.write(batch);
     await sink.write([board('ann', 5)]);
     const items = await scanAll(real, table);
+    // Each update also leaves its write id (what makes a retry after a timeout safe).
+    const writeId = expect.stringMatching(/^[0-9a-f-]{36}$/);
     expect(items).toEqual([
-      { pk: 'BOARD#weekly', sk: 'ann', board: 'weekly', total: 17 },
-      { pk: 'BOARD#weekly', sk: 'bob', board: 'weekly', total: 1 },
+      { pk: 'BOARD#weekly', sk: 'ann', board: 'weekly', total: 17, tributary_write_id: writeId },
+      { pk: 'BOARD#weekly', sk: 'bob', board: 'weekly', total: 1, tributary_write_id: writeId },
     ]);
     expect(allDone(batch)).toBe(true);
   });
