@@ -71,7 +71,7 @@ export class KafkajsSource implements KafkaSource {
     this.#kafka = new Kafka({
       ...kafkajsConnection({ ...options, clientId: options.clientId ?? `tributary-${options.groupId}` }),
       logLevel: logLevel.WARN,
-      logCreator: kafkajsLogCreator(logger),
+      logCreator: kafkajsLogCreator(logger, options.dependency),
     });
     this.#consumer = this.#kafka.consumer({
       groupId: options.groupId,
@@ -96,6 +96,7 @@ export class KafkajsSource implements KafkaSource {
       this.#memberId = event.payload.memberId;
       this.#joinResponses = 0;
       this.#rejoining = false;
+      this.#options.dependency?.succeeded();
       this.#onAssignment(now, continuous);
     });
     consumer.on(consumer.events.REQUEST, (event) => {
