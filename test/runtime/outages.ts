@@ -4,7 +4,7 @@
  * RSS), and the read-back of what it wrote, compared with the ground truth.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
@@ -129,6 +129,9 @@ export class TributaryChild {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.process.stdout?.on('data', (chunk: Buffer) => this.#take(String(chunk)));
+    // OUTAGE_LOG_DIR keeps each child's whole output, for a failure to look into.
+    const dir = process.env.OUTAGE_LOG_DIR;
+    if (dir) this.process.stdout?.pipe(createWriteStream(join(dir, `${env.TAG ?? 'child'}-${this.process.pid}.log`)));
     this.process.stderr?.on('data', (chunk: Buffer) => (this.#output += chunk));
     this.exit = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal })));
   }
