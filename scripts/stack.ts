@@ -4,9 +4,13 @@
  * `~/.cache/tributary`). Logs, data and pid files live in `.stack/` at the repository root.
  *
  *   node scripts/stack.ts up | down | status
+ *   node scripts/stack.ts start <kafka|dynamodb|s3> | stop <kafka|dynamodb|s3>
  *
  * `up` reuses a service that already answers on its port, and starts the others; `down` stops only
- * the processes whose pid files `up` wrote.
+ * the processes whose pid files `up` wrote. `start` and `stop` act on one service and keep its data,
+ * so a fault test can bounce it: with `TRIBUTARY_STACK_DIR` and the port variables a private
+ * instance runs beside the shared stack. `TRIBUTARY_DYNAMODB_DB_PATH` keeps DynamoDB Local's tables
+ * on disk there (in memory they would not survive a stop).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -176,6 +180,7 @@ const dynamodb: Service = {
   ensureArtifacts: () => mavenCopy(join(root, 'stack', 'dynamodb'), DYNAMODB_LIB, 'DynamoDB Local 3.3.1'),
   prepare() {
     mkdirSync(join(state, 'dynamodb'), { recursive: true });
+    if (process.env.TRIBUTARY_DYNAMODB_DB_PATH) mkdirSync(process.env.TRIBUTARY_DYNAMODB_DB_PATH, { recursive: true });
   },
   command: () => ({
     cmd: 'java',
@@ -188,7 +193,7 @@ const dynamodb: Service = {
       '-port',
       String(ports.dynamodb),
       '-disableTelemetry',
-      '-inMemory',
+      ...(process.env.TRIBUTARY_DYNAMODB_DB_PATH ? ['-dbPath', process.env.TRIBUTARY_DYNAMODB_DB_PATH] : ['-inMemory']),
       '-sharedDb',
     ],
   }),
@@ -324,31 +329,54 @@ export async function up(): Promise<void> {
   log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (artifacts ${((fetched - started) / 1000).toFixed(1)} s); logs in ${state}`);
 }
 
+/** Stops one service `up` or `start` started (by pid file): SIGTERM, then SIGKILL after 15 s. */
+async function stop(service: Service): Promise<void> {
+  const pid = pidOf(service);
+  rmSync(pidFile(service), { force: true });
+  if (pid === undefined) return;
+  process.kill(-pid, 'SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 200));
+    } catch {
+      break;
+    }
+  }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  log(`${service.name} stopped (pid ${pid})`);
+}
+
 /** Stops the services `up` started (by pid file); leaves anything else alone. */
 export async function down(): Promise<void> {
-  for (const service of SERVICES) {
-    const pid = pidOf(service);
-    rmSync(pidFile(service), { force: true });
-    if (pid === undefined) continue;
-    process.kill(-pid, 'SIGTERM');
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 200));
-      } catch {
-        break;
-      }
-    }
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    log(`${service.name} stopped (pid ${pid})`);
-  }
+  for (const service of SERVICES) await stop(service);
   // In-memory DynamoDB and a test-only broker: nothing worth keeping between stacks.
   rmSync(join(state, 'kafka', 'data'), { recursive: true, force: true });
+}
+
+function serviceNamed(name: string | undefined): Service {
+  const service = SERVICES.find((s) => s.name === name);
+  if (service === undefined) throw new StackError(`unknown service ${JSON.stringify(name)}: kafka, dynamodb or s3`);
+  return service;
+}
+
+/** Starts one service (reused if it answers already), keeping its data from an earlier run. */
+export async function startService(name: string | undefined): Promise<void> {
+  const service = serviceNamed(name);
+  mkdirSync(state, { recursive: true });
+  const t0 = Date.now();
+  const how = await start(service);
+  log(`${service.name} ${how} on 127.0.0.1:${service.port} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+/** Stops one service this script started, keeping its data for the next `start`. */
+export async function stopService(name: string | undefined): Promise<void> {
+  await stop(serviceNamed(name));
 }
 
 export async function status(): Promise<boolean> {
@@ -363,10 +391,16 @@ export async function status(): Promise<boolean> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const command = process.argv[2];
-  const action = command === 'up' ? up : command === 'down' ? down : command === 'status' ? status : undefined;
+  const [command, name] = process.argv.slice(2);
+  const action =
+    command === 'up' ? up
+    : command === 'down' ? down
+    : command === 'status' ? status
+    : command === 'start' ? () => startService(name)
+    : command === 'stop' ? () => stopService(name)
+    : undefined;
   if (!action) {
-    log('usage: node scripts/stack.ts up | down | status');
+    log('usage: node scripts/stack.ts up | down | status | start <service> | stop <service>');
     process.exit(2);
   }
   action().then(

@@ -114,4 +114,9 @@ function defaultIo(): Io {
   return { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), env: process.env };
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv.slice(2));
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // A Kafka client still retrying after a failed run (a broker gone) must not keep the process up.
+  if (process.argv[2] === 'run') process.exit(code);
+  process.exitCode = code;
+}

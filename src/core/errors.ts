@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'TRIB_SINK_RETRIABLE',
   'TRIB_SINK_OVERLOAD',
   'TRIB_SOURCE',
+  'TRIB_UNAVAILABLE',
   'TRIB_STACK',
 ] as const;
 
@@ -157,6 +158,24 @@ export class SinkOverloadError extends TributaryError {
 export class SourceError extends TributaryError {
   constructor(message: string, retriable: boolean, options: ErrorOptions = {}) {
     super('TRIB_SOURCE', message, retriable, options);
+  }
+}
+
+/**
+ * A service (Kafka, S3, DynamoDB) stayed unavailable longer than its outage timeout: the process
+ * gives up, so that it is restarted, rather than stall without a word.
+ */
+export class UnavailableError extends TributaryError {
+  readonly dependency: string;
+  readonly unavailableForMs: number;
+  constructor(dependency: string, unavailableForMs: number, options: ErrorOptions = {}) {
+    const cause = options.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super('TRIB_UNAVAILABLE', `${dependency} unavailable for ${Math.round(unavailableForMs / 1000)} s, longer than its outage timeout; giving up${cause}`, false, options);
+    this.dependency = dependency;
+    this.unavailableForMs = unavailableForMs;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), dependency: this.dependency, unavailableForMs: this.unavailableForMs };
   }
 }
 

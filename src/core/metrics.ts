@@ -31,6 +31,9 @@ export const METRICS = {
   state_changelog_bytes_total: { kind: 'counter', help: 'State bytes written to changelog topics' },
   state_restored_records_total: { kind: 'counter', help: 'Changelog records read to restore state' },
   state_replayed_skipped_total: { kind: 'counter', help: 'Replayed records a stateful step had already applied, per step' },
+  ready: { kind: 'gauge', help: 'Whether the process is ready: started, and every dependency answers (1) or not (0)' },
+  dependency_available: { kind: 'gauge', help: 'Whether a dependency (kafka, s3, dynamodb) answers (1) or is in an outage (0)' },
+  dependency_failures_total: { kind: 'counter', help: 'Calls to a dependency that failed and were retried, per dependency' },
   revoked_records_total: { kind: 'counter', help: 'Records of partitions revoked from this member that a sink let go unwritten (their next owner writes them), per step' },
 } as const;
 

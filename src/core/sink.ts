@@ -1,5 +1,6 @@
 import type { TributaryError } from './errors.ts';
 import type { Envelope } from './envelope.ts';
+import type { Health } from './health.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -26,6 +27,14 @@ export interface Sink<T = unknown> {
   flush(): Promise<void>;
   /** Flushes, then frees clients and timers. */
   close(): Promise<void>;
+  /**
+   * The member heard of a rebalance (before it rejoins): until `rebalanceEnded`, it may lose any
+   * partition to another member. A sink whose writes a new owner could not see (S3 objects, listed
+   * once by that owner) holds them until then.
+   */
+  rebalanceStarted?(): void;
+  /** The member has its next assignment; `partitionsRevoked` was called for what it lost. */
+  rebalanceEnded?(): void;
   /** Partitions assigned to this member (again): the counterpart of `partitionsRevoked`. */
   partitionsAssigned?(partitions: readonly { topic: string; partition: number }[]): void;
   /**
@@ -44,4 +53,10 @@ export interface SinkContext {
   readonly deadLetter: DeadLetter;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * The process's dependencies (`s3`, `dynamodb`, `kafka`): a sink reports its service's failures
+   * and successes there, which decides readiness, logs outages and bounds retries. Absent, a sink
+   * keeps its own.
+   */
+  readonly health?: Health;
 }

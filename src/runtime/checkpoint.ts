@@ -4,7 +4,7 @@
  * records whose leases are released, and steps hold leases until their state is in the changelog.
  */
 import type { Subject } from 'rxjs';
-import { partitionKey } from '../core/partition.ts';
+import { partitionKey, type CommitOffset } from '../core/partition.ts';
 import { type KafkaSource } from '../sources/source.ts';
 import type { RuntimeEvent } from './context.ts';
 import type { KafkaDeadLetters } from './dead-letters.ts';
@@ -19,6 +19,8 @@ export interface CheckpointDeps {
   readonly deadLetters: Pick<KafkaDeadLetters, 'flush'>;
   /** Stateful steps' changelogs: written after the sinks, before the commit. */
   readonly state?: { checkpoint(): Promise<void> };
+  /** Told whether commits pass (the runtime's Kafka health). */
+  readonly kafka?: { failed(error: unknown): void; succeeded(): void };
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly events: Subject<RuntimeEvent>;
@@ -87,7 +89,15 @@ export class Checkpointer {
     const { book, source, metrics, logger, events } = this.#deps;
     const { offsets, trackers } = book.commitOffsets();
     if (offsets.length === 0) return;
-    const refused = await source.commit(offsets);
+    let refused: readonly CommitOffset[];
+    try {
+      refused = await source.commit(offsets);
+    } catch (error) {
+      // Not committed: the next checkpoint commits these offsets (or later ones) again.
+      this.#deps.kafka?.failed(error);
+      throw error;
+    }
+    this.#deps.kafka?.succeeded();
     if (refused.length > 0) logger.debug({ offsets: refused }, 'not committed: the partitions are no longer ours under the generation they were read in');
     const gone = new Set(refused.map((o) => partitionKey(o.topic, o.partition)));
     const committed = offsets.filter((o, i) => {

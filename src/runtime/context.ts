@@ -42,6 +42,10 @@ export type RuntimeEvent =
   | { readonly type: 'revoked'; readonly partitions: readonly TopicPartition[] }
   /** The member joined the group (first time only), with these partitions, possibly none. */
   | { readonly type: 'joined'; readonly partitions: readonly TopicPartition[] }
+  /** The member heard of a rebalance; it may lose any partition until `rebalanced`. */
+  | { readonly type: 'rebalancing' }
+  /** The member has its next assignment (after `revoked` and `assigned` for what changed). */
+  | { readonly type: 'rebalanced' }
   | {
       readonly type: 'paused';
       /** `records`, `bytes`, or the name of a hold (`sink:<id>`, `sink:<id>:overload`). */
@@ -71,6 +75,12 @@ export interface RuntimeOptions {
   readonly lagIntervalMs?: number;
   /** How often counters and gauges are published to `metrics`. Default 1000. */
   readonly metricsIntervalMs?: number;
+  /**
+   * How long S3 and DynamoDB may stay unavailable (a sink retrying a write meanwhile, holding the
+   * source) before the pipeline fails and the process exits non-zero. Default 300000. Kafka's is the
+   * source's `unavailableTimeoutMs`.
+   */
+  readonly sinkUnavailableTimeoutMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   /** Replaces the Kafka source (tests, other clients). */

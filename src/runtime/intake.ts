@@ -60,6 +60,7 @@ export class Intake implements SourceHandlers {
   }
 
   onJoined(partitions: readonly TopicPartition[]): void {
+    this.#deps.events.next({ type: 'rebalanced' });
     if (this.#joined) return;
     this.#joined = true;
     this.#deps.logger.info({ partitions: partitions.length }, 'joined the group');
@@ -67,8 +68,9 @@ export class Intake implements SourceHandlers {
   }
 
   async onRevoking(partitions: readonly TopicPartition[]): Promise<void> {
-    const { running, logger, checkpoint, revocationTimeoutMs } = this.#deps;
+    const { running, logger, checkpoint, revocationTimeoutMs, events } = this.#deps;
     if (!running()) return;
+    events.next({ type: 'rebalancing' });
     logger.info({ partitions }, 'rebalance: checkpoint before the partitions go');
     // Files are not cut for a rebalance: a revoked partition's open files are dropped (see
     // `Lease.revoked`), and an upload racing its new owner's listing of S3 would duplicate rows.

@@ -1,7 +1,8 @@
 /**
  * The producer the Kafka sink and the dead-letter writer share: @platformatic/kafka, idempotent,
  * acks=all, with per-record outcomes so one record the broker refuses for good does not sink the
- * rest of its batch.
+ * rest of its batch. The client retries what may pass later (a broker down or restarting, a leader
+ * moving) for up to the connection's `unavailableTimeoutMs`, so a send waits out an outage.
  */
 import { findErrorBy, Producer, ProduceAcks, stringSerializer, type CompressionAlgorithmValue } from '@platformatic/kafka';
 import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
@@ -56,11 +57,13 @@ export interface RecordProducer extends RecordSender {
 
 export class KafkaProducer implements RecordProducer {
   readonly #producer: Producer<Buffer, Buffer, string, string>;
+  readonly #dependency: KafkaConnectionOptions['dependency'];
   /** The delivery settings in force (acks -1 = all in-sync replicas). */
   readonly settings: { readonly idempotent: boolean; readonly acks: number; readonly compression: KafkaCompression };
 
   constructor(options: KafkaProducerOptions) {
     this.settings = { idempotent: options.idempotent ?? true, acks: ProduceAcks.ALL, compression: options.compression ?? 'lz4' };
+    this.#dependency = options.dependency;
     this.#producer = new Producer({
       clientId: options.clientId ?? 'tributary-producer',
       ...platformaticConnection(options),
@@ -89,6 +92,7 @@ export class KafkaProducer implements RecordProducer {
           ...(r.timestamp === undefined ? {} : { timestamp: BigInt(r.timestamp) }),
         })),
       });
+      this.#dependency?.succeeded();
       return records.map(() => undefined);
     } catch (error) {
       if (!isPermanentRecordError(error)) throw error;

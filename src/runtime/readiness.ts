@@ -1,7 +1,9 @@
 /**
  * Readiness of a running topology, from what the runtime shows outside: its events (partitions
- * assigned and revoked, stopping) and its sinks' overload holds. Ready means joined the group (with
- * partitions, or with none while waiting for them), no sink failing, not draining.
+ * assigned and revoked, stopping), its sinks' overload holds and its dependencies' health (Kafka,
+ * S3, DynamoDB as its calls find them, `core/health.ts`). Ready means joined the group (with
+ * partitions, or with none while waiting for them), every dependency answering, no sink failing,
+ * not draining.
  *
  * @example
  * ```ts
@@ -10,15 +12,18 @@
  * ```
  */
 import type { Observable } from 'rxjs';
+import type { HealthReport } from '../core/health.ts';
 import type { RuntimeEvent } from './context.ts';
 
 export interface ReadinessTarget {
   readonly events: Observable<RuntimeEvent>;
   /** The names of the holds on the source now (`sink:<id>:overload` while a sink retries). */
   readonly inflight: { readonly holds?: readonly string[] };
+  /** The dependencies' state; one unavailable makes the process not ready. */
+  healthReport?(): HealthReport;
 }
 
-export type NotReadyReason = 'joining' | 'sink-failing' | 'draining' | 'failed' | 'stopped';
+export type NotReadyReason = 'joining' | 'dependency-unavailable' | 'sink-failing' | 'draining' | 'failed' | 'stopped';
 
 export type ReadinessState =
   | { readonly ready: true; readonly partitions: number }
@@ -88,6 +93,14 @@ export class Readiness {
       return { ready: false, reason: this.#ended ? (failed ? 'failed' : 'stopped') : failed ? 'failed' : 'draining', detail: this.#stopping, partitions };
     }
     if (this.#ended) return { ready: false, reason: 'stopped', detail: 'the runtime has stopped', partitions };
+    const down = Object.entries(this.#target.healthReport?.().dependencies ?? {}).filter(([, d]) => !d.available);
+    if (down.length > 0) {
+      const now = this.#now();
+      const detail = down
+        .map(([name, d]) => `${name} unavailable${d.unavailableSince === undefined ? '' : ` for ${Math.round((now - d.unavailableSince) / 1000)} s`} (${d.failures} failed calls)`)
+        .join('; ');
+      return { ready: false, reason: 'dependency-unavailable', detail, partitions };
+    }
     if (failing.length > 0) {
       const detail = failing.map(([sink, ms]) => `sink ${sink} retrying for ${Math.round(ms / 1000)} s`).join('; ');
       return { ready: false, reason: 'sink-failing', detail, partitions };

@@ -10,6 +10,8 @@
  * ```
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
+import { UnavailableError } from '../core/errors.ts';
+import { DEFAULT_UNAVAILABLE_TIMEOUT_MS, Health, type HealthReport } from '../core/health.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 import type { KafkaSource } from '../sources/source.ts';
 import { KafkaChangelogs } from './changelog.ts';
@@ -49,6 +51,11 @@ export class Runtime {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly events: Observable<RuntimeEvent>;
+  /**
+   * Kafka, S3 and DynamoDB as the pipeline sees them, and readiness: see `ready`. An outage longer
+   * than a dependency's timeout fails the pipeline (`UnavailableError`).
+   */
+  readonly health: Health;
   readonly #options: RuntimeOptions;
   readonly #eventSubject = new Subject<RuntimeEvent>();
   readonly #source: KafkaSource;
@@ -75,6 +82,14 @@ export class Runtime {
     this.logger = options.logger ?? createLogger({ component: 'runtime', groupId: options.source.groupId });
     this.metrics = options.metrics ?? new Metrics();
     this.events = this.#eventSubject.asObservable();
+    this.health = new Health({
+      logger: this.logger,
+      metrics: this.metrics,
+      unavailableTimeoutMs: { kafka: options.source.unavailableTimeoutMs ?? DEFAULT_UNAVAILABLE_TIMEOUT_MS, default: options.sinkUnavailableTimeoutMs ?? DEFAULT_UNAVAILABLE_TIMEOUT_MS },
+    });
+    // Every Kafka client of the runtime reports its retries and answers to the one Kafka dependency.
+    const kafka = this.health.dependency('kafka');
+    const source = { ...options.source, dependency: kafka };
     this.#book = new PartitionBook((lease) => this.#gate.remove(lease.bytes));
     this.#gate = new InflightGate(options.limits ?? {}, {
       onClose: (reason) => {
@@ -84,8 +99,8 @@ export class Runtime {
       },
       onOpen: () => this.#intake.resumeAll(),
     });
-    this.#source = (options.createSource ?? defaultSource)(options.source, this.logger);
-    this.#producer = new KafkaProducer(deadLetterProducerOptions(options));
+    this.#source = (options.createSource ?? defaultSource)(source, this.logger);
+    this.#producer = new KafkaProducer({ ...deadLetterProducerOptions(options), dependency: kafka });
     this.#deadLetters = new KafkaDeadLetters({
       topic: options.deadLetterTopic,
       producer: this.#producer,
@@ -102,7 +117,7 @@ export class Runtime {
       topics: options.source.topics,
     });
     this.#changelogs = new KafkaChangelogs({
-      connection: options.source,
+      connection: source,
       groupId: options.source.groupId,
       producer: this.#producer,
       logger: this.logger,
@@ -113,6 +128,7 @@ export class Runtime {
       source: this.#source,
       deadLetters: this.#deadLetters,
       state: this.#changelogs,
+      kafka,
       metrics: this.metrics,
       logger: this.logger,
       events: this.#eventSubject,
@@ -130,6 +146,20 @@ export class Runtime {
       running: () => this.#state === 'running',
       onError: (error) => this.#fatal(error),
     });
+  }
+
+  /**
+   * Whether the process is ready: its consumer has joined the group and Kafka, S3 and DynamoDB
+   * answer (as far as its calls tell). False while one is in an outage that Tributary rides through.
+   * Also the `ready` gauge; each change is logged once.
+   */
+  get ready(): boolean {
+    return this.health.ready;
+  }
+
+  /** Readiness and each dependency's state (available, since when not, last error). */
+  healthReport(): HealthReport {
+    return this.health.report();
   }
 
   /** Records read and not done, whether the source is paused, and the holds on it (`sink:<id>:overload`). */
@@ -163,22 +193,47 @@ export class Runtime {
     });
     this.#pipelineDone.catch(() => {});
     const { commitIntervalMs = 5000, lagIntervalMs = 5000, metricsIntervalMs = 1000 } = this.#options;
+    const kafka = this.health.dependency('kafka');
     this.#timers.push(
-      setInterval(() => this.#checkpointer.checkpoint(true).catch((error: unknown) => this.logger.warn({ err: error }, 'checkpoint failed')), commitIntervalMs),
+      setInterval(
+        () =>
+          this.#checkpointer.checkpoint(true).catch((error: unknown) => {
+            // In an outage the commit is tried again at the next checkpoint; the outage is logged once per interval.
+            if (kafka.available) this.logger.warn({ err: error }, 'checkpoint failed');
+            else this.logger.debug({ err: error }, 'checkpoint failed: Kafka unavailable');
+          }),
+        commitIntervalMs,
+      ),
       setInterval(() => this.#telemetry.pollLag(), lagIntervalMs),
       setInterval(() => this.#telemetry.publish(), metricsIntervalMs),
+      setInterval(() => this.#watchOutages(), 1000),
     );
-    // Sinks that recover their position per partition forget revoked ones (their new owner writes them now).
+    // Sinks that recover their position per partition forget revoked ones (their new owner writes them now),
+    // and those whose writes a new owner could miss hold them while the member may lose partitions.
     this.events.subscribe((event) => {
       if (event.type === 'revoked') for (const sink of this.#sinks) sink.partitionsRevoked?.(event.partitions);
       if (event.type === 'assigned') for (const sink of this.#sinks) sink.partitionsAssigned?.(event.partitions);
+      if (event.type === 'rebalancing') for (const sink of this.#sinks) sink.rebalanceStarted?.();
+      if (event.type === 'rebalanced') for (const sink of this.#sinks) sink.rebalanceEnded?.();
     });
-    this.#source.start(this.#intake).catch((error: unknown) => this.#fatal(error as Error));
+    this.#source.start(this.#intake).then(
+      () => {
+        if (this.#state === 'running') this.health.started();
+      },
+      (error: unknown) => this.#fatal(error as Error),
+    );
     return this.#finished.promise;
   }
 
+  /** An outage longer than its dependency's timeout fails the pipeline, with an error that says so. */
+  #watchOutages(): void {
+    const [expired] = this.health.expired();
+    if (expired === undefined) return;
+    this.#fatal(new UnavailableError(expired.name, expired.unavailableForMs, { cause: expired.lastError }));
+  }
+
   #context(): PipelineContext {
-    const sinkContext: SinkContext = { deadLetter: this.#deadLetters.deadLetter, logger: this.logger, metrics: this.metrics };
+    const sinkContext: SinkContext = { deadLetter: this.#deadLetters.deadLetter, logger: this.logger, metrics: this.metrics, health: this.health };
     const host = {
       logger: this.logger,
       metrics: this.metrics,
@@ -224,6 +279,7 @@ export class Runtime {
       return { clean: false, reason };
     }
     this.#state = 'draining';
+    this.health.stopped();
     const timeoutMs = this.#options.shutdownTimeoutMs ?? 25_000;
     this.logger.info({ reason, timeoutMs }, 'shutting down');
     this.#eventSubject.next({ type: 'stopping', reason });
@@ -255,6 +311,7 @@ export class Runtime {
   #fatal(error: Error): void {
     if (this.#state !== 'running' && this.#state !== 'idle') return;
     this.#state = 'failed';
+    this.health.stopped();
     this.logger.error({ err: error }, 'pipeline failed; stopping');
     this.#eventSubject.next({ type: 'stopping', reason: `failure: ${error.message}` });
     void (async () => {

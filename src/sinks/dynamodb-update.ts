@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { PutItemCommand, UpdateItemCommand, type AttributeValue, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../core/errors.ts';
 import { compileField, type Getter } from '../core/expression.ts';
@@ -12,6 +13,8 @@ import { compileLatestBuilder, latestOptionProblems, type DynamoLatestOptions, t
  *   value is not greater), and a lower value is a normal `ConditionalCheckFailedException`.
  * - `add`: counters (`ADD attr :v`). NOT idempotent: a replay after a crash adds again. Prefer
  *   counting in a window and `put` the window's result, which a replay overwrites with itself.
+ *   Each update also sets `tributary_write_id` to an id of its own, so that a retry after a timeout
+ *   (which may have been applied) is made conditional on it and never adds twice.
  * - `latest`: latest-version-wins upserts and deletes for CDC streams, one conditional `PutItem`
  *   per record (see `DynamoLatestOptions` in `dynamodb-latest.ts`).
  */
@@ -29,8 +32,17 @@ export interface DynamoUpdateOptions {
 }
 
 export type UpdateItemResult =
-  | { readonly ok: true; readonly input: UpdateItemCommandInput; readonly value: number | string }
+  | {
+      readonly ok: true;
+      readonly input: UpdateItemCommandInput;
+      readonly value: number | string;
+      /** `add` mode: the same update, refused if the item holds its write id already (for retries after a timeout). */
+      readonly retryInput?: UpdateItemCommandInput;
+    }
   | { readonly ok: false; readonly reason: string };
+
+/** The attribute an `add` update sets to its own write id. */
+export const WRITE_ID_ATTRIBUTE = 'tributary_write_id';
 
 /** A record's request in any mode but `put`: an `UpdateItem` (max, add) or a conditional `PutItem` (latest). */
 export type UpdateResult = UpdateItemResult | LatestResult;
@@ -95,24 +107,31 @@ export function compileUpdateBuilder(
     const sets: string[] = isMax ? ['#t = :t'] : [];
     let n = 0;
     for (const name of Object.keys(item)) {
-      if (name in key || name === attribute) continue;
+      if (name in key || name === attribute || (!isMax && name === WRITE_ID_ATTRIBUTE)) continue;
       names[`#a${n}`] = name;
       values[`:a${n}`] = item[name] as AttributeValue;
       sets.push(`#a${n} = :a${n}`);
       n++;
     }
+    if (!isMax) {
+      names['#w'] = WRITE_ID_ATTRIBUTE;
+      values[':w'] = { S: randomUUID() };
+      sets.push('#w = :w');
+    }
     const clauses = [sets.length ? `SET ${sets.join(', ')}` : '', isMax ? '' : 'ADD #t :t'].filter(Boolean);
+    const input: UpdateItemCommandInput = {
+      TableName: table,
+      Key: { ...key },
+      UpdateExpression: clauses.join(' '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ...(isMax ? { ConditionExpression: 'attribute_not_exists(#t) OR #t < :t' } : {}),
+    };
     return {
       ok: true,
       value: v as number | string,
-      input: {
-        TableName: table,
-        Key: { ...key },
-        UpdateExpression: clauses.join(' '),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ...(isMax ? { ConditionExpression: 'attribute_not_exists(#t) OR #t < :t' } : {}),
-      },
+      input,
+      ...(isMax ? {} : { retryInput: { ...input, ConditionExpression: 'attribute_not_exists(#w) OR #w <> :w' } }),
     };
   };
 }

@@ -6,15 +6,19 @@ import {
   type BatchWriteItemCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import { connectionsFromEnv, createDynamoClient } from '../config.ts';
-import { ConfigError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
+import { ConfigError, SinkPermanentError, SinkRetriableError, TributaryError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { logsRecordContent } from '../core/logger.ts';
+import { Dependency } from '../core/health.ts';
+import { DEFAULT_RETRY_POLICY, Retrier, retryPolicyProblems, retrying, type RetryOptions, type RetryPolicy } from '../core/retry.ts';
+import { dynamoFailureOf, isAmbiguous, isUnreachable, sinkErrorOf } from './aws-errors.ts';
 import { compileItemMapper, keyIdOf, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
-import { DEFAULT_RETRY, RetriesExhausted, backoffDelayMs, dynamoFailureOf, realSleep, runBounded, withRetries, type RetryHooks, type RetryPolicy, type Sleep } from './dynamodb-retry.ts';
 import { chunkItems } from './dynamodb-size.ts';
 import { commandOf, compileWriteBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateResult } from './dynamodb-update.ts';
+import { runBounded } from './run-bounded.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 
 /** What the sink needs of a DynamoDB client (a `DynamoDBClient`, or a test's wrapper around one). */
@@ -26,13 +30,29 @@ export interface DynamoSinkOptions extends DynamoItemOptions, DynamoUpdateOption
   /** The topology step id. */
   readonly id: string;
   readonly table: string;
-  /** Default: a client for `connectionsFromEnv()`, destroyed by `close()`. */
+  /**
+   * Default: a client for `connectionsFromEnv()` making one attempt per call, destroyed by
+   * `close()`. A client given should make one attempt too (`createDynamoClient(c, { maxAttempts: 1 })`):
+   * the sink is the one retry layer.
+   */
   readonly client?: DynamoSender;
   /** `BatchWriteItem` chunks (put) or keys (max, add) in flight at once; default 8. */
   readonly concurrency?: number;
+  /**
+   * Backoff of retries (default base 100 ms, cap 5 s, full jitter). Throttling, unprocessed items,
+   * 5xx, network errors and timeouts are retried until DynamoDB takes the write, for up to
+   * `unavailableTimeoutMs`.
+   */
   readonly retry?: Partial<RetryPolicy>;
-  readonly sleep?: Sleep;
+  /**
+   * How long one write is retried before the sink fails (and the pipeline with it). Default: the
+   * runtime's DynamoDB outage timeout (`TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS`), else 300000.
+   */
+  readonly unavailableTimeoutMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** Wall-clock ms for the retries' time bound (default `Date.now`). */
+  readonly now?: () => number;
   /**
    * `max` mode: keys whose stored maximum the sink remembers (least recently used forgotten first);
    * default 100000, 0 turns it off. A numeric value not above a remembered one is acknowledged
@@ -69,8 +89,11 @@ type UpdateBuilder = ReturnType<typeof compileWriteBuilder>;
  * ```
  *
  * `write` is write-through: it resolves when each record's item is durable (its lease released)
- * or dead-lettered, and rejects with `SinkRetriableError`, leaving unwritten leases held, when
- * retries run out or the table cannot be used at all. Writes run one after another.
+ * or dead-lettered. Throttling, unprocessed items, 5xx, network errors and timeouts are retried
+ * (the one retry layer: `core/retry.ts`) until DynamoDB takes the write; it rejects, leaving
+ * unwritten leases held, with `UnavailableError` once a write has been tried for the outage
+ * timeout, or with `SinkPermanentError` when the table cannot be used at all (missing, no access).
+ * Writes run one after another.
  *
  * In `put` mode, a write keeps only the last record per key (`BatchWriteItem` refuses duplicate
  * keys, and two chunks in flight could land in either order); the records it replaces are
@@ -88,7 +111,8 @@ export class DynamoDbSink implements Sink {
   readonly #client: DynamoSender;
   readonly #ownsClient: boolean;
   readonly #concurrency: number;
-  readonly #retry: RetryHooks;
+  readonly #retry: RetryOptions;
+  readonly #isAdd: boolean;
   readonly #toItem: (envelope: Envelope<unknown>) => ItemResult;
   readonly #toUpdate: UpdateBuilder | undefined;
   readonly #keyNames: readonly [string, string | undefined];
@@ -105,9 +129,9 @@ export class DynamoDbSink implements Sink {
     const concurrency = options.concurrency ?? 8;
     if (options.knownMaxKeys !== undefined && !(Number.isInteger(options.knownMaxKeys) && options.knownMaxKeys >= 0)) problems.push('knownMaxKeys must be an integer >= 0');
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) problems.push('concurrency must be an integer >= 1');
-    const policy = { ...DEFAULT_RETRY, ...options.retry };
-    if (!(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1)) problems.push('retry.maxAttempts must be an integer >= 1');
-    if (!(policy.baseMs >= 0 && policy.maxMs >= policy.baseMs)) problems.push('retry needs 0 <= baseMs <= maxMs');
+    const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    problems.push(...retryPolicyProblems(policy));
+    if (options.unavailableTimeoutMs !== undefined && !(options.unavailableTimeoutMs >= 0)) problems.push('unavailableTimeoutMs must be >= 0');
     const target = options.update?.attribute;
     if (target !== undefined && [options.partitionKey?.name, options.sortKey?.name, options.ttl?.attribute].includes(target))
       problems.push('update.attribute must not be a key or the TTL attribute');
@@ -121,17 +145,33 @@ export class DynamoDbSink implements Sink {
     this.#toUpdate = mode === 'put' ? undefined : compileWriteBuilder(options, options.table, options.id);
     this.#keyNames = [options.partitionKey.name, options.sortKey?.name];
     this.#isMax = mode === 'max';
+    this.#isAdd = mode === 'add';
     const knownMaxKeys = options.knownMaxKeys ?? 100_000;
     this.#knownMax = mode === 'max' && options.ttl === undefined && knownMaxKeys > 0 ? new LRUCache({ max: knownMaxKeys }) : undefined;
     this.#concurrency = concurrency;
     this.#labels = { step: options.id };
     this.#ownsClient = options.client === undefined;
-    this.#client = options.client ?? createDynamoClient(connectionsFromEnv());
+    this.#client = options.client ?? createDynamoClient(connectionsFromEnv(), { maxAttempts: 1 });
+    const dynamodb =
+      context.health?.dependency('dynamodb') ??
+      new Dependency('dynamodb', {
+        logger: context.logger,
+        metrics: context.metrics,
+        ...(options.now === undefined ? {} : { now: options.now }),
+        ...(options.unavailableTimeoutMs === undefined ? {} : { unavailableTimeoutMs: options.unavailableTimeoutMs }),
+      });
     this.#retry = {
       policy,
-      sleep: options.sleep ?? realSleep,
+      dependency: dynamodb,
+      classify: (error) => sinkErrorOf(error, this.id, `table ${this.#table}`),
+      unreachable: isUnreachable,
+      sleep: options.sleep ?? ((ms) => delay(ms)),
       random: options.random ?? Math.random,
-      onRetry: () => context.metrics.inc('sink_retries_total', this.#labels),
+      onRetry: (retry, error) => {
+        context.metrics.inc('sink_retries_total', this.#labels);
+        context.logger.debug({ step: this.id, table: this.#table, retry, err: error.message }, 'dynamodb write failed; retrying');
+      },
+      ...(options.unavailableTimeoutMs === undefined ? {} : { giveUpAfterMs: options.unavailableTimeoutMs }),
     };
   }
 
@@ -181,26 +221,31 @@ export class DynamoDbSink implements Sink {
   }
 
   async #putChunk(chunk: readonly Ready[]): Promise<void> {
+    const retrier = new Retrier(this.#retry);
     let pending = chunk;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       let output: BatchWriteItemCommandOutput;
       try {
         output = (await this.#timed(new BatchWriteItemCommand({ RequestItems: { [this.#table]: pending.map((r) => ({ PutRequest: { Item: r.item } })) } }))) as BatchWriteItemCommandOutput;
       } catch (error) {
-        const failure = dynamoFailureOf(error);
         // One bad item fails the whole request: write the chunk one by one to find it.
-        if (failure === 'invalid') return this.#putOneByOne(pending);
-        if (failure !== 'transient') throw this.#fatal(error);
-        await this.#backoff(attempt, error);
+        if (dynamoFailureOf(error) === 'invalid') return this.#putOneByOne(pending);
+        await retrier.failed(error).catch((e: unknown) => {
+          throw this.#fatal(e);
+        });
         continue;
       }
+      retrier.succeeded();
       const unprocessed = output.UnprocessedItems?.[this.#table] ?? [];
       const left = unprocessed.length === 0 ? [] : this.#match(pending, unprocessed);
       const still = new Set(left);
       for (const r of pending) if (!still.has(r)) this.#landed(r);
       if (left.length === 0) return;
       pending = left;
-      await this.#backoff(attempt, new Error(`${left.length} unprocessed items`));
+      // DynamoDB answered and handed these back (throttled): retried, but not an outage.
+      await retrier.failed(new SinkRetriableError(`${this.id}: table ${this.#table}: ${left.length} unprocessed items`, { stepId: this.id })).catch((e: unknown) => {
+        throw this.#fatal(e);
+      });
     }
   }
 
@@ -219,7 +264,7 @@ export class DynamoDbSink implements Sink {
   async #putOneByOne(items: readonly Ready[]): Promise<void> {
     for (const r of items) {
       try {
-        await withRetries(() => this.#timed(new PutItemCommand({ TableName: this.#table, Item: r.item })), this.#retry, (e) => dynamoFailureOf(e) === 'transient');
+        await retrying(() => this.#timed(new PutItemCommand({ TableName: this.#table, Item: r.item })), this.#retry);
         this.#landed(r);
       } catch (error) {
         if (dynamoFailureOf(error) !== 'invalid') throw this.#fatal(error);
@@ -294,10 +339,10 @@ export class DynamoDbSink implements Sink {
       if (this.#knownMax !== undefined && typeof update.value === 'number' && !(update.value <= (known ?? -Infinity))) this.#knownMax.set(r.keyId, update.value);
     };
     try {
-      await withRetries(() => this.#timed(commandOf(update)), this.#retry, (e) => dynamoFailureOf(e) === 'transient');
+      const applied = await this.#sendUpdate(update);
       remember();
       r.envelope.lease.release();
-      this.#context.metrics.inc('sink_records_total', this.#labels);
+      this.#context.metrics.inc('sink_records_total', applied ? this.#labels : { ...this.#labels, outcome: 'retry_already_applied' });
       return true;
     } catch (error) {
       const failure = dynamoFailureOf(error);
@@ -316,6 +361,33 @@ export class DynamoDbSink implements Sink {
     }
   }
 
+  /**
+   * Sends an update through the one retry path. In `add` mode a retry after a failure that may have
+   * been applied all the same (a timeout, a lost connection, a 5xx) is conditional on the item not
+   * holding this write's id already: refused, the earlier try landed, and the update is not applied
+   * twice. Resolves false then.
+   */
+  async #sendUpdate(update: UpdateResult & { ok: true }): Promise<boolean> {
+    const retrier = new Retrier(this.#retry);
+    const first = commandOf(update);
+    let command = first;
+    for (;;) {
+      try {
+        await this.#timed(command);
+        retrier.succeeded();
+        return true;
+      } catch (error) {
+        if (command !== first && dynamoFailureOf(error) === 'condition') {
+          retrier.succeeded();
+          this.#context.logger.warn({ step: this.id, table: this.#table }, 'an update that timed out had been applied; its retry was refused, not counted twice');
+          return false;
+        }
+        await retrier.failed(error);
+        if ('retryInput' in update && update.retryInput !== undefined && isAmbiguous(error)) command = new UpdateItemCommand(update.retryInput);
+      }
+    }
+  }
+
   // ---- shared ----
 
   async #timed(command: BatchWriteItemCommand | PutItemCommand | UpdateItemCommand): Promise<unknown> {
@@ -327,25 +399,19 @@ export class DynamoDbSink implements Sink {
     }
   }
 
-  async #backoff(attempt: number, cause: unknown): Promise<void> {
-    const { policy, sleep, random } = this.#retry;
-    if (attempt >= policy.maxAttempts) throw this.#fatal(new RetriesExhausted(attempt, cause));
-    this.#context.metrics.inc('sink_retries_total', this.#labels);
-    await sleep(backoffDelayMs(attempt, policy.baseMs, policy.maxMs, random));
-  }
-
   #deadLetter(envelope: Envelope<unknown>, reason: string, keyText: string, cause?: unknown): void {
     const error = new SinkPermanentError(`${reason} (table ${this.#table}, key ${keyText})`, { stepId: this.id, ...(cause === undefined ? {} : { cause }) });
     this.#context.logger.debug({ step: this.id, table: this.#table, ...(logsRecordContent() ? { key: keyText, reason } : {}) }, 'dynamodb record to dead letters');
     this.#context.deadLetter(envelope, error, this.id);
   }
 
-  #fatal(error: unknown): SinkRetriableError {
-    if (error instanceof SinkRetriableError) return error;
-    const last = error instanceof RetriesExhausted ? error.cause : error;
-    const detail = `${(last as Error)?.name ?? 'Error'}: ${(last as Error)?.message ?? String(last)}`;
-    const message = error instanceof RetriesExhausted ? `retries exhausted after ${error.attempts} attempts (${detail})` : detail;
-    this.#context.logger.warn({ step: this.id, table: this.#table, err: last }, 'dynamodb write failed');
-    return new SinkRetriableError(`${this.id}: table ${this.#table}: ${message}`, { stepId: this.id, cause: last });
+  /** A failure that stops the sink: given up after the outage timeout, or one no retry can fix (a missing table, credentials). */
+  #fatal(error: unknown): TributaryError {
+    const cause = error instanceof TributaryError ? (error.cause ?? error) : error;
+    this.#context.logger.warn({ step: this.id, table: this.#table, err: cause }, 'dynamodb write failed');
+    if (error instanceof TributaryError) return error;
+    const detail = `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
+    return new SinkPermanentError(`${this.id}: table ${this.#table}: ${detail}`, { stepId: this.id, cause: error });
   }
+
 }

@@ -2,9 +2,10 @@
  * The Kafka sink: produces each record to a topic with an idempotent producer and acks=all, and
  * releases each lease once the broker has acknowledged it. A record the broker refuses for good
  * (larger than the topic's `max.message.bytes`, say) goes to dead letters; the rest of its batch is
- * written. Network trouble and leader changes come back as `SinkOverloadError`, so the runtime waits
- * and retries the batch (holding the source); after `maxRetries` failures in a row the pipeline
- * fails (`SinkRetriableError`).
+ * written. Network trouble, a broker restarting and leader changes are retried by the producer
+ * itself (the one retry layer: the client's, which asks each error whether it can be retried) for
+ * up to the Kafka outage timeout, while the write waits and the sink's queue holds the source; past
+ * it the write fails with `UnavailableError`.
  *
  * @example
  * ```ts
@@ -13,7 +14,7 @@
  * alerts$.pipe(ctx.toSink(sink));
  * ```
  */
-import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../core/errors.ts';
+import { ConfigError, SinkPermanentError, UnavailableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { stringifyJson } from '../core/json.ts';
 import {
@@ -24,6 +25,7 @@ import {
   type RecordProducer,
 } from '../runtime/kafka-producer.ts';
 import { validateConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
+import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from '../core/health.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 
 export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
@@ -39,10 +41,6 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   readonly partition?: (envelope: Envelope<T>) => number | undefined;
   /** Default `lz4`. */
   readonly compression?: KafkaCompression;
-  /** Wait this long before retrying after a retriable produce error. Default 1000 ms. */
-  readonly retryAfterMs?: number;
-  /** Retriable failures in a row before the pipeline fails (a missing topic must not stall forever). Default 30. */
-  readonly maxRetries?: number;
 }
 
 /**
@@ -64,7 +62,7 @@ export class KafkaSink<T> implements Sink<T> {
   readonly #options: KafkaSinkOptions<T>;
   readonly #context: SinkContext;
   readonly #producer: RecordProducer;
-  #failures = 0;
+  readonly #unavailableTimeoutMs: number | undefined;
 
   /** The producer's delivery settings (idempotent, acks, compression). */
   get producerSettings(): RecordProducer['settings'] {
@@ -78,9 +76,16 @@ export class KafkaSink<T> implements Sink<T> {
     this.id = options.id;
     this.#options = options;
     this.#context = context;
+    this.#unavailableTimeoutMs = options.unavailableTimeoutMs;
+    const dependency = options.dependency ?? context.health?.dependency('kafka');
     this.#producer =
       producer ??
-      new KafkaProducer({ ...options, clientId: options.clientId ?? `tributary-sink-${options.id}`, compression: options.compression ?? 'lz4' });
+      new KafkaProducer({
+        ...options,
+        clientId: options.clientId ?? `tributary-sink-${options.id}`,
+        compression: options.compression ?? 'lz4',
+        ...(dependency === undefined ? {} : { dependency }),
+      });
   }
 
   #record(envelope: Envelope<T>): OutgoingRecord {
@@ -114,13 +119,10 @@ export class KafkaSink<T> implements Sink<T> {
     try {
       outcomes = await this.#producer.send(records);
     } catch (error) {
+      // The producer retried it for as long as the outage timeout allows.
       if (!isRetriableProduceError(error)) throw error;
-      const message = `kafka sink ${this.id}: ${(error as Error).message}`;
-      if (++this.#failures > (this.#options.maxRetries ?? 30)) throw new SinkRetriableError(message, { cause: error, stepId: this.id });
-      this.#context.logger.warn({ step: this.id, err: error, attempt: this.#failures }, 'kafka sink write failed; retrying');
-      throw new SinkOverloadError(message, this.#options.retryAfterMs ?? 1000, { cause: error, stepId: this.id });
+      throw new UnavailableError('kafka', this.#unavailableTimeoutMs ?? DEFAULT_UNAVAILABLE_TIMEOUT_MS, { cause: error, stepId: this.id });
     }
-    this.#failures = 0;
     let written = 0;
     for (const [i, envelope] of batch.entries()) {
       const outcome = outcomes[i];

@@ -3,7 +3,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError } from '../core/errors.ts';
 import { validateColumns, type Column, type ColumnSpec } from './parquet/schema.ts';
 import { checkWriter, DEFAULT_PARQUET_WRITER, type ParquetCompression, type ParquetWriterName } from './parquet/writer.ts';
-import type { RetryOptions } from './s3-parquet-upload.ts';
+import { DEFAULT_RETRY_POLICY, retryPolicyProblems, type RetryPolicy } from '../core/retry.ts';
 
 const MiB = 2 ** 20;
 /** Columns a sink's schema holds at most unless `maxColumns` says otherwise. */
@@ -60,8 +60,16 @@ export interface S3ParquetSinkOptions {
   readonly onOverload?: 'wait' | 'reject';
   /** The `retryAfterMs` of that SinkOverloadError (default 200). */
   readonly overloadRetryAfterMs?: number;
-  /** Upload retries (default 5 attempts, backoff base 100 ms, cap 10 s, full jitter). */
-  readonly retry?: Partial<RetryOptions>;
+  /**
+   * Backoff of the retries of uploads and listings (default base 100 ms, cap 5 s, full jitter).
+   * Transient failures are retried until S3 answers again, for up to `unavailableTimeoutMs`.
+   */
+  readonly retry?: Partial<RetryPolicy>;
+  /**
+   * How long an upload or listing is retried while S3 does not answer before the sink fails (and
+   * the pipeline with it). Default: the runtime's S3 outage timeout (`TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS`), else 300000.
+   */
+  readonly unavailableTimeoutMs?: number;
   /** Encode in a worker thread (default true): encoding costs far more than uploading. */
   readonly encodeInWorker?: boolean;
   /**
@@ -96,7 +104,8 @@ export interface ResolvedOptions {
   readonly maxBufferedBytes: number;
   readonly onOverload: 'wait' | 'reject';
   readonly overloadRetryAfterMs: number;
-  readonly retry: RetryOptions;
+  readonly retry: RetryPolicy;
+  readonly unavailableTimeoutMs: number | undefined;
   readonly encodeInWorker: boolean;
   readonly maxRecoveryEntries: number;
   readonly scheduler: SchedulerLike;
@@ -116,11 +125,9 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
   if (options.client === undefined) problems.push(`${id}: client is required (createS3Client from src/config.ts)`);
   const writer = options.writer ?? DEFAULT_PARQUET_WRITER;
   const compression = options.compression ?? 'snappy';
-  const retry: RetryOptions = {
-    attempts: positive('retry.attempts', options.retry?.attempts ?? 5),
-    baseDelayMs: positive('retry.baseDelayMs', options.retry?.baseDelayMs ?? 100, 0),
-    maxDelayMs: positive('retry.maxDelayMs', options.retry?.maxDelayMs ?? 10_000, 0),
-  };
+  const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  problems.push(...retryPolicyProblems(retry).map((p) => `${id}: ${p}`));
+  if (options.unavailableTimeoutMs !== undefined) positive('unavailableTimeoutMs', options.unavailableTimeoutMs, 0);
   const resolved: ResolvedOptions = {
     id,
     client: options.client,
@@ -143,6 +150,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     onOverload: options.onOverload ?? 'wait',
     overloadRetryAfterMs: positive('overloadRetryAfterMs', options.overloadRetryAfterMs ?? 200, 0),
     retry,
+    unavailableTimeoutMs: options.unavailableTimeoutMs,
     encodeInWorker: options.encodeInWorker ?? true,
     maxRecoveryEntries: positive('maxRecoveryEntries', options.maxRecoveryEntries ?? 10_000),
     scheduler: options.scheduler ?? asyncScheduler,

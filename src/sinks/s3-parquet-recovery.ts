@@ -1,9 +1,9 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { SinkRetriableError } from '../core/errors.ts';
+import { SinkPermanentError, UnavailableError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { Logger } from '../core/logger.ts';
+import { retrying, type RetryOptions } from '../core/retry.ts';
 import { directoryPrefix, parseRange, type OffsetRange } from './s3-parquet-key.ts';
-import { withRetry, type RetryHooks, type RetryOptions } from './s3-parquet-upload.ts';
 import { partitionKey } from '../core/partition.ts';
 
 /** The offsets of one topic-partition and hour that objects in S3 already hold. */
@@ -49,7 +49,6 @@ export interface RecoveryOptions {
   readonly bucket: string;
   readonly prefix: string;
   readonly retry: RetryOptions;
-  readonly hooks: RetryHooks;
   /** Bound on cached (topic, partition, directory) entries; the least recently used is dropped. */
   readonly maxRecoveryEntries: number;
   readonly logger: Logger;
@@ -93,7 +92,8 @@ export class Recovery {
 
   /**
    * For each record of `batch` (whose directories are `dirs`), the offsets durable for its topic,
-   * partition and directory. Rejects with SinkRetriableError when a listing fails after its retries.
+   * partition and directory. Rejects with UnavailableError when S3 did not answer within the outage
+   * timeout, with SinkPermanentError when it refused the listing.
    */
   async offsetsFor(batch: readonly Envelope<unknown>[], dirs: readonly string[]): Promise<DurableOffsets[]> {
     const slots: { offsets: DurableOffsets }[] = new Array(batch.length);
@@ -115,8 +115,9 @@ export class Recovery {
     }
     if (waits.length > 0) {
       await Promise.all(waits).catch((error: unknown) => {
+        if (error instanceof UnavailableError) throw error;
         const reason = error instanceof Error ? error.message : String(error);
-        throw new SinkRetriableError(`${this.#o.id}: listing s3://${this.#o.bucket} for replay recovery failed: ${reason}`, {
+        throw new SinkPermanentError(`${this.#o.id}: listing s3://${this.#o.bucket} for replay recovery failed: ${reason}`, {
           cause: error,
           stepId: this.#o.id,
         });
@@ -146,7 +147,7 @@ export class Recovery {
     const running = this.#listings.get(key);
     if (running !== undefined) return running.promise;
     const keyPrefix = directoryPrefix(this.#o.prefix, dir, topic, partition);
-    const promise = listRanges(this.#o.client, this.#o.bucket, keyPrefix, this.#o.retry, this.#o.hooks, this.#o.extension).then(
+    const promise = listRanges(this.#o.client, this.#o.bucket, keyPrefix, this.#o.retry, this.#o.extension).then(
       (ranges) => {
         const offsets = new DurableOffsets(ranges);
         // Revoked while listing: this batch may use the answer, the cache must not keep it.
@@ -178,22 +179,11 @@ export class Recovery {
 const NONE = new DurableOffsets([]);
 
 /** The ranges named by the objects under `keyPrefix` (every page); other names are ignored. */
-export async function listRanges(
-  client: S3Client,
-  bucket: string,
-  keyPrefix: string,
-  retry: RetryOptions,
-  hooks: RetryHooks,
-  extension = '.parquet',
-): Promise<OffsetRange[]> {
+export async function listRanges(client: S3Client, bucket: string, keyPrefix: string, retry: RetryOptions, extension = '.parquet'): Promise<OffsetRange[]> {
   const ranges: OffsetRange[] = [];
   let token: string | undefined;
   do {
-    const page = await withRetry(
-      () => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token })),
-      retry,
-      hooks,
-    );
+    const page = await retrying(() => client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token })), retry);
     for (const object of page.Contents ?? []) {
       const range = object.Key === undefined ? undefined : parseRange(object.Key, keyPrefix, extension);
       if (range !== undefined) ranges.push(range);

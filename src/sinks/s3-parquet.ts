@@ -1,4 +1,4 @@
-import { EventTimeFutureError, EventTimeTooOldError, SchemaLimitError, SinkOverloadError, SinkPermanentError, SinkRetriableError, TributaryError } from '../core/errors.ts';
+import { EventTimeFutureError, EventTimeTooOldError, SchemaLimitError, SinkOverloadError, SinkPermanentError, TributaryError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { flattenRecord } from './parquet/flatten.ts';
 import { SchemaTracker, type FitResult, type ParquetRow } from './parquet/schema.ts';
@@ -8,7 +8,7 @@ import { appendRow, FileTable, OPEN_WRITER_ROWS, type OpenFile } from './s3-parq
 import { directoryPrefix, hourPartitioner, partitionDirectories, rangeKey, type HourPartition } from './s3-parquet-key.ts';
 import { resolveOptions, type ResolvedOptions, type S3ParquetSinkOptions } from './s3-parquet-options.ts';
 import { Recovery } from './s3-parquet-recovery.ts';
-import { retryHooks, uploadWithRetry, type RetryHooks } from './s3-parquet-upload.ts';
+import { S3Uploads } from './s3-uploads.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 
 export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
@@ -22,8 +22,10 @@ export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
  * declared or inferred columns (a new field widens the schema and starts a new file; a value that does
  * not fit goes to dead letters), and appended to the file of their topic, partition and hour. A file
  * is closed at `maxFileRows`, `maxFileBytes`, `maxFileAgeMs`, when its partition moves on to a later
- * hour, and on `flush`; it is then encoded, uploaded (multipart when large) with retries, and only
- * then are its records' leases released.
+ * hour, and on `flush`; it is then encoded, uploaded (multipart when large) and only then are its
+ * records' leases released. Uploads and listings that fail transiently (S3 down, a timeout, 5xx,
+ * throttling) are retried with backoff until S3 answers, for up to the outage timeout: meanwhile the
+ * leases stay held, so the in-flight bound pauses the source and nothing past them is committed.
  *
  * Replays land once: at the first record of a topic, partition and hour not seen since it started or
  * since the partition was revoked, the sink lists that hour's objects of the partition; a record in
@@ -33,7 +35,9 @@ export type { S3ParquetSinkOptions } from './s3-parquet-options.ts';
  *
  * A revoked partition's open files are dropped, not uploaded, and so are its records still on their
  * way (`Lease.revoked`): the member will not commit them, the partition's next owner writes them
- * from the last commit, and an upload racing that owner's listing would write rows twice.
+ * from the last commit, and an upload racing that owner's listing would write rows twice. For the
+ * same reason no upload starts during a rebalance, and its closed files go up only if the member
+ * keeps their partition (see `s3-uploads.ts`).
  *
  * @example
  * const sink = s3ParquetSink(
@@ -58,12 +62,11 @@ class S3ParquetSink<T> implements Sink<T> {
   readonly #partitionsOf: (value: unknown) => string;
   readonly #files: FileTable;
   readonly #recovery: Recovery;
-  readonly #uploads = new Set<Promise<void>>();
+  readonly #uploads: S3Uploads;
   #factory: Promise<ParquetWriterFactory> | undefined;
   #encoder: WorkerParquetEncoder | undefined;
   #bufferedBytes = 0;
   #bufferedRows = 0;
-  #failure: Error | undefined;
   #closed = false;
   /** The previous write, settled. */
   #writing: Promise<unknown> = Promise.resolve();
@@ -77,7 +80,8 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
     this.#partitionsOf = partitionDirectories(options.partitionBy);
     this.#files = new FileTable({ ...options, logger: context.logger, schema: this.#schema, close: (file) => this.#close(file) });
-    this.#recovery = new Recovery({ ...options, hooks: this.#retryHooks('S3 listing failed; retrying'), logger: context.logger });
+    this.#uploads = new S3Uploads({ ...options, noun: 'S3 Parquet file' }, context);
+    this.#recovery = new Recovery({ ...options, retry: this.#uploads.retry(`listing s3://${options.bucket}`), logger: context.logger });
   }
 
   write(batch: readonly Envelope<T>[]): Promise<void> {
@@ -85,6 +89,14 @@ class S3ParquetSink<T> implements Sink<T> {
     const written = this.#writing.then(() => this.#write(batch));
     this.#writing = written.catch(() => {});
     return written;
+  }
+
+  rebalanceStarted(): void {
+    this.#uploads.rebalanceStarted();
+  }
+
+  rebalanceEnded(): void {
+    this.#uploads.rebalanceEnded();
   }
 
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
@@ -191,7 +203,7 @@ class S3ParquetSink<T> implements Sink<T> {
 
   async flush(): Promise<void> {
     for (const file of [...this.#files.files()]) this.#close(file);
-    while (this.#uploads.size > 0) await Promise.all(this.#uploads);
+    await this.#uploads.all();
     this.#check(false);
   }
 
@@ -205,7 +217,7 @@ class S3ParquetSink<T> implements Sink<T> {
   }
 
   #check(open = true): void {
-    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#uploads.failure !== undefined) throw this.#uploads.failure;
     if (open && this.#closed) throw new Error(`${this.id}: write after close`);
   }
 
@@ -234,66 +246,28 @@ class S3ParquetSink<T> implements Sink<T> {
     if (file.closed) return;
     file.closed = true;
     this.#files.forget(file);
-    const upload: Promise<void> = this.#upload(file).finally(() => this.#uploads.delete(upload));
-    this.#uploads.add(upload);
-  }
-
-  async #upload(file: OpenFile): Promise<void> {
-    const startedAt = this.#o.scheduler.now();
     const key = rangeKey(directoryPrefix(this.#o.prefix, file.dir, file.meta.topic, file.meta.partition), file.meta.offset, file.lastOffset);
-    try {
-      let body: Uint8Array;
-      try {
+    this.#uploads.start({
+      key,
+      rows: file.rows,
+      leases: file.leases,
+      body: async () => {
         await this.#drain(file, true);
-        body = await (file.writer as ParquetFileWriter).finish();
-      } catch (error) {
-        // Encoding failed: a bug or a value the writer refused, not something a retry fixes.
-        throw new SinkPermanentError(`${this.id}: encoding ${key} failed: ${message(error)}`, { cause: error, stepId: this.id });
-      }
-      await uploadWithRetry(
-        {
-          client: this.#o.client,
-          bucket: this.#o.bucket,
-          key,
-          body,
-          multipartThresholdBytes: this.#o.multipartThresholdBytes,
-          partSizeBytes: this.#o.partSizeBytes,
-        },
-        this.#o.retry,
-        this.#retryHooks('S3 upload failed; retrying', key),
-      ).catch((error: unknown) => {
-        throw new SinkRetriableError(
-          `${this.id}: upload of s3://${this.#o.bucket}/${key} failed after ${this.#o.retry.attempts} attempts: ${message(error)}`,
-          { cause: error, stepId: this.id },
-        );
-      });
-      for (const lease of file.leases) lease.release();
-      this.#bufferedRows -= file.rows;
-      this.#context.metrics.inc('sink_files_total', this.#labels);
-      this.#context.metrics.inc('sink_records_total', this.#labels, file.rows);
-      this.#context.metrics.observe('sink_latency_ms', this.#labels, this.#o.scheduler.now() - startedAt);
-      this.#context.metrics.set('buffer_records', this.#labels, this.#bufferedRows);
-    } catch (error) {
-      // The leases stay held: the runtime must not commit past these records.
-      this.#failure ??= error as Error;
-      this.#context.logger.error({ step: this.id, key, err: message(error) }, 'S3 Parquet file not written');
-    } finally {
-      this.#bufferedBytes -= file.bytes;
-    }
-  }
-
-  #retryHooks(log: string, key?: string): RetryHooks {
-    return retryHooks(this.#o, (attempt, error) => {
-      this.#context.metrics.inc('sink_retries_total', this.#labels);
-      this.#context.logger.warn({ step: this.id, key, attempt, err: message(error) }, log);
+        return (file.writer as ParquetFileWriter).finish();
+      },
+      settled: (outcome) => {
+        if (outcome !== 'failed') this.#bufferedRows -= file.rows;
+        this.#bufferedBytes -= file.bytes;
+        this.#context.metrics.set('buffer_records', this.#labels, this.#bufferedRows);
+      },
     });
   }
 
   /** Backpressure (`wait`): until the buffered bytes are under the bound, wait for uploads. */
   async #relieve(): Promise<void> {
-    while (this.#bufferedBytes > this.#o.maxBufferedBytes && this.#failure === undefined) {
+    while (this.#bufferedBytes > this.#o.maxBufferedBytes && this.#uploads.failure === undefined) {
       if (this.#uploads.size === 0 && !this.#closeLargest()) return;
-      await Promise.race(this.#uploads);
+      await this.#uploads.any();
     }
   }
 
@@ -316,8 +290,4 @@ const LATEST_PARTITION_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 function unpartitionable(ms: number, stepId: string): TributaryError {
   const message = `${stepId}: event time ${ms} has no hour partition (before 1970, past year 9999 or not a number)`;
   return ms > 0 ? new EventTimeFutureError(message, { stepId, summary: message }) : new EventTimeTooOldError(message, { stepId, summary: message });
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,12 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { ConfigError, SinkRetriableError } from '../core/errors.ts';
+import { ConfigError } from '../core/errors.ts';
+import { DEFAULT_RETRY_POLICY, retryPolicyProblems, type RetryPolicy } from '../core/retry.ts';
 import type { Envelope } from '../core/envelope.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 import { DEAD_LETTER_HEADERS } from '../runtime/dead-letters.ts';
 import { directoryPrefix, hourPartitioner, partitionValue, rangeKey, type HourPartition } from './s3-parquet-key.ts';
 import { Recovery } from './s3-parquet-recovery.ts';
-import { retryHooks, uploadWithRetry, type RetryHooks, type RetryOptions } from './s3-parquet-upload.ts';
+import { S3Uploads } from './s3-uploads.ts';
 import { encodeRaw, rawExtension, rawLine, RawFileTable, type RawCompression, type RawFile, type RawFormat } from './s3-raw-files.ts';
 
 const MiB = 2 ** 20;
@@ -39,13 +40,16 @@ export interface S3RawSinkOptions {
   readonly maxBufferedBytes?: number;
   readonly multipartThresholdBytes?: number;
   readonly partSizeBytes?: number;
-  readonly retry?: Partial<RetryOptions>;
+  /** Backoff of the retries of uploads and listings (default base 100 ms, cap 5 s, full jitter). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** How long S3 may fail before the sink fails (default: the runtime's S3 outage timeout). */
+  readonly unavailableTimeoutMs?: number;
   readonly maxRecoveryEntries?: number;
   readonly scheduler?: SchedulerLike;
   readonly random?: () => number;
 }
 
-type Resolved = Required<Omit<S3RawSinkOptions, 'retry'>> & { readonly retry: RetryOptions };
+type Resolved = Required<Omit<S3RawSinkOptions, 'retry' | 'unavailableTimeoutMs'>> & { readonly retry: RetryPolicy; readonly unavailableTimeoutMs: number | undefined };
 
 /**
  * A sink keeping the records it is given as they came, before any parsing: newline-delimited, gzip
@@ -88,15 +92,13 @@ function resolve(o: S3RawSinkOptions): Resolved {
     maxBufferedBytes: positive('maxBufferedBytes', o.maxBufferedBytes ?? 256 * MiB),
     multipartThresholdBytes: positive('multipartThresholdBytes', o.multipartThresholdBytes ?? 16 * MiB, 5 * MiB),
     partSizeBytes: positive('partSizeBytes', o.partSizeBytes ?? 8 * MiB, 5 * MiB),
-    retry: {
-      attempts: positive('retry.attempts', o.retry?.attempts ?? 5),
-      baseDelayMs: positive('retry.baseDelayMs', o.retry?.baseDelayMs ?? 100, 0),
-      maxDelayMs: positive('retry.maxDelayMs', o.retry?.maxDelayMs ?? 10_000, 0),
-    },
+    retry: { ...DEFAULT_RETRY_POLICY, ...o.retry },
+    unavailableTimeoutMs: o.unavailableTimeoutMs === undefined ? undefined : positive('unavailableTimeoutMs', o.unavailableTimeoutMs),
     maxRecoveryEntries: positive('maxRecoveryEntries', o.maxRecoveryEntries ?? 10_000),
     scheduler: o.scheduler ?? asyncScheduler,
     random: o.random ?? Math.random,
   };
+  problems.push(...retryPolicyProblems(resolved.retry).map((p) => `${o.id}: ${p}`));
   if (!['record', 'value'].includes(resolved.format)) problems.push(`${o.id}: format must be 'record' or 'value'`);
   if (!['gzip', 'zstd', 'none'].includes(resolved.compression)) problems.push(`${o.id}: compression must be 'gzip', 'zstd' or 'none'`);
   if (!['source', 'dead-letters'].includes(resolved.layout)) problems.push(`${o.id}: layout must be 'source' or 'dead-letters'`);
@@ -114,9 +116,8 @@ class S3RawSink implements Sink<unknown> {
   readonly #extension: string;
   readonly #files: RawFileTable;
   readonly #recovery: Recovery;
-  readonly #uploads = new Set<Promise<void>>();
+  readonly #uploads: S3Uploads;
   #bufferedBytes = 0;
-  #failure: Error | undefined;
   #writing: Promise<unknown> = Promise.resolve();
 
   constructor(options: Resolved, context: SinkContext) {
@@ -127,7 +128,8 @@ class S3RawSink implements Sink<unknown> {
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
     this.#extension = rawExtension(options.format, options.compression);
     this.#files = new RawFileTable({ scheduler: options.scheduler, maxFileAgeMs: options.maxFileAgeMs, close: (file) => this.#close(file) });
-    this.#recovery = new Recovery({ ...options, extension: this.#extension, hooks: this.#hooks('S3 listing failed; retrying'), logger: context.logger });
+    this.#uploads = new S3Uploads({ ...options, noun: 'S3 raw object' }, context);
+    this.#recovery = new Recovery({ ...options, extension: this.#extension, retry: this.#uploads.retry(`listing s3://${options.bucket}`), logger: context.logger });
   }
 
   write(batch: readonly Envelope<unknown>[]): Promise<void> {
@@ -166,13 +168,13 @@ class S3RawSink implements Sink<unknown> {
     }
     if (skipped > 0) this.#context.metrics.inc('duplicates_total', this.#labels, skipped);
     // Backpressure: past the bound, close the largest file and wait for uploads.
-    while (this.#bufferedBytes > this.#o.maxBufferedBytes && this.#failure === undefined) {
+    while (this.#bufferedBytes > this.#o.maxBufferedBytes && this.#uploads.failure === undefined) {
       if (this.#uploads.size === 0) {
         const largest = [...this.#files.files()].sort((a, b) => b.bytes - a.bytes)[0];
         if (largest === undefined) break;
         this.#close(largest);
       }
-      await Promise.race(this.#uploads);
+      await this.#uploads.any();
     }
     this.#check();
   }
@@ -182,6 +184,14 @@ class S3RawSink implements Sink<unknown> {
     if (this.#o.layout === 'source') return envelope.meta.topic;
     const headers = envelope.meta.headers;
     return `${partitionValue(headers[DEAD_LETTER_HEADERS.step])}/${partitionValue(headers[DEAD_LETTER_HEADERS.code])}`;
+  }
+
+  rebalanceStarted(): void {
+    this.#uploads.rebalanceStarted();
+  }
+
+  rebalanceEnded(): void {
+    this.#uploads.rebalanceEnded();
   }
 
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
@@ -198,7 +208,7 @@ class S3RawSink implements Sink<unknown> {
 
   async flush(): Promise<void> {
     for (const file of [...this.#files.files()]) this.#close(file);
-    while (this.#uploads.size > 0) await Promise.all(this.#uploads);
+    await this.#uploads.all();
     this.#check();
   }
 
@@ -207,54 +217,22 @@ class S3RawSink implements Sink<unknown> {
   }
 
   #check(): void {
-    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#uploads.failure !== undefined) throw this.#uploads.failure;
   }
 
   #close(file: RawFile): void {
     if (file.closed) return;
     file.closed = true;
     this.#files.forget(file);
-    const upload: Promise<void> = this.#upload(file).finally(() => this.#uploads.delete(upload));
-    this.#uploads.add(upload);
-  }
-
-  async #upload(file: RawFile): Promise<void> {
-    const startedAt = this.#o.scheduler.now();
     const { topic, partition, offset } = file.meta;
-    const key = rangeKey(directoryPrefix(this.#o.prefix, file.dir, topic, partition), offset, file.lastOffset, this.#extension);
-    try {
-      const body = await encodeRaw(file.chunks, this.#o.compression);
-      await uploadWithRetry(
-        { client: this.#o.client, bucket: this.#o.bucket, key, body, multipartThresholdBytes: this.#o.multipartThresholdBytes, partSizeBytes: this.#o.partSizeBytes },
-        this.#o.retry,
-        this.#hooks('S3 upload failed; retrying', key),
-      ).catch((error: unknown) => {
-        throw new SinkRetriableError(`${this.id}: upload of s3://${this.#o.bucket}/${key} failed after ${this.#o.retry.attempts} attempts: ${message(error)}`, {
-          cause: error,
-          stepId: this.id,
-        });
-      });
-      for (const lease of file.leases) lease.release();
-      this.#context.metrics.inc('sink_files_total', this.#labels);
-      this.#context.metrics.inc('sink_records_total', this.#labels, file.rows);
-      this.#context.metrics.observe('sink_latency_ms', this.#labels, this.#o.scheduler.now() - startedAt);
-    } catch (error) {
-      // The leases stay held: the runtime must not commit past these records.
-      this.#failure ??= error as Error;
-      this.#context.logger.error({ step: this.id, key, err: message(error) }, 'S3 raw object not written');
-    } finally {
-      this.#bufferedBytes -= file.bytes;
-    }
-  }
-
-  #hooks(log: string, key?: string): RetryHooks {
-    return retryHooks(this.#o, (attempt, error) => {
-      this.#context.metrics.inc('sink_retries_total', this.#labels);
-      this.#context.logger.warn({ step: this.id, key, attempt, err: message(error) }, log);
+    this.#uploads.start({
+      key: rangeKey(directoryPrefix(this.#o.prefix, file.dir, topic, partition), offset, file.lastOffset, this.#extension),
+      rows: file.rows,
+      leases: file.leases,
+      body: () => encodeRaw(file.chunks, this.#o.compression),
+      settled: () => {
+        this.#bufferedBytes -= file.bytes;
+      },
     });
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -19,9 +19,10 @@
  * The provider is called for every new connection (and re-authentication), so tokens stay fresh.
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { SASLOptions } from '@platformatic/kafka';
+import { findErrorBy, type SASLOptions } from '@platformatic/kafka';
 import type { KafkaConfig, SASLOptions as KafkajsSasl } from 'kafkajs';
 import { ConfigError } from '../core/errors.ts';
+import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from '../core/health.ts';
 
 /** TLS material; every field optional. `tls: true` means TLS verified against the system CAs. */
 export interface KafkaTlsOptions {
@@ -59,6 +60,43 @@ export interface KafkaConnectionOptions {
   readonly sasl?: KafkaSaslOptions;
   readonly connectTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /**
+   * How long the client retries a request while the cluster does not answer (a broker restarting,
+   * unreachable, a leader moving), with exponential backoff up to 5 s between tries. Default 300000
+   * (`TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS`); the runtime gives up a little earlier, with a clear error.
+   */
+  readonly unavailableTimeoutMs?: number;
+  /** Told of every request the client retries, and of answers: the runtime's Kafka health. */
+  readonly dependency?: { failed(error: unknown): void; succeeded(): void };
+}
+
+/**
+ * Whether a failed request says the cluster does not answer (a connection refused, closed or timed
+ * out), as opposed to an answer that asks to try again (a coordinator still loading, a leader
+ * moving): only the first makes an outage.
+ */
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof Error && (findErrorBy(error, 'code', 'PLT_KFK_NETWORK') !== null || findErrorBy(error, 'code', 'PLT_KFK_TIMEOUT') !== null);
+}
+
+/** Backoff between retries of a Kafka request: 250 ms doubling up to 5 s, with equal jitter. */
+export const KAFKA_RETRY = Object.freeze({ baseDelayMs: 250, maxDelayMs: 5_000 });
+
+/** The wait before retry `attempt` (1-based): half the capped exponential, plus up to as much again at random. */
+export function kafkaRetryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const cap = Math.min(KAFKA_RETRY.maxDelayMs, KAFKA_RETRY.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.floor(cap / 2 + (random() * cap) / 2);
+}
+
+/**
+ * Retries per request so that they span at least `unavailableTimeoutMs` plus a fifth (counting the
+ * smallest waits, with no time for the requests themselves): a request fails only after the
+ * runtime's own outage timeout has passed, so that its clearer error comes first.
+ */
+export function kafkaRetries(unavailableTimeoutMs: number = DEFAULT_UNAVAILABLE_TIMEOUT_MS): number {
+  let retries = 0;
+  for (let spanned = 0; spanned < unavailableTimeoutMs * 1.2; retries++) spanned += kafkaRetryDelayMs(retries + 1, () => 0);
+  return Math.max(3, retries);
 }
 
 const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'];
@@ -79,6 +117,7 @@ export function validateConnection(options: KafkaConnectionOptions, path = 'sour
       problems.push(`${path}/sasl needs username and password for ${sasl.mechanism}`);
     }
   }
+  if (options.unavailableTimeoutMs !== undefined && !(options.unavailableTimeoutMs > 0)) problems.push(`${path}/unavailableTimeoutMs must be > 0`);
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
@@ -97,11 +136,21 @@ export function platformaticConnection(options: KafkaConnectionOptions): {
   sasl?: SASLOptions;
   connectTimeout?: number;
   requestTimeout?: number;
+  retries: number;
+  retryDelay: (client: unknown, operation: string, attempt: number, retries: number, error: unknown) => number;
 } {
   const tls = tlsOptions(options.tls);
   const sasl = options.sasl;
+  const dependency = options.dependency;
   return {
     bootstrapBrokers: [...options.brokers],
+    // The client's one retry path (it asks each error whether it `canRetry`), stretched to ride
+    // through an outage; each retry is reported so the runtime knows Kafka does not answer.
+    retries: kafkaRetries(options.unavailableTimeoutMs),
+    retryDelay: (_client, _operation, attempt, _retries, error) => {
+      if (isUnreachable(error)) dependency?.failed(error);
+      return kafkaRetryDelayMs(attempt);
+    },
     ...(tls === undefined ? {} : { tls, tlsServerName: tls.servername ?? true }),
     ...(sasl === undefined
       ? {}
@@ -122,7 +171,7 @@ export function platformaticConnection(options: KafkaConnectionOptions): {
 /** The connection part of a kafkajs `KafkaConfig`. */
 export function kafkajsConnection(options: KafkaConnectionOptions): Pick<
   KafkaConfig,
-  'brokers' | 'clientId' | 'ssl' | 'sasl' | 'connectionTimeout' | 'requestTimeout'
+  'brokers' | 'clientId' | 'ssl' | 'sasl' | 'connectionTimeout' | 'requestTimeout' | 'retry'
 > {
   const tls = tlsOptions(options.tls);
   const sasl = options.sasl;
@@ -140,5 +189,6 @@ export function kafkajsConnection(options: KafkaConnectionOptions): Pick<
     ...(kafkajsSasl === undefined ? {} : { sasl: kafkajsSasl }),
     ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeout: options.connectTimeoutMs }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+    retry: { initialRetryTime: KAFKA_RETRY.baseDelayMs, maxRetryTime: KAFKA_RETRY.maxDelayMs, retries: kafkaRetries(options.unavailableTimeoutMs) },
   };
 }

@@ -6,13 +6,23 @@ import { NO_HEADERS, type TopicPartition } from './source.ts';
 
 const { logLevel } = kafkajs;
 
-/** Routes kafkajs logs (warn and above) to pino. */
-export function kafkajsLogCreator(logger: Logger | undefined) {
+/** kafkajs's log lines for a broker it cannot reach: one per try, so they make an outage, logged by it. */
+const UNREACHABLE = /^(Connection error|Failed to connect to seed broker|Connection timeout|Connection closed)/;
+
+/**
+ * Routes kafkajs logs (warn and above) to pino. A broker that cannot be reached is told to
+ * `dependency` (which logs the outage once per interval) and logged at debug only: kafkajs logs
+ * every failed connection at error level.
+ */
+export function kafkajsLogCreator(logger: Logger | undefined, dependency?: { failed(error: unknown): void }) {
   return () =>
     ({ level, label, log }: LogEntry) => {
       if (logger === undefined || level > logLevel.WARN) return;
       const { message, ...rest } = log;
-      if (level <= logLevel.ERROR) logger.error({ kafkajs: label, ...rest }, message);
+      if (dependency !== undefined && UNREACHABLE.test(message)) {
+        dependency.failed(new Error(message));
+        logger.debug({ kafkajs: label, ...rest }, message);
+      } else if (level <= logLevel.ERROR) logger.error({ kafkajs: label, ...rest }, message);
       else logger.warn({ kafkajs: label, ...rest }, message);
     };
 }

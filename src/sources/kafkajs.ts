@@ -71,7 +71,7 @@ export class KafkajsSource implements KafkaSource {
     this.#kafka = new Kafka({
       ...kafkajsConnection({ ...options, clientId: options.clientId ?? `tributary-${options.groupId}` }),
       logLevel: logLevel.WARN,
-      logCreator: kafkajsLogCreator(logger),
+      logCreator: kafkajsLogCreator(logger, options.dependency),
     });
     this.#consumer = this.#kafka.consumer({
       groupId: options.groupId,
@@ -96,6 +96,7 @@ export class KafkajsSource implements KafkaSource {
       this.#memberId = event.payload.memberId;
       this.#joinResponses = 0;
       this.#rejoining = false;
+      this.#options.dependency?.succeeded();
       this.#onAssignment(now, continuous);
       this.#handlers?.onJoined?.(this.#ownership.assigned());
     });
@@ -110,7 +111,9 @@ export class KafkajsSource implements KafkaSource {
     });
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart && !this.#stopped) handlers.onError(event.payload.error);
+      else this.#options.dependency?.failed(event.payload.error);
     });
+    consumer.on(consumer.events.HEARTBEAT, () => this.#options.dependency?.succeeded());
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.#options.topics], fromBeginning: this.#options.fromBeginning ?? false });
     await consumer.run({

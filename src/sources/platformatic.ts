@@ -21,10 +21,14 @@
  *   already read are delivered again; the runtime drops those by offset. A partition new to this
  *   member is read from its committed offset whatever the client's own position (see
  *   `partition-starts.ts`).
+ * - Outages: every request (metadata, fetch, join, heartbeat, commit offsets listing) is retried by
+ *   the client with backoff for the connection's `unavailableTimeoutMs` (see `connection.ts`), so a
+ *   broker restarting or not there yet at start is waited for, not fatal; its heartbeats and joins
+ *   tell the runtime when Kafka answers again.
  */
 import { Consumer, ListOffsetTimestamps, stringDeserializer, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { RecordMeta } from '../core/envelope.ts';
-import { platformaticConnection } from './connection.ts';
+import { isUnreachable, platformaticConnection } from './connection.ts';
 import { commitOwned, isFencing, Ownership } from './ownership.ts';
 import { commitAs, describeMember } from './platformatic-commit.ts';
 import { byTopic, PartitionStarts } from './partition-starts.ts';
@@ -109,6 +113,13 @@ export class PlatformaticSource implements KafkaSource {
       });
     }
     consumer.on('consumer:group:leave', () => this.#onAssignment([]));
+    const dependency = this.#options.dependency;
+    if (dependency !== undefined) {
+      consumer.on('consumer:heartbeat:end', () => dependency.succeeded());
+      consumer.on('consumer:heartbeat:error', ({ error }: { error: unknown }) => {
+        if (isUnreachable(error)) dependency.failed(error);
+      });
+    }
     const stream = await consumer.consume({
       topics: [...this.#options.topics],
       mode: 'committed',
@@ -125,6 +136,7 @@ export class PlatformaticSource implements KafkaSource {
   }
 
   #onJoin(): void {
+    this.#options.dependency?.succeeded();
     const now: TopicPartition[] = [];
     for (const { topic, partitions } of this.#consumer.assignments ?? []) {
       for (const partition of partitions) now.push({ topic, partition });

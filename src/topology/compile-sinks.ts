@@ -16,6 +16,11 @@ import type { ValidSink } from './types.ts';
 /** Clients the sinks write with; one of each, shared by every sink of its kind. */
 export interface SinkDeps {
   readonly dynamo?: DynamoDBClient;
+  /**
+   * The DynamoDB sinks' client, when `dynamo` (which durable dedup also uses) makes several attempts
+   * per call: the sinks retry themselves, so theirs should make one (`maxAttempts: 1`).
+   */
+  readonly sinkDynamo?: DynamoDBClient;
   readonly s3?: S3Client;
   /** Brokers and security for Kafka sinks (the source's, usually). */
   readonly kafka?: KafkaConnectionOptions;
@@ -27,12 +32,13 @@ export function compileSink(spec: ValidSink, ctx: PipelineContext, deps: SinkDep
   const missing = (what: string) => new ConfigError(`/sinks/${spec.id}: no ${what} client was given to the compiler`);
   switch (spec.kind) {
     case 'dynamodb': {
-      if (!deps.dynamo) throw missing('DynamoDB');
+      const client = deps.sinkDynamo ?? deps.dynamo;
+      if (!client) throw missing('DynamoDB');
       return dynamoDbSink(
         {
           id: spec.id,
           table: spec.table,
-          client: deps.dynamo,
+          client,
           partitionKey: spec.partitionKey,
           ...(spec.sortKey ? { sortKey: spec.sortKey } : {}),
           attributes: spec.attributes,

@@ -4,7 +4,8 @@ import { loadSettings, parseBoolean } from '../config-env.ts';
 import type { ProgressTarget } from '../runtime/progress.ts';
 import { startOps } from './ops.ts';
 import { mskIamTokenProvider } from '../sources/msk-iam.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, UnavailableError } from '../core/errors.ts';
+import type { Dependency } from '../core/health.ts';
 import { createLogger } from '../core/logger.ts';
 import type { RuntimeOptions } from '../runtime/context.ts';
 import { createRuntime, type Runtime } from '../runtime/runtime.ts';
@@ -25,6 +26,9 @@ import type { ValidTopology } from './types.ts';
  *   `scram-sha-512`, `plain`, `aws-msk-iam`; any case), `TRIBUTARY_KAFKA_SASL_USERNAME`, `TRIBUTARY_KAFKA_SASL_PASSWORD`;
  * - bounds and timings: `TRIBUTARY_MAX_INFLIGHT_RECORDS`, `TRIBUTARY_MAX_INFLIGHT_BYTES`,
  *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000);
+ * - outages: `TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS` and `TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS`
+ *   (S3, DynamoDB), default 300000 each: how long Tributary waits for a service that does not
+ *   answer, not ready meanwhile, before it exits 1;
  * - group membership: `TRIBUTARY_GROUP_PROTOCOL` (`classic`, the default, or `consumer` for KIP-848),
  *   `TRIBUTARY_GROUP_INSTANCE_ID` (static membership; on ECS derived from the task when unset, see
  *   src/sources/ecs.ts; `none` turns it off).
@@ -33,8 +37,10 @@ export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv, signer?: Paramete
   const { brokers } = connectionsFromEnv(env);
   const mechanism = env.TRIBUTARY_KAFKA_SASL_MECHANISM?.trim().toLowerCase();
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const unavailableTimeoutMs = numberFromEnv(env, 'TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS');
   return {
     brokers,
+    ...(unavailableTimeoutMs === undefined ? {} : { unavailableTimeoutMs }),
     ...(parseBoolean(env.TRIBUTARY_KAFKA_TLS) ? { tls: true } : {}),
     ...(mechanism === 'aws-msk-iam'
       ? { sasl: { mechanism: 'oauthbearer', token: mskIamTokenProvider({ region, ...(signer === undefined ? {} : { signer }) }) } }
@@ -116,6 +122,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
   const maxInflightBytes = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_BYTES');
   const commitIntervalMs = numberFromEnv(env, 'TRIBUTARY_COMMIT_INTERVAL_MS');
   const shutdownTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS');
+  const sinkUnavailableTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS');
   return {
     source: { ...sourceOptionsOf(topology, kafka), ...groupMembershipFromEnv(env) },
     deadLetterTopic: topology.deadLetters.topic,
@@ -126,6 +133,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
     },
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
     ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
+    ...(sinkUnavailableTimeoutMs === undefined ? {} : { sinkUnavailableTimeoutMs }),
   };
 }
 
@@ -149,15 +157,23 @@ export function ensureTopologyTopics(topology: ValidTopology, kafka: KafkaConnec
 export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env, options: { readonly bounded?: boolean } = {}): StartedTopology {
   const connections = connectionsFromEnv(env);
   const kafka = kafkaConnectionFromEnv(env);
+  // Durable dedup keeps the SDK's retries; sinks retry themselves, so their clients try once.
   const dynamo = createDynamoClient(connections);
-  const s3 = createS3Client(connections);
+  const sinkDynamo = createDynamoClient(connections, { maxAttempts: 1 });
+  const s3 = createS3Client(connections, { maxAttempts: 1 });
   const runtime = createRuntime(runtimeOptionsOf(topology, kafka, env));
-  const done = ensureTopologyTopics(topology, kafka).then(
-    (partitionCounts) =>
-      runtime.run(compileTopology(topology, { dynamo, s3, kafka, partitionCounts, ...(options.bounded === undefined ? {} : { bounded: options.bounded }) })),
+  // Not there yet at start: waited for as in any outage (not ready, logged once per interval).
+  const reachable = runtime.health.dependency('kafka');
+  const done = untilExpired(ensureTopologyTopics(topology, { ...kafka, dependency: reachable }), reachable).then(
+    (partitionCounts) => {
+      reachable.succeeded();
+      return runtime.run(
+        compileTopology(topology, { dynamo, sinkDynamo, s3, kafka, partitionCounts, ...(options.bounded === undefined ? {} : { bounded: options.bounded }) }),
+      );
+    },
     async (error: unknown) => {
       await runtime.shutdown('internal topics could not be created');
-      throw error;
+      throw reachable.available || error instanceof UnavailableError ? error : new UnavailableError('kafka', reachable.unavailableForMs, { cause: error });
     },
   );
   return {
@@ -165,9 +181,21 @@ export function startTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = 
     done,
     close() {
       dynamo.destroy();
+      sinkDynamo.destroy();
       s3.destroy();
     },
   };
+}
+
+/** `promise`, or an UnavailableError once `dependency` has been unavailable for its timeout (polled every second). */
+function untilExpired<T>(promise: Promise<T>, dependency: Dependency): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      if (dependency.expired) reject(new UnavailableError(dependency.name, dependency.unavailableForMs, { cause: dependency.lastError }));
+    }, 1000);
+  });
+  return Promise.race([promise, expired]).finally(() => clearInterval(timer));
 }
 
 export interface RunOptions {

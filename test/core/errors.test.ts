@@ -15,6 +15,7 @@ import {
   StackError,
   StateLimitError,
   TributaryError,
+  UnavailableError,
   ValidationError,
 } from '../../src/core/errors.ts';
 
@@ -33,6 +34,7 @@ const CATALOGUE: [TributaryError, string, boolean][] = [
   [new SinkOverloadError('x', 10), 'TRIB_SINK_OVERLOAD', true],
   [new SourceError('x', true), 'TRIB_SOURCE', true],
   [new StackError('x'), 'TRIB_STACK', false],
+  [new UnavailableError('s3', 1000), 'TRIB_UNAVAILABLE', false],
 ];
 
 describe('the error catalogue', () => {

@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { Health } from '../../src/core/health.ts';
 import type { RuntimeEvent } from '../../src/runtime/context.ts';
 import { Readiness } from '../../src/runtime/readiness.ts';
 
@@ -28,6 +29,22 @@ describe('readiness', () => {
     expect(readiness.check()).toEqual({ ready: true, partitions: 0 });
     events.next({ type: 'assigned', partitions: [tp(3)] });
     expect(readiness.check()).toEqual({ ready: true, partitions: 1 });
+  });
+
+  it("is not ready while a dependency its calls found unreachable has not answered again, naming it", () => {
+    const events = new Subject<RuntimeEvent>();
+    const clock = { now: 1_000 };
+    const health = new Health({ now: () => clock.now });
+    const kafka = health.dependency('kafka');
+    const readiness = new Readiness({ events, inflight: {}, healthReport: () => health.report() }, { now: () => clock.now });
+    events.next({ type: 'joined', partitions: [] });
+    expect(readiness.check().ready).toBe(true);
+    kafka.failed(new Error('ECONNREFUSED'));
+    kafka.failed(new Error('ECONNREFUSED'));
+    clock.now = 13_000;
+    expect(readiness.check()).toEqual({ ready: false, reason: 'dependency-unavailable', detail: 'kafka unavailable for 12 s (2 failed calls)', partitions: 0 });
+    kafka.succeeded();
+    expect(readiness.check().ready).toBe(true);
   });
 
   it('turns 503 when a sink has been retrying past the threshold, and back when it recovers', () => {

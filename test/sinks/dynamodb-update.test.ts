@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { envelopeOf } from '../../src/core/envelope.ts';
-import { compileUpdateBuilder, updateOptionProblems } from '../../src/sinks/dynamodb-update.ts';
+import { compileUpdateBuilder, updateOptionProblems, WRITE_ID_ATTRIBUTE } from '../../src/sinks/dynamodb-update.ts';
 
 const key = { pk: { S: 'BOARD#1' }, sk: { S: 'u1' } };
 const item = { ...key, score: { N: '90' }, name: { S: 'ann' } };
@@ -29,13 +29,24 @@ describe('compileUpdateBuilder', () => {
     expect(r.ok && r.input.ExpressionAttributeValues).toEqual({ ':t': { S: '2024-05-01' } });
   });
 
-  it('add: ADDs the counter and SETs the other attributes, never the counter', () => {
+  it('add: ADDs the counter and SETs the other attributes, never the counter, and a write id of its own', () => {
     const add = compileUpdateBuilder({ mode: 'add', update: { attribute: 'score', value: 'points' } }, 'boards', 's');
     const r = add(envelopeOf({ points: 5 }), item, key);
-    expect(r.ok && r.input.UpdateExpression).toBe('SET #a0 = :a0 ADD #t :t');
-    expect(r.ok && r.input.ExpressionAttributeNames).toEqual({ '#t': 'score', '#a0': 'name' });
-    expect(r.ok && r.input.ExpressionAttributeValues).toEqual({ ':t': { N: '5' }, ':a0': { S: 'ann' } });
+    expect(r.ok && r.input.UpdateExpression).toBe('SET #a0 = :a0, #w = :w ADD #t :t');
+    expect(r.ok && r.input.ExpressionAttributeNames).toEqual({ '#t': 'score', '#a0': 'name', '#w': WRITE_ID_ATTRIBUTE });
+    expect(r.ok && r.input.ExpressionAttributeValues).toEqual({ ':t': { N: '5' }, ':a0': { S: 'ann' }, ':w': { S: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
     expect(r.ok && r.input.ConditionExpression).toBeUndefined();
+    // A retry after a timeout is the same update, refused if the item holds its write id already.
+    expect(r.ok && r.retryInput).toEqual({ ...(r.ok ? r.input : {}), ConditionExpression: 'attribute_not_exists(#w) OR #w <> :w' });
+    const again = add(envelopeOf({ points: 5 }), item, key);
+    expect(again.ok && again.input.ExpressionAttributeValues?.[':w']).not.toEqual(r.ok && r.input.ExpressionAttributeValues?.[':w']);
+  });
+
+  it('max: no write id, no retry variant (a repeated maximum is harmless)', () => {
+    const max = compileUpdateBuilder({ mode: 'max', update: { attribute: 'best', value: 'score' } }, 'boards', 's');
+    const r = max(envelopeOf({ score: 5 }), key, key);
+    expect(r.ok && r.retryInput).toBeUndefined();
+    expect(r.ok && r.input.ExpressionAttributeNames).toEqual({ '#t': 'best' });
   });
 
   it('refuses a value of the wrong type', () => {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { SinkPermanentError, SinkRetriableError } from '../../src/core/errors.ts';
+import { SinkPermanentError, UnavailableError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { shardKeys, shardOf } from '../../src/sinks/dynamodb-item.ts';
 import { countItems, ensureTable, scanTable, tableDefinitionOf } from '../../src/sinks/dynamodb-table.ts';
@@ -145,7 +145,7 @@ describe('dynamoDbSink (put)', () => {
     expect(forwarded.sort()).toEqual(batch.map((e) => e.value.session_id));
     expect(metrics.value('sink_retries_total', { step: 'sessions' })).toBe(3);
     expect(slept).toHaveLength(3);
-    expect(slept.every((ms) => ms >= 0 && ms < 50)).toBe(true);
+    expect(slept.every((ms) => ms >= 0 && ms < 100)).toBe(true);
     expect(allDone(batch)).toBe(true);
   });
 
@@ -266,7 +266,7 @@ describe('dynamoDbSink (leases and failures)', () => {
     expect(allDone(batch)).toBe(true);
   });
 
-  it('rejects with SinkRetriableError when retries run out, leaving unwritten leases held', async () => {
+  it('rejects with UnavailableError when a write failed for the outage timeout, leaving unwritten leases held', async () => {
     const table = await createTable({ prefix: 'ddb-exhaust' });
     const real = dynamoClient();
     const { client } = spy(real, (command) => {
@@ -276,13 +276,16 @@ describe('dynamoDbSink (leases and failures)', () => {
       return undefined;
     });
     const { metrics, dead, context } = testContext();
-    const sink = dynamoDbSink({ ...keyOptions(table, client), concurrency: 1, retry: { maxAttempts: 3 } }, context);
+    // A virtual clock: each retry waits 50 ms, so the third failure comes 100 ms after the first.
+    let now = 0;
+    const clock = { now: () => now, sleep: async (ms: number) => void (now += ms), random: () => 0.5 };
+    const sink = dynamoDbSink({ ...keyOptions(table, client), concurrency: 1, retry: { baseDelayMs: 100, maxDelayMs: 100 }, unavailableTimeoutMs: 100, ...clock }, context);
     const batch = sessions(60);
 
     const error = await sink.write(batch).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(SinkRetriableError);
-    expect((error as SinkRetriableError).message).toMatch(/retries exhausted after 3 attempts \(ThrottlingException: injected\)/);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).message).toMatch(/^dynamodb unavailable for 0 s, longer than its outage timeout; giving up: table .*: ThrottlingException: injected/);
     expect(leases(batch.slice(0, 25)).every((l) => l.done)).toBe(true);
     expect(leases(batch.slice(25, 50)).map((l) => l.refs)).toEqual(Array(25).fill(1));
     expect(leases(batch.slice(50)).map((l) => l.refs)).toEqual(Array(10).fill(1));
@@ -297,7 +300,7 @@ describe('dynamoDbSink (leases and failures)', () => {
     const sink = dynamoDbSink(keyOptions('no-such-table', real), context);
     const batch = sessions(5);
     const error = await sink.write(batch).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SinkRetriableError);
+    expect(error).toBeInstanceOf(SinkPermanentError);
     expect((error as Error).message).toContain('ResourceNotFoundException');
     expect(dead).toEqual([]);
     expect(leases(batch).every((l) => l.refs === 1)).toBe(true);
@@ -423,9 +426,11 @@ describe('dynamoDbSink (max and add)', () => {
     await sink.write(batch);
     await sink.write([board('ann', 5)]);
     const items = await scanAll(real, table);
+    // Each update also leaves its write id (what makes a retry after a timeout safe).
+    const writeId = expect.stringMatching(/^[0-9a-f-]{36}$/);
     expect(items).toEqual([
-      { pk: 'BOARD#weekly', sk: 'ann', board: 'weekly', total: 17 },
-      { pk: 'BOARD#weekly', sk: 'bob', board: 'weekly', total: 1 },
+      { pk: 'BOARD#weekly', sk: 'ann', board: 'weekly', total: 17, tributary_write_id: writeId },
+      { pk: 'BOARD#weekly', sk: 'bob', board: 'weekly', total: 1, tributary_write_id: writeId },
     ]);
     expect(allDone(batch)).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { NetworkError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { SinkOverloadError, SinkRetriableError, type TributaryError } from '../../src/core/errors.ts';
+import { UnavailableError, type TributaryError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import type { OutgoingRecord, RecordProducer } from '../../src/runtime/kafka-producer.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -22,7 +22,7 @@ function sink(producer: FakeProducer, options: Partial<ConstructorParameters<typ
   const dead: { envelope: Envelope<unknown>; error: TributaryError; step: string }[] = [];
   const metrics = new Metrics();
   const s = new KafkaSink(
-    { id: 'out', brokers: ['127.0.0.1:1'], topic: 'target', retryAfterMs: 5, ...options },
+    { id: 'out', brokers: ['127.0.0.1:1'], topic: 'target', ...options },
     { deadLetter: (envelope, error, step) => dead.push({ envelope, error, step }), logger: silentLogger, metrics },
     producer,
   );
@@ -75,16 +75,17 @@ describe('KafkaSink', () => {
     expect([leases[0]?.done, leases[2]?.done]).toEqual([true, true]);
   });
 
-  it('turns network errors into SinkOverloadError, then fails after maxRetries in a row', async () => {
+  it('fails with UnavailableError when the producer gave up retrying a network error (past the outage timeout)', async () => {
     const producer = new FakeProducer();
     producer.send = async () => {
       throw new NetworkError('connection refused');
     };
-    const { s } = sink(producer, { maxRetries: 2 });
-    const batch = [envelopeOf('x', {}, new CountingLease())];
-    await expect(s.write(batch)).rejects.toBeInstanceOf(SinkOverloadError);
-    await expect(s.write(batch)).rejects.toBeInstanceOf(SinkOverloadError);
-    await expect(s.write(batch)).rejects.toBeInstanceOf(SinkRetriableError);
+    const { s } = sink(producer, { unavailableTimeoutMs: 60_000 });
+    const lease = new CountingLease();
+    const error = await s.write([envelopeOf('x', {}, lease)]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).message).toBe('kafka unavailable for 60 s, longer than its outage timeout; giving up: connection refused');
+    expect(lease.done).toBe(false);
   });
 
   it('fails at once, with the error itself, when it is not retriable', async () => {

@@ -32,11 +32,18 @@ export class FakeS3 {
     this.#gate = undefined;
   }
 
-  async send(command: Command): Promise<object> {
+  /** A held send rejects when its `abortSignal` aborts, like the SDK's. */
+  async send(command: Command, options: { abortSignal?: AbortSignal } = {}): Promise<object> {
     if (command.constructor.name === 'ListObjectsV2Command') return this.#list(command.input);
     if (command.constructor.name !== 'PutObjectCommand') throw new Error(`unexpected ${command.constructor.name}`);
     this.sends += 1;
-    if (this.#gate) await this.#gate;
+    if (this.#gate) {
+      const signal = options.abortSignal;
+      await Promise.race([
+        this.#gate,
+        new Promise((_, reject) => signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true })),
+      ]);
+    }
     if (this.failures > 0) {
       this.failures -= 1;
       throw Object.assign(new Error('injected failure'), { name: 'InternalError' });

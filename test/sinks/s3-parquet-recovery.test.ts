@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { SinkRetriableError } from '../../src/core/errors.ts';
+import { UnavailableError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
 import { DurableOffsets } from '../../src/sinks/s3-parquet-recovery.ts';
@@ -133,20 +133,20 @@ describe('s3ParquetSink replay recovery', () => {
     expect(s3.listed.map((prefix) => prefix.slice(DIR(10).length - 2, DIR(10).length))).toEqual(['10', '11', '12', '10']);
   });
 
-  it('retries a failed listing, and rejects the write with SinkRetriableError once retries run out, appending nothing', async () => {
-    const { s3, make } = bucket({ retry: { attempts: 3, baseDelayMs: 1 } });
+  it('retries a failed listing, and rejects the write with UnavailableError once S3 failed for the outage timeout, appending nothing', async () => {
+    const { s3, make } = bucket({ retry: { baseDelayMs: 1, maxDelayMs: 2 }, unavailableTimeoutMs: 30 });
     s3.listFailures = 2;
     const ok = make();
     await ok.sink.write(range(0, 1));
     await ok.sink.close();
     expect(ok.metrics.value('sink_retries_total', { step: 'to-s3' })).toBe(2);
 
-    s3.listFailures = 3;
+    s3.listFailures = 100_000;
     const failing = make();
     const batch = range(2, 3);
     const error = await failing.sink.write(batch).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SinkRetriableError);
-    expect((error as Error).message).toMatch(/to-s3: listing s3:\/\/lake for replay recovery failed: injected listing failure/);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toMatch(/^s3 unavailable for 0 s, longer than its outage timeout; giving up: listing s3:\/\/lake: InternalError: injected listing failure/);
     expect(done(batch)).toEqual([false, false]);
     await failing.sink.close();
     expect(keys(s3)).toEqual([file(10, 0, 0, 1)]);

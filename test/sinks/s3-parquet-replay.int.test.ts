@@ -59,7 +59,7 @@ function processLife(bucket: string, random: () => number) {
   const scheduler = new VirtualTimeScheduler();
   const { context, metrics } = testContext();
   const sink = s3ParquetSink(
-    { id: 'to-s3', client, bucket, prefix: 'raw', scheduler, maxFileAgeMs: AGE_MS, maxFileRows: 10 + Math.floor(random() * 60), retry: { attempts: 1 }, encodeInWorker: false },
+    { id: 'to-s3', client, bucket, prefix: 'raw', scheduler, maxFileAgeMs: AGE_MS, maxFileRows: 10 + Math.floor(random() * 60), unavailableTimeoutMs: 0, encodeInWorker: false },
     context,
   );
   const released = Array.from({ length: PARTITIONS }, () => new Set<number>());

@@ -144,7 +144,7 @@ describe('s3ParquetSink on versitygw', () => {
   });
 
   it('retries an injected upload failure and lands the file once, releasing leases only after it', async () => {
-    const { bucket, client, sink, metrics } = await setup({ retry: { attempts: 4, baseDelayMs: 5 } });
+    const { bucket, client, sink, metrics } = await setup({ retry: { baseDelayMs: 5 } });
     failSends(client, ['PutObjectCommand'], 2);
     const sent = recordSends(client);
     const batch = [event(0, 7, 0), event(0, 8, 1), event(0, 9, 2)];

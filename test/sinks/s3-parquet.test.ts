@@ -1,6 +1,6 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, SinkOverloadError, SinkPermanentError, SinkRetriableError } from '../../src/core/errors.ts';
+import { ConfigError, SinkOverloadError, SinkPermanentError, UnavailableError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { s3ParquetSink, type S3ParquetSinkOptions } from '../../src/sinks/s3-parquet.ts';
 import { testContext } from '../support/sink-context.ts';
@@ -107,7 +107,7 @@ describe('s3ParquetSink leases, failures and backpressure', () => {
   });
 
   it('retries failed uploads with backoff and lands the file once', async () => {
-    const { s3, sink, metrics } = setup({ retry: { attempts: 4, baseDelayMs: 1 } });
+    const { s3, sink, metrics } = setup({ retry: { baseDelayMs: 1 } });
     s3.failures = 2;
     const batch = [record(0, T10), record(1, T10)];
     await sink.write(batch);
@@ -118,17 +118,32 @@ describe('s3ParquetSink leases, failures and backpressure', () => {
     expect(done(batch)).toEqual([true, true]);
   });
 
-  it('rejects flush and later writes with SinkRetriableError when retries run out, keeping the leases', async () => {
-    const { s3, sink, metrics } = setup({ retry: { attempts: 3, baseDelayMs: 1 } });
-    s3.failures = 100;
+  it('retries a failing upload for the outage timeout, then rejects flush and later writes with UnavailableError, keeping the leases', async () => {
+    const { s3, sink, metrics } = setup({ retry: { baseDelayMs: 1, maxDelayMs: 4 }, unavailableTimeoutMs: 40 });
+    s3.failures = 100_000;
     const batch = [record(0, T10), record(1, T10)];
     await sink.write(batch);
     const error = await sink.flush().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SinkRetriableError);
-    expect((error as SinkRetriableError).message).toMatch(/after 3 attempts: injected failure/);
-    expect(metrics.value('sink_retries_total', { step: 'to-s3' })).toBe(2);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).message).toMatch(/^s3 unavailable for 0 s, longer than its outage timeout; giving up: upload of s3:\/\/lake\/raw\/games\/.*: InternalError: injected failure/);
+    expect(metrics.value('sink_retries_total', { step: 'to-s3' })).toBe(s3.sends - 1);
+    expect(s3.sends).toBeGreaterThan(5);
     expect(done(batch)).toEqual([false, false]);
-    await expect(sink.write([record(2, T10)])).rejects.toBeInstanceOf(SinkRetriableError);
+    await expect(sink.write([record(2, T10)])).rejects.toBeInstanceOf(UnavailableError);
+  });
+
+  it('does not retry a refusal that no retry fixes (access denied): the write fails at once', async () => {
+    const { s3, sink, metrics } = setup();
+    const send = s3.send.bind(s3);
+    s3.send = async (command) => {
+      if (command.constructor.name !== 'PutObjectCommand') return send(command);
+      throw Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    };
+    await sink.write([record(0, T10)]);
+    const error = await sink.flush().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkPermanentError);
+    expect((error as Error).message).toMatch(/refused: denied/);
+    expect(metrics.value('sink_retries_total', { step: 'to-s3' })).toBe(0);
   });
 
   it('rejects with SinkOverloadError over the buffer bound in reject mode', async () => {

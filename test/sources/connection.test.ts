@@ -1,11 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
-import { kafkajsConnection, platformaticConnection, validateConnection } from '../../src/sources/connection.ts';
+import { MultipleErrors, NetworkError, ProtocolError } from '@platformatic/kafka';
+import { kafkaRetries, kafkaRetryDelayMs, kafkajsConnection, platformaticConnection, validateConnection } from '../../src/sources/connection.ts';
 
 describe('Kafka connection settings', () => {
   it('maps plain brokers without TLS or SASL', () => {
-    expect(platformaticConnection({ brokers: ['a:9092'] })).toEqual({ bootstrapBrokers: ['a:9092'] });
-    expect(kafkajsConnection({ brokers: ['a:9092'] })).toEqual({ brokers: ['a:9092'] });
+    expect(platformaticConnection({ brokers: ['a:9092'] })).toEqual({ bootstrapBrokers: ['a:9092'], retries: kafkaRetries(), retryDelay: expect.any(Function) });
+    expect(kafkajsConnection({ brokers: ['a:9092'] })).toEqual({ brokers: ['a:9092'], retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: kafkaRetries() } });
+  });
+
+  it('retries a request for longer than the outage timeout, with backoff from 250 ms to 5 s', () => {
+    // The smallest waits (half of each capped step) must cover the timeout and a fifth more.
+    const span = (retries: number) => Array.from({ length: retries }, (_, i) => kafkaRetryDelayMs(i + 1, () => 0)).reduce((a, b) => a + b, 0);
+    for (const timeout of [1_000, 30_000, 300_000]) {
+      expect(span(kafkaRetries(timeout))).toBeGreaterThanOrEqual(timeout * 1.2);
+      expect(span(kafkaRetries(timeout) - 1)).toBeLessThan(timeout * 1.2);
+    }
+    expect([1, 2, 3, 4, 5, 6, 20].map((n) => kafkaRetryDelayMs(n, () => 0))).toEqual([125, 250, 500, 1000, 2000, 2500, 2500]);
+    expect(kafkaRetryDelayMs(20, () => 0.999999)).toBe(4999);
+  });
+
+  it('reports each retry of a request that found no broker to the dependency, not an answer asking to retry', () => {
+    const failed: unknown[] = [];
+    const { retryDelay } = platformaticConnection({ brokers: ['a:9092'], dependency: { failed: (e) => failed.push(e), succeeded: () => {} } });
+    const down = new MultipleErrors('Cannot connect to any broker.', [new NetworkError('Connection to a:9092 failed.')]);
+    expect(retryDelay(undefined, 'metadata', 1, 10, down)).toBeGreaterThanOrEqual(125);
+    retryDelay(undefined, 'findGroupCoordinator', 1, 10, new ProtocolError('COORDINATOR_NOT_AVAILABLE'));
+    expect(failed).toEqual([down]);
   });
 
   it('maps TLS with system CAs and SASL/SCRAM-SHA-512 (MSK)', () => {

@@ -58,15 +58,15 @@ const UNIQUE_VALID = new Set(INPUT.map((e) => e.id)).size;
 
 const scan = (table: string): Promise<Record<string, unknown>[]> => scanTable(dynamoClient(), table);
 
-async function readTopic(topic: string, count: number): Promise<{ value: string; headers: Record<string, string> }[]> {
+async function readTopic(topic: string, count: number): Promise<{ key: string; value: string; headers: Record<string, string> }[]> {
   const consumer = new Consumer({ groupId: uniqueName('read'), clientId: uniqueName('read'), bootstrapBrokers: brokers });
   const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false, maxWaitTime: 200 });
-  const out: { value: string; headers: Record<string, string> }[] = [];
+  const out: { key: string; value: string; headers: Record<string, string> }[] = [];
   const deadline = Date.now() + 30_000;
   const timer = setInterval(() => Date.now() > deadline && void stream.close(), 500);
   for await (const message of stream) {
     const headers = Object.fromEntries([...message.headers].map(([k, v]) => [String(k), String(v)]));
-    out.push({ value: String(message.value), headers });
+    out.push({ key: String(message.key), value: String(message.value), headers });
     if (out.length >= count) break;
   }
   clearInterval(timer);
@@ -160,6 +160,8 @@ describe('the default game-events topology, end to end on the real stack', () =>
     expect(alerts.find((a) => a.pattern_id === 'fraud-refund')?.event_ids).toEqual(['p1', 'r1']);
     const alertRecords = await readTopic(`${tag}-fraud-alerts`, 4);
     expect(alertRecords.map((r) => (JSON.parse(r.value) as { alert_id: string }).alert_id).sort()).toEqual(alerts.map((a) => a.alert_id).sort());
+    // Keyed by alert_id, so that a consumer can deduplicate an alert sent again after a replay.
+    for (const r of alertRecords) expect(r.key).toBe((JSON.parse(r.value) as { alert_id: string }).alert_id);
 
     // Dead letters: the three bad records, each with where it came from and which step refused it.
     const deadLetters = await readTopic(`${tag}-tributary-dead-letters`, 3);

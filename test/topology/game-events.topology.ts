@@ -170,7 +170,7 @@ export default defineTopology({
       sortKey: { name: 'minute', value: '{window_start}', type: 'number' },
       attributes: ['active_users', 'events', 'revenue', 'window_end'],
     },
-    { id: 'fraud-alerts', kind: 'kafka', from: fraudSteps, topic: '${TOPIC_PREFIX:-}fraud-alerts', key: 'key' },
+    { id: 'fraud-alerts', kind: 'kafka', from: fraudSteps, topic: '${TOPIC_PREFIX:-}fraud-alerts', key: 'alert_id' },
     {
       id: 'fraud-alerts-table',
       kind: 'dynamodb',

@@ -1,15 +1,8 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { RetriesExhausted, backoffDelayMs, dynamoFailureOf, isTransientAwsError, runBounded, withRetries } from '../../src/sinks/dynamodb-retry.ts';
-
-describe('backoffDelayMs', () => {
-  it('is uniform below a cap that doubles from baseMs up to maxMs (full jitter)', () => {
-    expect([1, 2, 3, 4, 10].map((a) => backoffDelayMs(a, 50, 1_000, () => 0.999999))).toEqual([49, 99, 199, 399, 999]);
-    expect(backoffDelayMs(5, 50, 1_000, () => 0)).toBe(0);
-    expect(backoffDelayMs(2, 50, 1_000, () => 0.5)).toBe(50);
-    expect(backoffDelayMs(80, 50, 1_000, () => 0.5)).toBe(500);
-  });
-});
+import { SinkPermanentError, SinkRetriableError } from '../../src/core/errors.ts';
+import { dynamoFailureOf, isAmbiguous, isTransientAwsError, isUnreachable, sinkErrorOf } from '../../src/sinks/aws-errors.ts';
+import { runBounded } from '../../src/sinks/run-bounded.ts';
 
 describe('isTransientAwsError', () => {
   const meta = { $metadata: { httpStatusCode: 400 } };
@@ -48,50 +41,30 @@ describe('dynamoFailureOf', () => {
   });
 });
 
-describe('withRetries', () => {
-  const throttle = () => Object.assign(new Error('t'), { name: 'ThrottlingException' });
-
-  it('retries transient failures with growing delays, then succeeds', async () => {
-    const slept: number[] = [];
-    const retried: number[] = [];
-    let calls = 0;
-    const result = await withRetries(
-      async () => {
-        if (++calls < 4) throw throttle();
-        return 'done';
-      },
-      { policy: { maxAttempts: 5, baseMs: 100, maxMs: 10_000 }, sleep: async (ms) => void slept.push(ms), random: () => 0.5, onRetry: (a) => retried.push(a) },
-    );
-    expect(result).toBe('done');
-    expect(slept).toEqual([50, 100, 200]);
-    expect(retried).toEqual([1, 2, 3]);
+describe('isUnreachable and isAmbiguous', () => {
+  const error = (fields: Record<string, unknown>) => Object.assign(new Error('x'), fields);
+  it.each([
+    ['a refused connection', error({ code: 'ECONNREFUSED' }), true, false],
+    ['a reset connection', error({ code: 'ECONNRESET' }), true, true],
+    ['a request timeout', error({ name: 'TimeoutError', code: 'ETIMEDOUT' }), true, true],
+    ['a 503', error({ name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }), true, true],
+    ['a throttle', error({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }), false, false],
+    ['a 429', error({ name: 'TooManyRequests', $metadata: { httpStatusCode: 429 } }), false, false],
+    ['a validation error', error({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } }), false, false],
+  ])('%s: unreachable %s, ambiguous %s', (_name, e, unreachable, ambiguous) => {
+    expect(isUnreachable(e)).toBe(unreachable);
+    expect(isAmbiguous(e)).toBe(ambiguous);
   });
+});
 
-  it('gives up after maxAttempts with RetriesExhausted carrying the last error', async () => {
-    let calls = 0;
-    const error = await withRetries(
-      async () => {
-        calls++;
-        throw throttle();
-      },
-      { policy: { maxAttempts: 3, baseMs: 1, maxMs: 1 }, sleep: async () => {}, random: () => 0 },
-    ).catch((e: unknown) => e);
-    expect(calls).toBe(3);
-    expect(error).toBeInstanceOf(RetriesExhausted);
-    expect((error as RetriesExhausted).cause).toMatchObject({ name: 'ThrottlingException' });
-  });
-
-  it('rethrows a permanent error at once', async () => {
-    let calls = 0;
-    const error = await withRetries(
-      async () => {
-        calls++;
-        throw new Error('bug');
-      },
-      { policy: { maxAttempts: 3, baseMs: 1, maxMs: 1 }, sleep: async () => {}, random: () => 0 },
-    ).catch((e: unknown) => e);
-    expect(calls).toBe(1);
-    expect(error).toMatchObject({ message: 'bug' });
+describe('sinkErrorOf', () => {
+  it('makes a transient failure a retriable catalogue error and anything else a permanent one, naming the step', () => {
+    const transient = sinkErrorOf(Object.assign(new Error('down'), { code: 'ECONNREFUSED' }), 'to-s3', 'upload of k');
+    expect(transient).toBeInstanceOf(SinkRetriableError);
+    expect(transient).toMatchObject({ retriable: true, stepId: 'to-s3', message: 'upload of k: Error: down' });
+    const denied = sinkErrorOf(Object.assign(new Error('no'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }), 'to-s3', 'upload of k');
+    expect(denied).toBeInstanceOf(SinkPermanentError);
+    expect(denied.retriable).toBe(false);
   });
 });
 
