@@ -6,8 +6,9 @@
  *
  * If the broker refuses the dead letter itself for good (a value over the topic's `max.message.bytes`),
  * it is written again without its value and with `tributary.value.dropped` saying why; the original
- * bytes stay in the source topic at the offset given. Any other failure is retried, then fails the
- * pipeline (the record is never dropped silently).
+ * bytes stay in the source topic at the offset given. Any other failure fails the pipeline (the
+ * record is never dropped silently): the producer has retried it already, for as long as the Kafka
+ * outage timeout, so the writer adds no retry layer of its own.
  */
 import { describeError, type TributaryError } from '../core/errors.ts';
 import { stringifyJson } from '../core/json.ts';
@@ -33,12 +34,8 @@ export interface DeadLetterWriterOptions {
   readonly producer: RecordSender;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Called when a dead letter cannot be written after the retries: the pipeline must stop. */
+  /** Called when a dead letter cannot be written (after the producer's retries): the pipeline must stop. */
   readonly onFatal: (error: Error) => void;
-  /** Default 5. */
-  readonly maxAttempts?: number;
-  /** Default 500 ms, doubled per attempt. */
-  readonly retryDelayMs?: number;
   /**
    * Log lines name a dead letter's topic, partition, offset, step, error code and content-free
    * summary; with `true`, the error message (which may quote the record) too. Default: whether
@@ -152,7 +149,7 @@ export class KafkaDeadLetters {
     this.#queue = [];
     this.#inflight += batch.length;
     try {
-      await this.#sendWithRetry(batch);
+      await this.#sendBatch(batch);
     } catch (error) {
       this.#failed ??= error as Error;
       this.#options.logger.error({ err: error }, 'dead letters could not be written');
@@ -163,18 +160,12 @@ export class KafkaDeadLetters {
     }
   }
 
-  async #sendWithRetry(batch: readonly Pending[]): Promise<void> {
-    const { producer, metrics, maxAttempts = 5, retryDelayMs = 500 } = this.#options;
+  /** Sends the batch; a dead letter refused for its size goes again without its value. */
+  async #sendBatch(batch: readonly Pending[]): Promise<void> {
+    const { producer, metrics } = this.#options;
     let todo = batch;
-    for (let attempt = 1; todo.length > 0; attempt++) {
-      let outcomes: (Error | undefined)[];
-      try {
-        outcomes = await producer.send(todo.map((p) => p.record));
-      } catch (error) {
-        if (attempt >= maxAttempts) throw error;
-        await new Promise((resolve) => setTimeout(resolve, retryDelayMs * 2 ** (attempt - 1)));
-        continue;
-      }
+    while (todo.length > 0) {
+      const outcomes = await producer.send(todo.map((p) => p.record));
       const refused: Pending[] = [];
       for (const [i, p] of todo.entries()) {
         const outcome = outcomes[i];

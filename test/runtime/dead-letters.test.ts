@@ -28,8 +28,6 @@ function writer(sender: FakeSender, fatal: Error[] = [], more: { logger?: Logger
     logger: silentLogger,
     metrics: new Metrics(),
     onFatal: (e) => fatal.push(e),
-    retryDelayMs: 1,
-    maxAttempts: 3,
     ...more,
   });
 }
@@ -106,7 +104,7 @@ describe('dead letters', () => {
     expect(retried?.headers[DEAD_LETTER_HEADERS.dropped]).toMatch(/^100 bytes refused/);
   });
 
-  it('retries a failed send, then reports a fatal error and keeps the lease', async () => {
+  it('reports a failed send (the producer retried it already) as fatal at once and keeps the lease', async () => {
     const sender = new FakeSender();
     sender.outcome = () => 'throw';
     const fatal: Error[] = [];
@@ -114,7 +112,7 @@ describe('dead letters', () => {
     const lease = new CountingLease();
     dl.deadLetter(envelopeOf(Buffer.from('x'), meta, lease), new DecodeError('bad'), 'parse');
     await expect(dl.flush()).rejects.toThrow('broker down');
-    expect(sender.calls).toBe(3);
+    expect(sender.calls).toBe(1);
     expect(fatal).toHaveLength(1);
     expect(lease.done).toBe(false);
   });
