@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { privateService, type PrivateService } from '../support/private-service.ts';
 import { connections } from '../support/stack.ts';
-import { allCommitted, cleanUp, expectExact, MiB, prepareRun, readBack, RssSampler, sleep, Traffic, TributaryChild, until } from './outages.ts';
+import { allCommitted, cleanUp, expectExact, MiB, prepareRun, readBack, sleep, startRun, Traffic, TributaryChild, until } from './outages.ts';
 
 const OUTAGE_MS = 30_000;
 
@@ -28,14 +28,7 @@ describe('Kafka outages', () => {
   it('the broker stopped for 30 s mid-run: Tributary stays up, not ready meanwhile, resumes, and the outputs equal the ground truth', async () => {
     const run = await prepareRun(['items', 'files', 'copies'], { kafka: kafka.connections, aws: connections, env: kafka.env });
     onTestFinished(() => cleanUp(run, { kafka: false, aws: true }));
-    const traffic = new Traffic(kafka.connections.brokers, `${run.tag}-events`, 500);
-    const child = new TributaryChild({ ...run.env, TRIBUTARY_COMMIT_INTERVAL_MS: '1000' });
-    const rss = new RssSampler(child);
-    onTestFinished(async () => {
-      rss.stop();
-      await traffic.stop();
-      if (child.alive) child.process.kill('SIGKILL');
-    });
+    const { traffic, child, rss } = startRun(run, 500);
 
     traffic.start();
     await until('Tributary writing', () => (child.status?.commits ?? 0) >= 2 && (child.status?.written ?? 0) >= 3_000, 90_000, child);

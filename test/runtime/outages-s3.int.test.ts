@@ -9,12 +9,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { privateService, type PrivateService } from '../support/private-service.ts';
 import { brokers, connections } from '../support/stack.ts';
-import { allCommitted, readiness, cleanUp, expectExact, MiB, pauseReasons, prepareRun, readBack, RssSampler, sleep, Traffic, TributaryChild, until } from './outages.ts';
+import { allCommitted, cleanUp, expectExact, prepareRun, readBack, sinkOutage, sleep, startRun, Traffic, TributaryChild, until } from './outages.ts';
 
-const OUTAGE_MS = 30_000;
 const MAX_INFLIGHT = 3_000;
-/** Records the source may hand over after the bound closed the gate, before the pause takes hold. */
-const PAUSE_SLACK = 2_000;
 
 /**
  * A TCP proxy in front of S3 that can stop answering: while it hangs it accepts connections and
@@ -88,63 +85,7 @@ describe('S3 outages', () => {
   });
 
   it('S3 stopped for 30 s mid-run: the source is held within its bound, not ready meanwhile, and every event lands in Parquet exactly once', async () => {
-    const run = await prepareRun(['files', 'copies'], { kafka: connections, aws: s3.connections, env: s3.env });
-    onTestFinished(() => cleanUp(run, { kafka: true, aws: false }));
-    const traffic = new Traffic(brokers, `${run.tag}-events`, 1_000);
-    const child = new TributaryChild({ ...run.env, TRIBUTARY_MAX_INFLIGHT_RECORDS: String(MAX_INFLIGHT), TRIBUTARY_COMMIT_INTERVAL_MS: '1000' });
-    const rss = new RssSampler(child);
-    onTestFinished(async () => {
-      rss.stop();
-      await traffic.stop();
-      if (child.alive) child.process.kill('SIGKILL');
-    });
-
-    traffic.start();
-    await until('Tributary writing Parquet', () => (child.status?.written ?? 0) >= 3_000, 60_000, child);
-    const stopAt = Date.now();
-    const rssBefore = rss.peak(stopAt - 3_000);
-    const stopMs = await s3.stop();
-    await sleep(OUTAGE_MS);
-    // From a few seconds after the server is gone (the next call has failed by then) to its restart.
-    const during = child.statuses.filter((s) => s.at > stopAt + stopMs + 3_000);
-    const notReadyAt = child.statuses.find((s) => s.at > stopAt && !s.ready)?.at ?? Infinity;
-    const startAt = Date.now();
-    await s3.start();
-    const backAt = Date.now();
-    await until('S3 available again, as the child sees it', () => child.logged('s3 available again', startAt).length > 0, 60_000, child);
-    const resumedAt = child.logged('s3 available again', startAt)[0]?.at ?? Date.now();
-    await sleep(3_000);
-    await traffic.stop();
-    const drainMs = await until('everything committed', () => allCommitted(run), 120_000, child);
-    expect(await child.stop()).toBe(0);
-    rss.stop();
-
-    const maxInflight = Math.max(...during.map((s) => s.inflight.records));
-    const peakRss = rss.peak(stopAt, backAt);
-    const outageLogs = child.logs.filter((l) => l.at >= stopAt && l.at <= resumedAt && l.level >= 40);
-    console.log(`readiness from the stop (the server took ${(stopMs / 1000).toFixed(1)} s to go): ${readiness(child, stopAt, resumedAt + 2_000).join(', ')}`);
-    console.log(
-      `S3 outage: ${traffic.sent} events sent (${traffic.truth.size} distinct), S3 down ${((backAt - stopAt) / 1000).toFixed(1)} s; ` +
-        `Tributary saw it back ${resumedAt - startAt} ms after S3 was started again (S3 itself answered after ${backAt - startAt} ms), drained in ${(drainMs / 1000).toFixed(1)} s; ` +
-        `in flight during the outage at most ${maxInflight} (bound ${MAX_INFLIGHT}); RSS ${Math.round(rssBefore / MiB)} MB before, ` +
-        `peak ${Math.round(peakRss / MiB)} MB during; source paused for ${JSON.stringify(pauseReasons(child, stopAt, backAt))}; ${outageLogs.length} warnings logged during the outage`,
-    );
-
-    // The process stayed up, said it was not ready, and held the source instead of buffering.
-    expect(during.length).toBeGreaterThan(50);
-    expect(notReadyAt - stopAt).toBeLessThan(stopMs + 3_000);
-    expect(during.every((s) => !s.ready && s.unavailable.includes('s3'))).toBe(true);
-    expect(during.some((s) => s.inflight.paused)).toBe(true);
-    expect(maxInflight).toBeLessThanOrEqual(MAX_INFLIGHT + PAUSE_SLACK);
-    expect(traffic.sent - (during.at(-1)?.read ?? 0)).toBeGreaterThan(5 * MAX_INFLIGHT); // the backlog stayed in Kafka
-    expect(peakRss - rssBefore).toBeLessThan(150 * MiB);
-    // Logged once, then once per interval: not per retry.
-    expect(child.logged('s3 unavailable; retrying with backoff', stopAt)).toHaveLength(1);
-    expect(child.logged('s3 still unavailable; retrying', stopAt).length).toBeLessThanOrEqual(OUTAGE_MS / 10_000 + 2);
-    expect(outageLogs.length).toBeLessThan(15);
-    expect(child.statuses.some((s) => s.at > resumedAt && s.ready)).toBe(true);
-
-    expectExact(await readBack(run), traffic.truth);
+    await sinkOutage({ service: s3, sinks: ['files', 'copies'], ratePerSecond: 1_000, maxInflight: MAX_INFLIGHT, writtenBefore: 3_000, backlogBounds: 5 });
   });
 
   it('an S3 endpoint that accepts connections and never answers: each request times out and is retried, and every event lands once', async () => {
@@ -153,17 +94,10 @@ describe('S3 outages', () => {
     onTestFinished(() => proxy.close());
     const run = await prepareRun(['files'], { kafka: connections, aws: s3.connections, env: s3.env });
     onTestFinished(() => cleanUp(run, { kafka: true, aws: false }));
-    const traffic = new Traffic(brokers, `${run.tag}-events`, 1_000);
-    const child = new TributaryChild({
-      ...run.env,
+    const { traffic, child } = startRun(run, 1_000, {
       TRIBUTARY_S3_PORT: String(proxy.port),
       TRIBUTARY_S3_REQUEST_TIMEOUT_MS: '2000',
       TRIBUTARY_MAX_INFLIGHT_RECORDS: String(MAX_INFLIGHT),
-      TRIBUTARY_COMMIT_INTERVAL_MS: '1000',
-    });
-    onTestFinished(async () => {
-      await traffic.stop();
-      if (child.alive) child.process.kill('SIGKILL');
     });
 
     traffic.start();

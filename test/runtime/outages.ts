@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { Admin, Producer, stringSerializer } from '@platformatic/kafka';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { createDynamoClient, createS3Client, type Connections } from '../../src/config.ts';
 import { scanTable } from '../../src/sinks/dynamodb-table.ts';
 import { provisionTopology } from '../../src/topology/provision.ts';
 import { validateTopology } from '../../src/topology/validate.ts';
 import { query } from '../sinks/parquet/duckdb.ts';
 import { download } from '../sinks/s3-parquet-s3.ts';
-import { uniqueName } from '../support/stack.ts';
+import type { PrivateService } from '../support/private-service.ts';
+import { connections, uniqueName } from '../support/stack.ts';
 import { outagesTopology, type OutageSink } from './fixtures/outages.topology.ts';
 import { committedOffsets, endOffsets, readTopic } from './support.ts';
 
@@ -379,3 +380,91 @@ export function pauseReasons(child: TributaryChild, from: number, to = Infinity)
   }
   return reasons;
 }
+
+/** Traffic into the run's input and a Tributary child reading it (with its RSS sampled), all stopped when the test ends. */
+export function startRun(run: OutageRun, ratePerSecond: number, env: Record<string, string> = {}): { traffic: Traffic; child: TributaryChild; rss: RssSampler } {
+  const traffic = new Traffic(run.kafka.brokers, `${run.tag}-events`, ratePerSecond);
+  const child = new TributaryChild({ ...run.env, TRIBUTARY_COMMIT_INTERVAL_MS: '1000', ...env });
+  const rss = new RssSampler(child);
+  onTestFinished(async () => {
+    rss.stop();
+    await traffic.stop();
+    if (child.alive) child.process.kill('SIGKILL');
+  });
+  return { traffic, child, rss };
+}
+
+export interface SinkOutage {
+  /** The private service stopped, named as Tributary's dependency (`s3`, `dynamodb`). */
+  readonly service: PrivateService;
+  readonly sinks: readonly OutageSink[];
+  readonly ratePerSecond: number;
+  readonly maxInflight: number;
+  /** Records written before the service is stopped. */
+  readonly writtenBefore: number;
+  /** The backlog left in Kafka at the end of the outage, in multiples of the in-flight bound, at least. */
+  readonly backlogBounds: number;
+}
+
+/**
+ * The service a sink writes to stopped for `OUTAGE_MS` mid-run while traffic keeps coming: the
+ * process stays up, says it is not ready, holds the source within its bound (records stay in Kafka,
+ * memory flat), logs the outage once and then per interval, is ready again once the service answers,
+ * and the outputs equal the ground truth. Prints what it measured.
+ */
+export async function sinkOutage(o: SinkOutage): Promise<void> {
+  const name = o.service.name;
+  const run = await prepareRun(o.sinks, { kafka: connections, aws: o.service.connections, env: o.service.env });
+  onTestFinished(() => cleanUp(run, { kafka: true, aws: false }));
+  const { traffic, child, rss } = startRun(run, o.ratePerSecond, { TRIBUTARY_MAX_INFLIGHT_RECORDS: String(o.maxInflight) });
+  traffic.start();
+  await until(`Tributary writing to ${name}`, () => (child.status?.written ?? 0) >= o.writtenBefore, 90_000, child);
+  const stopAt = Date.now();
+  const rssBefore = rss.peak(stopAt - 3_000);
+  const stopMs = await o.service.stop();
+  await sleep(OUTAGE_MS);
+  // From a few seconds after the server is gone (the next call has failed by then) to its restart.
+  const during = child.statuses.filter((s) => s.at > stopAt + stopMs + 3_000);
+  const notReadyAt = child.statuses.find((s) => s.at > stopAt && !s.ready)?.at ?? Infinity;
+  const startAt = Date.now();
+  await o.service.start();
+  const backAt = Date.now();
+  await until(`${name} available again, as the child sees it`, () => child.logged(`${name} available again`, startAt).length > 0, 60_000, child);
+  const resumedAt = child.logged(`${name} available again`, startAt)[0]?.at ?? Date.now();
+  await traffic.stop();
+  const drainMs = await until('everything committed', () => allCommitted(run), 150_000, child);
+  expect(await child.stop()).toBe(0);
+  rss.stop();
+
+  const maxInflight = Math.max(...during.map((s) => s.inflight.records));
+  const peakRss = rss.peak(stopAt, backAt);
+  const outageLogs = child.logs.filter((l) => l.at >= stopAt && l.at <= resumedAt && l.level >= 40);
+  console.log(`readiness from the stop (the server took ${(stopMs / 1000).toFixed(1)} s to go): ${readiness(child, stopAt, resumedAt + 2_000).join(', ')}`);
+  console.log(
+    `${name} outage: ${traffic.sent} events sent (${traffic.truth.size} distinct), ${name} down ${((backAt - stopAt) / 1000).toFixed(1)} s ` +
+      `(restart ${((backAt - startAt) / 1000).toFixed(1)} s); Tributary saw it back ${resumedAt - backAt} ms after it answered, drained in ${(drainMs / 1000).toFixed(1)} s; ` +
+      `in flight during the outage at most ${maxInflight} (bound ${o.maxInflight}); RSS ${Math.round(rssBefore / MiB)} MB before, peak ${Math.round(peakRss / MiB)} MB during; ` +
+      `source paused for ${JSON.stringify(pauseReasons(child, stopAt, backAt))}; ${outageLogs.length} warnings logged during the outage`,
+  );
+
+  // The process stayed up, said it was not ready, and held the source instead of buffering.
+  expect(during.length).toBeGreaterThan(50);
+  expect(notReadyAt - stopAt).toBeLessThan(stopMs + 3_000);
+  expect(during.every((s) => !s.ready && s.unavailable.includes(name))).toBe(true);
+  expect(during.some((s) => s.inflight.paused)).toBe(true);
+  expect(maxInflight).toBeLessThanOrEqual(o.maxInflight + PAUSE_SLACK);
+  expect(traffic.sent - (during.at(-1)?.read ?? 0)).toBeGreaterThan(o.backlogBounds * o.maxInflight); // the backlog stayed in Kafka
+  expect(peakRss - rssBefore).toBeLessThan(150 * MiB);
+  // Logged once, then once per interval: not per retry.
+  expect(child.logged(`${name} unavailable; retrying with backoff`, stopAt)).toHaveLength(1);
+  expect(child.logged(`${name} still unavailable; retrying`, stopAt).length).toBeLessThanOrEqual(OUTAGE_MS / 10_000 + 2);
+  expect(outageLogs.length).toBeLessThan(15);
+  expect(child.statuses.some((s) => s.at > resumedAt && s.ready)).toBe(true);
+
+  expectExact(await readBack(run), traffic.truth);
+}
+
+/** How long the outage tests stop a service. */
+export const OUTAGE_MS = 30_000;
+/** Records the source may hand over after the bound closed the gate, before the pause takes hold. */
+export const PAUSE_SLACK = 2_000;
