@@ -35,6 +35,7 @@ export const METRICS = {
   dependency_available: { kind: 'gauge', help: 'Whether a dependency (kafka, s3, dynamodb) answers (1) or is in an outage (0)' },
   dependency_failures_total: { kind: 'counter', help: 'Calls to a dependency that failed and were retried, per dependency' },
   revoked_records_total: { kind: 'counter', help: 'Records of partitions revoked from this member that a sink let go unwritten (their next owner writes them), per step' },
+  uploads_aborted_total: { kind: 'counter', help: 'S3 uploads in flight aborted because a rebalance began (sent again if the partition stays), per step' },
 } as const;
 
 export type MetricName = keyof typeof METRICS;

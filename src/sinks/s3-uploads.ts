@@ -110,6 +110,10 @@ export class S3Uploads {
       }, holdMs);
       this.#hold = { ended: Promise.withResolvers<void>(), timer };
     }
+    if (this.#requests.size > 0) {
+      this.#context.metrics.inc('uploads_aborted_total', this.#labels, this.#requests.size);
+      this.#context.logger.info({ step: this.#o.id, aborted: this.#requests.size, waiting: this.#running.size }, 'rebalance: uploads in flight aborted; uploads wait for the next assignment');
+    }
     for (const request of this.#requests) request.abort();
   }
 

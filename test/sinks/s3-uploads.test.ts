@@ -93,7 +93,7 @@ describe('S3Uploads', () => {
   it('starts no upload during a rebalance, aborts the one in flight, and sends it again once the member keeps its partition', async () => {
     const s3 = new FakeS3();
     s3.hold();
-    const { uploads: u } = uploads(s3);
+    const { uploads: u, metrics } = uploads(s3);
     const inFlight = [new RevocableLease()];
     const closedDuring = [new RevocableLease()];
     const outcomes: string[] = [];
@@ -107,6 +107,7 @@ describe('S3Uploads', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // The request in flight was aborted; nothing was sent since.
     expect([s3.sends, s3.objects.size, outcomes]).toEqual([1, 0, []]);
+    expect(metrics.value('uploads_aborted_total', { step: 'to-s3' })).toBe(1);
     u.rebalanceEnded();
     await u.all();
     expect([...s3.objects.keys()].sort()).toEqual(['a', 'b']);
