@@ -85,6 +85,13 @@ export const SETTINGS: Readonly<Record<string, Spec>> = {
   TRIBUTARY_DYNAMODB_PORT: { kind: 'port', help: 'local stack DynamoDB port', default: '18000' },
   TRIBUTARY_S3_PORT: { kind: 'port', help: 'local stack S3 port', default: '17070' },
   TRIBUTARY_CACHE: { kind: 'string', help: 'local stack artifact cache' },
+  TRIBUTARY_STACK_DIR: { kind: 'string', help: 'local stack data and logs directory', default: '.stack' },
+  TRIBUTARY_DYNAMODB_DB_PATH: { kind: 'string', help: 'local stack: DynamoDB Local keeps its tables in this directory (in memory when unset)' },
+  TRIBUTARY_KAFKA_HEAP: { kind: 'string', help: 'local stack Kafka JVM heap' },
+  TRIBUTARY_DYNAMODB_HEAP: { kind: 'string', help: 'local stack DynamoDB Local JVM heap' },
+  // Test runs: children inherit these, so they must not be refused as unknown.
+  TRIBUTARY_KEEP_STACK: { kind: 'boolean', help: 'tests: leave the local stack running after the run', default: 'false' },
+  TRIBUTARY_KEEP_EXACTNESS: { kind: 'boolean', help: 'tests: keep the exactness runs\' topics, tables and objects', default: 'false' },
   TRIBUTARY_DSNP_PARQUETJS: { kind: 'string', help: 'module path of the dsnp Parquet writer (bench)' },
 };
 

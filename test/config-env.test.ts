@@ -94,13 +94,15 @@ describe('settings from the environment', () => {
 });
 
 describe('the settings list', () => {
-  it('names every TRIBUTARY_* variable the code reads, so none is refused as unknown at start', async () => {
+  it('names every TRIBUTARY_* variable the code, the stack scripts and the test support read, so none is refused as unknown at start (a child process inherits them)', async () => {
     const { readdir, readFile } = await import('node:fs/promises');
     const { SETTINGS } = await import('../src/config-env.ts');
-    const files = (await readdir('src', { recursive: true })).filter((f) => f.endsWith('.ts') && !f.endsWith('config-env.ts'));
     const read = new Set<string>();
-    for (const file of files) {
-      for (const [name] of (await readFile(`src/${file}`, 'utf8')).matchAll(/\bTRIBUTARY_[A-Z0-9_]*[A-Z0-9]\b/g)) read.add(name);
+    for (const dir of ['src', 'scripts', 'test/support']) {
+      const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.ts') && !f.endsWith('config-env.ts'));
+      for (const file of files) {
+        for (const [name] of (await readFile(`${dir}/${file}`, 'utf8')).matchAll(/\bTRIBUTARY_[A-Z0-9_]*[A-Z0-9]\b/g)) read.add(name);
+      }
     }
     expect([...read].filter((name) => !(name in SETTINGS)).sort()).toEqual([]);
   });
