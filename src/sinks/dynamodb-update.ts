@@ -36,8 +36,10 @@ export interface DynamoUpdateOptions {
   /** For `latest`: the version fields, the delete predicate and how equal versions are treated. */
   readonly latest?: DynamoLatestOptions;
   /**
-   * For `update`: mapped attributes set only while the item has none (`#a = if_not_exists(#a, :a)`),
-   * e.g. a session's `session_status: 'active'` that must not overwrite a logout's `'closed'`.
+   * For `update`: mapped attributes (or the TTL attribute) set only while the item has none
+   * (`#a = if_not_exists(#a, :a)`), e.g. a session's `session_status: 'active'` that must not
+   * overwrite a logout's `'closed'`. When another sink writes the same attribute unconditionally,
+   * the item ends with that sink's value whichever lands first.
    */
   readonly ifAbsent?: readonly string[];
   /**
@@ -103,12 +105,12 @@ export function updateOptionProblems(o: DynamoUpdateOptions & ReservedNames): st
   return o.update?.attribute && o.update.value ? [] : [`mode '${mode}' needs update: { attribute, value }`];
 }
 
-/** `ifAbsent` names against the keys and the TTL attribute (that they are mapped is checked where the mapping is known). */
+/** `ifAbsent` names against the keys (that they are mapped, or the TTL attribute, is checked where the mapping is known). */
 function ifAbsentProblems(o: DynamoUpdateOptions & ReservedNames): string[] {
   if (o.ifAbsent === undefined) return [];
   if (!Array.isArray(o.ifAbsent) || o.ifAbsent.some((n) => typeof n !== 'string' || n === '')) return ['ifAbsent must be a list of attribute names'];
-  const reserved = [o.partitionKey?.name, o.sortKey?.name, o.ttl?.attribute];
-  return o.ifAbsent.filter((n) => reserved.includes(n)).map((n) => `ifAbsent: "${n}" is a key or the TTL attribute, not a mapped attribute`);
+  const keys = [o.partitionKey?.name, o.sortKey?.name];
+  return o.ifAbsent.filter((n) => keys.includes(n)).map((n) => `ifAbsent: "${n}" is a key attribute`);
 }
 
 /**

@@ -137,7 +137,8 @@ export class DynamoDbSink implements Sink {
     if (target !== undefined && [options.partitionKey?.name, options.sortKey?.name, options.ttl?.attribute].includes(target))
       problems.push('update.attribute must not be a key or the TTL attribute');
     const mapped = mappedAttributeNames(options.attributes);
-    for (const name of options.ifAbsent ?? []) if (mapped !== undefined && !mapped.includes(name)) problems.push(`ifAbsent: "${name}" is not a mapped attribute`);
+    for (const name of options.ifAbsent ?? [])
+      if (mapped !== undefined && !mapped.includes(name) && name !== options.ttl?.attribute) problems.push(`ifAbsent: "${name}" is not a mapped attribute`);
     if (problems.length > 0) throw new ConfigError(problems.map((p) => `${options.id}: ${p}`), { stepId: options.id });
 
     this.id = options.id;

@@ -287,7 +287,10 @@ export interface DynamoDbSinkSpec extends StepBase {
   readonly onEqualVersion?: 'skip' | 'overwrite';
   /** `latest` only: the boolean attribute marking a tombstone. Default `_deleted`. */
   readonly tombstoneAttribute?: string;
-  /** `update` only: mapped attributes set only while the item has none (`if_not_exists`), e.g. `[session_status]`. */
+  /**
+   * `update` only: mapped attributes (or the TTL attribute) set only while the item has none
+   * (`if_not_exists`), e.g. `[session_status]`: a login's `'active'` never overwrites a logout's `'closed'`.
+   */
   readonly ifAbsent?: readonly string[];
   /**
    * `add` only: apply each source record once, even replayed. Each update sets a guard attribute per

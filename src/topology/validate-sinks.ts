@@ -122,14 +122,15 @@ function checkLatest(sink: Omit<DynamoDbSink, 'id' | 'from' | 'latest'>, latest:
   for (const problem of problems) c.report(child(f.at, problem.startsWith('shards') ? 'shards' : 'version'), problem.replace(/^latest\.version: |^shards /, ''));
 }
 
-/** `ifAbsent`: attributes the sink maps, not its keys or TTL attribute. */
+/** `ifAbsent`: attributes the sink maps, or its TTL attribute; not its keys. */
 function checkIfAbsent(sink: Pick<DynamoDbSink, 'partitionKey' | 'sortKey' | 'ttl' | 'attributes'>, names: readonly string[], f: Fields, c: Checker): void {
   const mapped = mappedAttributeNames(sink.attributes);
   names.forEach((name, i) => {
     const at = child(child(f.at, 'ifAbsent'), i);
     if (typeof name !== 'string') return;
-    if ([sink.partitionKey?.name, sink.sortKey?.name, sink.ttl?.attribute].includes(name)) c.report(at, `"${name}" is a key or the TTL attribute: ifAbsent lists mapped attributes`);
-    else if (mapped !== undefined && !mapped.includes(name)) c.report(at, `"${name}" is not one of the attributes (${mapped.join(', ') || 'none'})`);
+    if ([sink.partitionKey?.name, sink.sortKey?.name].includes(name)) c.report(at, `"${name}" is a key: ifAbsent lists mapped attributes (or the TTL attribute)`);
+    else if (mapped !== undefined && !mapped.includes(name) && name !== sink.ttl?.attribute)
+      c.report(at, `"${name}" is not one of the attributes (${[...mapped, ...(sink.ttl ? [sink.ttl.attribute] : [])].join(', ') || 'none'})`);
   });
 }
 

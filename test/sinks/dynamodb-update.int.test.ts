@@ -43,8 +43,9 @@ async function writeInBatches(sink: Sink, records: readonly Envelope<unknown>[],
   }
 }
 
-const leases = (values: readonly unknown[], meta: (i: number) => { partition?: number; offset?: number } = () => ({})) =>
-  values.map((v, i) => envelopeOf<unknown>(v, meta(i), new CountingLease(), T0));
+/** Records with their event time from `timestamp` (else T0). */
+const leases = (values: readonly { timestamp?: string; [field: string]: unknown }[]) =>
+  values.map((v) => envelopeOf<unknown>(v, {}, new CountingLease(), v.timestamp === undefined ? T0 : Date.parse(v.timestamp)));
 const allDone = (records: readonly Envelope<unknown>[]) => records.every((e) => (e.lease as CountingLease).done);
 
 describe('dynamoDbSink (update): a session opened and closed by two sinks', () => {
@@ -54,7 +55,7 @@ describe('dynamoDbSink (update): a session opened and closed by two sinks', () =
   const opens = (table: string, client: DynamoDBClient): DynamoSinkOptions => ({
     id: 'sessions-open', table, client, mode: 'update', ...sessionKeys,
     attributes: { session_start_time: 'timestamp', game_id: 'game_id', session_status: "'active'" },
-    ifAbsent: ['session_status'],
+    ifAbsent: ['session_status', 'expires_at'],
     ttl: { attribute: 'expires_at', afterMs: 86_400_000 },
   });
   const closes = (table: string, client: DynamoDBClient): DynamoSinkOptions => ({
@@ -80,7 +81,7 @@ describe('dynamoDbSink (update): a session opened and closed by two sinks', () =
     const noDuration = sessions.find((s) => s.end !== undefined) as Session;
     const logins = sessions.map((s) => ({ user_id: s.user, session_id: s.session, game_id: s.game, timestamp: s.start }));
     const logouts = sessions.filter((s) => s.end !== undefined).map((s) => ({ user_id: s.user, session_id: s.session, timestamp: s.end, ...(s === noDuration ? {} : { duration_s: s.duration }) }));
-    const delivery = (values: readonly object[]) => leases(shuffle([...values, ...values.filter(() => random() < 0.3)], random));
+    const delivery = (values: readonly { timestamp?: string; [field: string]: unknown }[]) => leases(shuffle([...values, ...values.filter(() => random() < 0.3)], random));
     const loginRecords = [delivery(logins), delivery(logins)]; // the second: a replay after a crash
     const logoutRecords = [delivery(logouts), delivery(logouts)];
 
@@ -97,14 +98,15 @@ describe('dynamoDbSink (update): a session opened and closed by two sinks', () =
     ]);
     await Promise.all([open.close(), close.close()]);
 
-    const expiresAt = Math.floor((T0 + 86_400_000) / 1000);
+    // A day after the logout (the login's expiry is set only while the item has none), else the login.
+    const expiresAt = (s: Session) => Math.floor((Date.parse(s.end ?? s.start) + 86_400_000) / 1000);
     const expected = sessions
       .map((s) => ({
         pk: s.user,
         sk: s.session,
         session_start_time: s.start,
         game_id: s.game,
-        expires_at: expiresAt,
+        expires_at: expiresAt(s),
         ...(s.end === undefined ? { session_status: 'active' } : { session_status: 'closed', session_end_time: s.end, ...(s === noDuration ? {} : { duration_s: s.duration }) }),
       }))
       .sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
@@ -124,7 +126,7 @@ describe('dynamoDbSink (update): a session opened and closed by two sinks', () =
     await open.write(leases([{ user_id: 'u1', session_id: 's1', game_id: 'g1', timestamp: '2024-05-01T12:00:00.000Z' }]));
     expect(await scanTable(client, table)).toEqual([
       {
-        pk: 'u1', sk: 's1', game_id: 'g1', session_status: 'closed', duration_s: 600, expires_at: Math.floor((T0 + 86_400_000) / 1000),
+        pk: 'u1', sk: 's1', game_id: 'g1', session_status: 'closed', duration_s: 600, expires_at: Math.floor((Date.parse('2024-05-01T12:10:00.000Z') + 86_400_000) / 1000),
         session_start_time: '2024-05-01T12:00:00.000Z', session_end_time: '2024-05-01T12:10:00.000Z',
       },
     ]);

@@ -93,7 +93,8 @@ describe('compileUpdateBuilder, mode update', () => {
     expect(updateOptionProblems({ mode: 'update' })).toEqual([]);
     expect(updateOptionProblems({ mode: 'update', update: { attribute: 'a', value: 'b' } })).toEqual(["update is only for mode 'max' or 'add'"]);
     expect(updateOptionProblems({ mode: 'put', ifAbsent: ['a'] })).toEqual(["ifAbsent is only for mode 'update'"]);
-    expect(updateOptionProblems({ mode: 'update', ifAbsent: ['pk', 'a'], partitionKey: { name: 'pk' } })).toEqual(['ifAbsent: "pk" is a key or the TTL attribute, not a mapped attribute']);
+    expect(updateOptionProblems({ mode: 'update', ifAbsent: ['pk', 'a'], partitionKey: { name: 'pk' } })).toEqual(['ifAbsent: "pk" is a key attribute']);
+    expect(updateOptionProblems({ mode: 'update', ifAbsent: ['expires_at'], partitionKey: { name: 'pk' }, ttl: { attribute: 'expires_at' } })).toEqual([]);
     expect(updateOptionProblems({ mode: 'update', ifAbsent: [''] })).toEqual(['ifAbsent must be a list of attribute names']);
   });
 });

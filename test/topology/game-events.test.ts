@@ -36,7 +36,7 @@ describe('the default game-events topology', () => {
       mode: 'update',
       ttl: { attribute: 'expires_at', afterMs: 30 * 86_400_000 },
     };
-    expect(sink<DynamoDbSink>('user-sessions')).toMatchObject({ ...session, ifAbsent: ['session_status'] });
+    expect(sink<DynamoDbSink>('user-sessions')).toMatchObject({ ...session, ifAbsent: ['session_status', 'expires_at'] });
     expect(sink<DynamoDbSink>('user-sessions').attributes).toMatchObject({ session_start_time: 'timestamp', session_status: "'active'" });
     expect(sink<DynamoDbSink>('session-close')).toMatchObject({
       ...session,

@@ -143,7 +143,7 @@ export default defineTopology({
         event_id: 'event_id',
         session_status: "'active'",
       },
-      ifAbsent: ['session_status'],
+      ifAbsent: ['session_status', 'expires_at'],
       ttl: { attribute: 'expires_at', after: '30d' },
     },
     {

@@ -28,9 +28,14 @@ describe('dynamodb mode update in a topology', () => {
     expect(buildGraph(t).nodes.find((n) => n.id === 'counts')?.detail).toBe('dynamodb · counts (update)');
   });
 
+  it('takes the TTL attribute in ifAbsent', () => {
+    const spec = sinkSpec({ mode: 'update', attributes: { status: "'active'" }, ifAbsent: ['status', 'expires_at'], ttl: { attribute: 'expires_at', after: '30d' } });
+    expect(sinkOf(spec).ifAbsent).toEqual(['status', 'expires_at']);
+  });
+
   it.each<[string, Record<string, unknown>, string[]]>([
     ['an ifAbsent name that is not mapped', { attributes: { status: "'active'" }, ifAbsent: ['state'] }, ['/sinks/counts/ifAbsent/0: "state" is not one of the attributes (status)']],
-    ['an ifAbsent key', { attributes: { status: "'active'" }, ifAbsent: ['pk'] }, ['/sinks/counts/ifAbsent/0: "pk" is a key or the TTL attribute: ifAbsent lists mapped attributes']],
+    ['an ifAbsent key', { attributes: { status: "'active'" }, ifAbsent: ['pk'] }, ['/sinks/counts/ifAbsent/0: "pk" is a key: ifAbsent lists mapped attributes (or the TTL attribute)']],
     ['an update attribute', { attribute: 'n', value: '1' }, ['/sinks/counts/attribute: is only used with mode max or add', '/sinks/counts/value: is only used with mode max or add']],
     ['applyOnce', { applyOnce: true }, ['/sinks/counts/applyOnce: is only used with mode add']],
   ])('refuses %s', (_name, extra, expected) => {
