@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { onTestFinished } from 'vitest';
 import { connectionsFromEnv } from '../../src/config.ts';
+import { SETTINGS } from '../../src/config-env.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
 import { provisionTopology } from '../../src/topology/provision.ts';
 import { TOPICS, type InputRecord } from './exactness-input.ts';
@@ -44,7 +45,9 @@ export class ExactnessRun {
   readonly #t0 = performance.now();
 
   constructor(env: Record<string, string> = {}, onFinished: OnFinished = onTestFinished) {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
+    // Not vitest's, nor the test tooling's own TRIBUTARY_ variables (TRIBUTARY_KEEP_STACK...), which
+    // an instance refuses as unknown settings.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && !(k.startsWith('TRIBUTARY_') && SETTINGS[k] === undefined)));
     this.env = {
       ...inherited,
       // The local stack, and a free port for each instance's HTTP server (several run at once).
