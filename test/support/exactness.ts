@@ -11,7 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import { onTestFinished } from 'vitest';
 import { connectionsFromEnv } from '../../src/config.ts';
-import { SETTINGS } from '../../src/config-env.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
 import { provisionTopology } from '../../src/topology/provision.ts';
 import { TOPICS, type InputRecord } from './exactness-input.ts';
@@ -45,9 +44,7 @@ export class ExactnessRun {
   readonly #t0 = performance.now();
 
   constructor(env: Record<string, string> = {}, onFinished: OnFinished = onTestFinished) {
-    // Not vitest's, nor the test tooling's own TRIBUTARY_ variables (TRIBUTARY_KEEP_STACK...), which
-    // an instance refuses as unknown settings.
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && !(k.startsWith('TRIBUTARY_') && SETTINGS[k] === undefined)));
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
     this.env = {
       ...inherited,
       // The local stack, and a free port for each instance's HTTP server (several run at once).
