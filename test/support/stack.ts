@@ -82,16 +82,22 @@ export function topicPrefix(prefix: string): string {
   return fresh;
 }
 
+/**
+ * The test tooling's connections: patient request timeouts, since reading back a large run (a scan
+ * of a table with 100,000s of items on a busy DynamoDB Local) can take longer than a sink's 10 s.
+ */
+const tooling = { ...connections, timeouts: { connectTimeoutMs: 10_000, dynamodbRequestTimeoutMs: 120_000, s3RequestTimeoutMs: 120_000 } };
+
 /** A DynamoDB client for the local stack, destroyed after the test. */
 export function dynamoClient(): DynamoDBClient {
-  const client = createDynamoClient(connections);
+  const client = createDynamoClient(tooling);
   afterTest(async () => client.destroy());
   return client;
 }
 
 /** An S3 client for the local stack, destroyed after the test. */
 export function s3Client(): S3Client {
-  const client = createS3Client(connections);
+  const client = createS3Client(tooling);
   afterTest(async () => client.destroy());
   return client;
 }
