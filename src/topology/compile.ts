@@ -1,6 +1,5 @@
 import { EMPTY, ignoreElements, merge, share, tap, type Observable } from 'rxjs';
 import { filter as rxFilter, map as rxMap } from 'rxjs';
-import { ConfigError } from '../core/errors.ts';
 import type { Pipeline, PipelineContext, RuntimeEvent } from '../runtime/context.ts';
 import type { Envelope, Routed } from '../core/envelope.ts';
 import { compileSink, type SinkDeps } from './compile-sinks.ts';

@@ -17,14 +17,12 @@ export function lintWarnings(topology: ValidTopology): Problem[] {
   topology.steps.forEach((step, i) => {
     const at = child(child(ROOT, 'steps'), i, step.id);
     if (step.kind === 'route') {
-      const seen = new Set<string>();
+      // Validation made the route outputs unique; the default may repeat one.
       step.routes.forEach((route, r) => {
-        if (seen.has(route.output)) return;
-        seen.add(route.output);
         if (!read.has(`${step.id}.${route.output}`)) warn(child(child(child(at, 'routes'), r), 'output'), `route output "${route.output}" is never read (no from: ${step.id}.${route.output})`);
       });
       const fallback = step.defaultOutput;
-      if (fallback !== undefined && !seen.has(fallback) && !read.has(`${step.id}.${fallback}`)) warn(child(at, 'default'), `route output "${fallback}" is never read (no from: ${step.id}.${fallback})`);
+      if (fallback !== undefined && !step.routes.some((r) => r.output === fallback) && !read.has(`${step.id}.${fallback}`)) warn(child(at, 'default'), `route output "${fallback}" is never read (no from: ${step.id}.${fallback})`);
       return;
     }
     if (!read.has(step.id)) warn(at, `nobody reads the output of step "${step.id}" (no step or sink has from: ${step.id})`);
