@@ -65,8 +65,12 @@ async function summary(topology: ValidTopology, metrics: { total(name: string): 
   const dynamo = createDynamoClient(connections);
   const s3 = createS3Client(connections);
   say('\nwhat landed where:');
+  const tables = new Set<string>();
   for (const sink of topology.sinks) {
     if (sink.kind === 'dynamodb') {
+      // Several sinks may write one table (a session's login and logout): one line per table.
+      if (tables.has(sink.table)) continue;
+      tables.add(sink.table);
       say(`  DynamoDB ${sink.table.padEnd(28)} ${String(await countItems(dynamo, sink.table)).padStart(7)} items`);
     } else if (sink.kind === 's3-parquet') {
       let objects = 0;

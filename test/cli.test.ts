@@ -28,7 +28,7 @@ const gameEvents = readFileSync(join(root, 'topologies/game-events.yaml'), 'utf8
 describe('tributary validate', SPAWNS, () => {
   it('exits 0 with a one-line summary for a valid topology', async () => {
     const result = await cli(['validate', 'topologies/game-events.yaml']);
-    expect(result).toEqual({ code: 0, stdout: 'topologies/game-events.yaml: valid topology "game-events": 4 sources, 11 steps, 10 sinks\n', stderr: '' });
+    expect(result).toEqual({ code: 0, stdout: 'topologies/game-events.yaml: valid topology "game-events": 4 sources, 13 steps, 13 sinks\n', stderr: '' });
   });
 
   it('exits 1 and lists every problem, one per line, as file:line:col: path: message', async () => {

@@ -96,6 +96,13 @@ export async function checkRun(run: TributaryRun, truth: GroundTruth, expected: 
     }
     const extra = metrics.filter((m) => m.game_id !== TICK_GAME).length - (matched + wrong);
     checks.push({ ...check('game_metrics windows equal to truth (events, revenue)', truth.windows.rows.length, matched), note: `${wrong} differ, ${missing} missing, ${extra} not in truth` });
+    // Truths written before sessions carried a game have none.
+    if (truth.sessions !== undefined) {
+      const concurrency = new Map((await scanTable(dynamo, table('game_concurrency'))).map((i) => [String(i.game_id), Number(i.concurrent_users)]));
+      const games = Object.entries(truth.sessions.concurrentUsers);
+      const equal = games.filter(([game, n]) => concurrency.get(game) === n).length;
+      checks.push({ ...check('game_concurrency equal to truth (logins minus logouts per game)', games.length, equal), note: `${concurrency.size} items` });
+    }
     dynamo.destroy();
   }
   return { run: run.name, checks, lost, fraud };

@@ -50,7 +50,7 @@ export interface WindowRow {
   gameId: string;
   /** Window start, ISO-8601. */
   minute: string;
-  /** Events of the game-events topic. */
+  /** Events of the game-events topic, and logins and logouts with a game. */
   events: number;
   /** Distinct users among those events. */
   users: number;
@@ -78,6 +78,8 @@ export interface GroundTruth {
   malformed: { index: number; topic: LogicalTopic; kind: MalformedKind; detail: string; eventId: string; userId: string | null; bytes: number }[];
   fraud: FraudCase[];
   windows: { definition: string; sizeMs: number; rows: WindowRow[] };
+  /** Sessions over valid, deduplicated events (late ones included): logins, logouts, and per game the logins minus logouts with it (`game_concurrency`). */
+  sessions: { logins: number; logouts: number; concurrentUsers: Record<string, number> };
 }
 
 const emptyTotals = (): TopicTotals => ({ records: 0, valid: 0, uniqueValid: 0, duplicates: 0, malformed: 0, late: 0 });
@@ -98,6 +100,7 @@ export class GroundTruthBuilder {
   readonly #cases = new Map<string, FraudCase>();
   readonly #truth: Pick<GroundTruth, 'duplicates' | 'outOfOrder' | 'late' | 'malformed'> = { duplicates: [], outOfOrder: [], late: [], malformed: [] };
   #fraudEvents = 0;
+  readonly #sessions = { logins: 0, logouts: 0, concurrentUsers: {} as Record<string, number> };
 
   constructor(options: GeneratorOptions, cases: readonly PlannedCase[]) {
     this.#options = options;
@@ -113,6 +116,7 @@ export class GroundTruthBuilder {
     totals.valid++;
     totals.uniqueValid++;
     this.#perType[event.event_type] = (this.#perType[event.event_type] ?? 0) + 1;
+    if (event.event_type === 'user_login' || event.event_type === 'user_logout') this.#session(event);
     if (how.late === true) {
       totals.late++;
       this.#truth.late.push({ index, eventId: event.event_id, topic, behindMs: how.behindMs ?? 0 });
@@ -145,11 +149,20 @@ export class GroundTruthBuilder {
     this.#truth.malformed.push({ index, topic, ...entry });
   }
 
+  #session(event: GameEvent): void {
+    const login = event.event_type === 'user_login';
+    if (login) this.#sessions.logins++;
+    else this.#sessions.logouts++;
+    const gameId = event.event_data.game_id;
+    if (typeof gameId === 'string') this.#sessions.concurrentUsers[gameId] = (this.#sessions.concurrentUsers[gameId] ?? 0) + (login ? 1 : -1);
+  }
+
   #aggregate(topic: LogicalTopic, event: GameEvent, timeMs: number): void {
     const gameId = event.event_data.game_id;
     if (typeof gameId !== 'string') return;
     const isPurchase = event.event_type === 'purchase';
-    if (topic !== 'game-events' && !isPurchase) return;
+    const isSession = event.event_type === 'user_login' || event.event_type === 'user_logout';
+    if (topic !== 'game-events' && !isPurchase && !isSession) return;
     const minuteMs = Math.floor(timeMs / 60_000) * 60_000;
     const key = `${minuteMs}|${gameId}`;
     let cell = this.#cells.get(key);
@@ -198,10 +211,12 @@ export class GroundTruthBuilder {
       windows: {
         definition:
           'Tumbling 1-minute windows of event time per event_data.game_id, over valid, deduplicated events that are not late ' +
-          '(out-of-order ones included): events and users from the game-events topic; purchases and revenueCents from purchase events.',
+          '(out-of-order ones included): events and users from the game-events topic and from logins and logouts with a game; ' +
+          'purchases and revenueCents from purchase events.',
         sizeMs: 60_000,
         rows,
       },
+      sessions: { ...this.#sessions, concurrentUsers: Object.fromEntries(Object.entries(this.#sessions.concurrentUsers).sort()) },
     };
   }
 }

@@ -23,6 +23,8 @@ interface Session {
   sessionId: string;
   state: 'login' | 'lobby' | 'game';
   gameRank: number;
+  /** The game chosen at login: the session's first game, carried by its login and logout. */
+  firstGameRank: number;
   level: number;
   score: number;
   startedMs: number;
@@ -76,6 +78,7 @@ export class Traffic {
       sessionId: `sess-${rng.hex(8)}`,
       state: 'login',
       gameRank: 0,
+      firstGameRank: -1,
       level: 1,
       score: 0,
       startedMs: timeMs,
@@ -111,7 +114,8 @@ export class Traffic {
         return this.#emit(s, 'account_created', { device_id: deviceId, country: p.country(s.userRank), referrer: rng.pick(['organic', 'ad', 'friend']) }, t, false);
       }
       this.#seen[s.userRank] = 1;
-      return this.#emit(s, 'user_login', { device_id: deviceId, country: p.country(s.userRank), session_id: s.sessionId }, t, false);
+      s.firstGameRank = p.gameZipf.sample(rng);
+      return this.#emit(s, 'user_login', { device_id: deviceId, country: p.country(s.userRank), session_id: s.sessionId, game_id: p.gameId(s.firstGameRank) }, t, false);
     }
     if (s.state === 'lobby') {
       const r = rng.next();
@@ -121,10 +125,15 @@ export class Traffic {
         return this.#emit(s, 'device_change', { session_id: s.sessionId, from_device_id: from, device_id: p.deviceId(s.userRank, s.device) }, t, false);
       }
       if (s.gamesPlayed > 0 && r < 0.5) {
-        return this.#emit(s, 'user_logout', { session_id: s.sessionId, device_id: deviceId, session_duration_s: Math.round((t - s.startedMs) / 1000) }, t, false);
+        return this.#emit(s, 'user_logout', {
+          session_id: s.sessionId,
+          game_id: p.gameId(s.firstGameRank),
+          device_id: deviceId,
+          session_duration_s: Math.round((t - s.startedMs) / 1000),
+        }, t, false);
       }
       s.state = 'game';
-      s.gameRank = p.gameZipf.sample(rng);
+      s.gameRank = s.gamesPlayed === 0 ? s.firstGameRank : p.gameZipf.sample(rng);
       s.gameStartedMs = t;
       s.score = 0;
       s.level = 1 + rng.int(20);

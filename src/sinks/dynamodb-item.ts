@@ -41,7 +41,7 @@ export interface DynamoKeyOptions {
  * maps attribute names to field expressions (`{ amount: 'event_data.amount' }`), which is how to
  * get a flat, indexable attribute out of a nested field. `$offset`-style metadata paths are
  * stored without the `$`. Key and TTL attributes are always written and win over a copied field
- * of the same name.
+ * of the same name; `[]` writes only them (an `add` counter that sets nothing else).
  */
 export interface DynamoItemOptions {
   readonly partitionKey: DynamoKeyOptions;
@@ -183,7 +183,6 @@ function validateItemOptions(o: DynamoItemOptions): string[] {
   if (o.attributes !== undefined && o.attributes !== 'all') {
     const isList = Array.isArray(o.attributes);
     const names = isList ? (o.attributes as readonly string[]).map(attributePath).map((p) => p.join('.')) : Object.keys(o.attributes);
-    if (names.length === 0) problems.push("attributes must list at least one field (or be 'all')");
     for (const [i, name] of names.entries()) {
       if (!name) problems.push('attributes: an attribute name is empty');
       for (const other of names.slice(i + 1)) {
@@ -208,6 +207,13 @@ function validateItemOptions(o: DynamoItemOptions): string[] {
 function projection(attributes: readonly string[] | Readonly<Record<string, string>>): Attribute[] {
   if (Array.isArray(attributes)) return (attributes as readonly string[]).map((path) => [attributePath(path), compileField(path)] as const);
   return Object.entries(attributes as Readonly<Record<string, string>>).map(([name, expr]) => [[name], compileField(expr)] as const);
+}
+
+/** The top-level attribute names a mapping can write (keys and TTL aside); `undefined` for `'all'`. */
+export function mappedAttributeNames(attributes: DynamoItemOptions['attributes']): string[] | undefined {
+  if (attributes === undefined || attributes === 'all') return undefined;
+  if (Array.isArray(attributes)) return [...new Set((attributes as readonly string[]).map((p) => attributePath(p)[0] as string))];
+  return Object.keys(attributes);
 }
 
 /** `event_data.amount` -> `['event_data', 'amount']`; `$offset` -> `['offset']`. */

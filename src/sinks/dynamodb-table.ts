@@ -64,6 +64,7 @@ export async function ensureTable(client: DynamoDBClient, definition: TableDefin
     if (performance.now() > deadline) throw new Error(`table ${table} did not become ACTIVE within ${timeoutMs} ms`);
     await delay(200);
   }
+  if (!created) await checkKeys(client, definition);
   if (definition.ttlAttribute !== undefined) {
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: table }));
     const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
@@ -72,6 +73,18 @@ export async function ensureTable(client: DynamoDBClient, definition: TableDefin
     }
   }
   return created;
+}
+
+/** An existing table keyed otherwise would refuse every write: say so now, not in dead letters. */
+async function checkKeys(client: DynamoDBClient, definition: TableDefinition): Promise<void> {
+  const out = await client.send(new DescribeTableCommand({ TableName: definition.table }));
+  const schema = out.Table?.KeySchema;
+  if (schema === undefined) return;
+  const has = [schema.find((k) => k.KeyType === 'HASH')?.AttributeName, schema.find((k) => k.KeyType === 'RANGE')?.AttributeName];
+  const wants = [definition.partitionKey.name, definition.sortKey?.name];
+  if (has[0] === wants[0] && has[1] === wants[1]) return;
+  const text = (k: (string | undefined)[]) => k.filter(Boolean).join(', ');
+  throw new Error(`table ${definition.table} exists with key (${text(has)}), but is written with key (${text(wants)}): delete it or use another table name`);
 }
 
 const scalar = (type: 'string' | 'number' | undefined) => (type === 'number' ? 'N' : 'S');

@@ -15,7 +15,7 @@ import { logsRecordContent } from '../core/logger.ts';
 import { Dependency } from '../core/health.ts';
 import { DEFAULT_RETRY_POLICY, Retrier, retryPolicyProblems, retrying, type RetryOptions, type RetryPolicy } from '../core/retry.ts';
 import { dynamoFailureOf, isAmbiguous, isUnreachable, sinkErrorOf } from './aws-errors.ts';
-import { compileItemMapper, keyIdOf, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
+import { compileItemMapper, keyIdOf, mappedAttributeNames, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
 import { chunkItems } from './dynamodb-size.ts';
 import { commandOf, compileWriteBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateResult } from './dynamodb-update.ts';
 import { runBounded } from './run-bounded.ts';
@@ -36,7 +36,7 @@ export interface DynamoSinkOptions extends DynamoItemOptions, DynamoUpdateOption
    * the sink is the one retry layer.
    */
   readonly client?: DynamoSender;
-  /** `BatchWriteItem` chunks (put) or keys (max, add) in flight at once; default 8. */
+  /** `BatchWriteItem` chunks (put) or keys (max, add, update) in flight at once; default 8. */
   readonly concurrency?: number;
   /**
    * Backoff of retries (default base 100 ms, cap 5 s, full jitter). Throttling, unprocessed items,
@@ -97,8 +97,8 @@ type UpdateBuilder = ReturnType<typeof compileWriteBuilder>;
  *
  * In `put` mode, a write keeps only the last record per key (`BatchWriteItem` refuses duplicate
  * keys, and two chunks in flight could land in either order); the records it replaces are
- * acknowledged when it lands. See `DynamoWriteMode` for `max` and `add`, `DynamoItemOptions` for the
- * mapping and sharding.
+ * acknowledged when it lands. See `DynamoWriteMode` for `max`, `add` and `update`, `DynamoItemOptions`
+ * for the mapping and sharding.
  */
 export function dynamoDbSink(options: DynamoSinkOptions, context: SinkContext): Sink {
   return new DynamoDbSink(options, context);
@@ -112,7 +112,8 @@ export class DynamoDbSink implements Sink {
   readonly #ownsClient: boolean;
   readonly #concurrency: number;
   readonly #retry: RetryOptions;
-  readonly #isAdd: boolean;
+  /** What a refused condition means: a lower value (`max`, `latest`) or an offset applied already (`applyOnce`). */
+  readonly #refusedOutcome: 'condition_failed' | 'already_applied';
   readonly #toItem: (envelope: Envelope<unknown>) => ItemResult;
   readonly #toUpdate: UpdateBuilder | undefined;
   readonly #keyNames: readonly [string, string | undefined];
@@ -135,6 +136,9 @@ export class DynamoDbSink implements Sink {
     const target = options.update?.attribute;
     if (target !== undefined && [options.partitionKey?.name, options.sortKey?.name, options.ttl?.attribute].includes(target))
       problems.push('update.attribute must not be a key or the TTL attribute');
+    const mapped = mappedAttributeNames(options.attributes);
+    for (const name of options.ifAbsent ?? [])
+      if (mapped !== undefined && !mapped.includes(name) && name !== options.ttl?.attribute) problems.push(`ifAbsent: "${name}" is not a mapped attribute`);
     if (problems.length > 0) throw new ConfigError(problems.map((p) => `${options.id}: ${p}`), { stepId: options.id });
 
     this.id = options.id;
@@ -145,7 +149,7 @@ export class DynamoDbSink implements Sink {
     this.#toUpdate = mode === 'put' ? undefined : compileWriteBuilder(options, options.table, options.id);
     this.#keyNames = [options.partitionKey.name, options.sortKey?.name];
     this.#isMax = mode === 'max';
-    this.#isAdd = mode === 'add';
+    this.#refusedOutcome = options.applyOnce === true ? 'already_applied' : 'condition_failed';
     const knownMaxKeys = options.knownMaxKeys ?? 100_000;
     this.#knownMax = mode === 'max' && options.ttl === undefined && knownMaxKeys > 0 ? new LRUCache({ max: knownMaxKeys }) : undefined;
     this.#concurrency = concurrency;
@@ -285,7 +289,7 @@ export class DynamoDbSink implements Sink {
     if (r.superseded.length > 0) this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: 'superseded' }, r.superseded.length);
   }
 
-  // ---- max and add modes ----
+  // ---- max, add and update modes ----
 
   async #updateAll(ready: readonly Ready[]): Promise<void> {
     const byKey = new Map<string, Ready[]>();
@@ -347,10 +351,10 @@ export class DynamoDbSink implements Sink {
     } catch (error) {
       const failure = dynamoFailureOf(error);
       if (failure === 'condition') {
-        // A normal outcome: the stored value already wins.
+        // A normal outcome: the stored value already wins, or (applyOnce) the record was applied before.
         remember();
         r.envelope.lease.release();
-        this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: 'condition_failed' });
+        this.#context.metrics.inc('sink_records_total', { ...this.#labels, outcome: this.#refusedOutcome });
         return true;
       }
       if (failure === 'invalid') {

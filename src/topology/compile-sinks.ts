@@ -46,6 +46,8 @@ export function compileSink(spec: ValidSink, ctx: PipelineContext, deps: SinkDep
           mode: spec.mode,
           ...(spec.update ? { update: spec.update } : {}),
           ...(spec.latest ? { latest: spec.latest } : {}),
+          ...(spec.ifAbsent ? { ifAbsent: spec.ifAbsent } : {}),
+          ...(spec.applyOnce ? { applyOnce: true } : {}),
           ...(spec.shards > 1 ? { shards: spec.shards } : {}),
           concurrency: spec.concurrency,
         },

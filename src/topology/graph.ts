@@ -123,7 +123,8 @@ function summary(node: ValidStep | ValidSink): string {
     }
     case 'dynamodb':
       if (node.latest !== undefined) return `${node.table} (latest by ${node.latest.version.map(lastSegment).join(', ')}${node.latest.delete === undefined ? '' : ', deletes'})`;
-      return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute})`;
+      if (node.mode === 'update') return `${node.table} (update)`;
+      return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute}${node.applyOnce ? ', once' : ''})`;
     case 's3-parquet':
       // Pictures truncate long details: with partitionBy, the layout says more than the bucket.
       return node.partitionBy.length === 0 ? `${node.bucket}/${node.prefix}` : `${node.prefix}/ by ${node.partitionBy.map(lastSegment).join(', ')}, hour`;

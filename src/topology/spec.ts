@@ -267,12 +267,16 @@ export interface DynamoDbSinkSpec extends StepBase {
   readonly table: string;
   readonly partitionKey: KeyMappingSpec;
   readonly sortKey?: KeyMappingSpec;
-  /** `all` (default), a list of paths, or `{ attribute: expression }`. */
+  /** `all` (default), a list of paths, or `{ attribute: expression }`; `[]` writes only the keys (and TTL). */
   readonly attributes?: 'all' | readonly FieldPath[] | Readonly<Record<string, Expression>>;
   /** Expire items `after` their event time, in `attribute` (epoch seconds). */
   readonly ttl?: { readonly attribute: string; readonly after: Duration };
-  /** `put` (default); `max` keeps the larger `value` in `attribute`; `add` adds `value` to it; `latest`: see `version`. */
-  readonly mode?: 'put' | 'max' | 'add' | 'latest';
+  /**
+   * `put` (default); `max` keeps the larger `value` in `attribute`; `add` adds `value` to it;
+   * `update` SETs the mapped attributes a record has on the item (an attribute the record lacks is
+   * left as stored), unconditionally; `latest`: see `version`.
+   */
+  readonly mode?: 'put' | 'max' | 'add' | 'update' | 'latest';
   readonly attribute?: string;
   readonly value?: Expression;
   /** `latest` only: the version fields, compared in order (`[updatedAt, sequence_number]`); the item is written only when its stored version is lower. */
@@ -283,6 +287,17 @@ export interface DynamoDbSinkSpec extends StepBase {
   readonly onEqualVersion?: 'skip' | 'overwrite';
   /** `latest` only: the boolean attribute marking a tombstone. Default `_deleted`. */
   readonly tombstoneAttribute?: string;
+  /**
+   * `update` only: mapped attributes (or the TTL attribute) set only while the item has none
+   * (`if_not_exists`), e.g. `[session_status]`: a login's `'active'` never overwrites a logout's `'closed'`.
+   */
+  readonly ifAbsent?: readonly string[];
+  /**
+   * `add` only: apply each source record once, even replayed. Each update sets a guard attribute per
+   * source topic-partition to the record's offset, on condition that the stored one is lower. The
+   * sink's input must keep source-partition order (stateless steps only; no window or fraud step upstream).
+   */
+  readonly applyOnce?: boolean;
   /** Writers, each owning a hash range of keys (per-key order kept). Default 1. */
   readonly shards?: number;
   /** In-flight batch requests per shard. Default 4. */

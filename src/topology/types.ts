@@ -210,11 +210,15 @@ export interface DynamoDbSink extends Base {
   readonly sortKey: KeyMapping | undefined;
   readonly attributes: 'all' | FieldSelection;
   readonly ttl: { readonly attribute: string; readonly afterMs: number } | undefined;
-  readonly mode: 'put' | 'max' | 'add' | 'latest';
+  readonly mode: 'put' | 'max' | 'add' | 'update' | 'latest';
   /** For `max`/`add`: the attribute updated and the expression giving the new value. */
   readonly update: { readonly attribute: string; readonly value: string } | undefined;
   /** For `latest`: as the sink's `DynamoLatestOptions`. */
   readonly latest: LatestMode | undefined;
+  /** For `update`: attributes set only while the item has none. */
+  readonly ifAbsent: readonly string[] | undefined;
+  /** For `add`: each source offset applied once (a guard attribute per source partition). */
+  readonly applyOnce: boolean;
   readonly shards: number;
   readonly concurrency: number;
 }

@@ -1,10 +1,12 @@
 import { bool, bucketName, path, duration, expression, oneOf, positiveInt, predicate, size, str, tableName, template, topicName } from './checks.ts';
 import type { Check, Checker, Fields } from './schema.ts';
-import { child, entries, fail, fields, isPlainObject, oneOrMore } from './schema.ts';
+import { child, entries, fail, fields, isPlainObject, list, oneOrMore } from './schema.ts';
+import type { NodeInfo } from './references.ts';
 import { DEFAULT_MAX_COLUMNS } from '../sinks/s3-parquet-options.ts';
 import type { ColumnType } from './spec.ts';
 import { latestOptionProblems } from '../sinks/dynamodb-latest.ts';
-import type { DynamoDbSink, FieldSelection, KeyMapping, LatestMode, ValidSink } from './types.ts';
+import type { DynamoDbSink, FieldSelection, KeyMapping, LatestMode, ValidSink, ValidStep } from './types.ts';
+import { mappedAttributeNames } from '../sinks/dynamodb-item.ts';
 import { selection, type StepInput } from './validate-steps.ts';
 
 type Builder = (f: Fields, input: StepInput, c: Checker) => ValidSink;
@@ -14,9 +16,13 @@ const KEY_HINT = 'a key mapping like { name: "user_id", value: "{user_id}" }';
 /** One builder per sink kind. */
 export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
   dynamodb: (f, { id, from }, c) => {
-    const mode = f.def('mode', oneOf('put', 'max', 'add', 'latest'), 'put');
+    const mode = f.def('mode', oneOf('put', 'max', 'add', 'update', 'latest'), 'put');
     const update = mode === 'max' || mode === 'add' ? { attribute: f.req('attribute', str()), value: f.req('value', expression) } : undefined;
-    if (mode === 'put' || mode === 'latest') for (const k of ['attribute', 'value']) f.forbid(k, 'is only used with mode max or add');
+    if (mode === 'put' || mode === 'update' || mode === 'latest') for (const k of ['attribute', 'value']) f.forbid(k, 'is only used with mode max or add');
+    const ifAbsent = mode === 'update' ? f.opt('ifAbsent', list(str())) : undefined;
+    if (mode !== 'update') f.forbid('ifAbsent', 'is only used with mode update');
+    const applyOnce = mode === 'add' ? f.def('applyOnce', bool, false) : false;
+    if (mode !== 'add') f.forbid('applyOnce', 'is only used with mode add');
     const latest = mode === 'latest' ? latestMode(f) : undefined;
     if (mode !== 'latest') for (const k of ['version', 'delete', 'onEqualVersion', 'tombstoneAttribute']) f.forbid(k, 'is only used with mode latest');
     const sink = {
@@ -31,9 +37,12 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       mode,
       update,
       latest,
+      ifAbsent,
+      applyOnce,
       shards: f.def('shards', positiveInt, 1),
       concurrency: f.def('concurrency', positiveInt, 4),
     };
+    if (ifAbsent !== undefined) checkIfAbsent(sink, ifAbsent, f, c);
     if (latest !== undefined && latest.version?.every((v) => typeof v === 'string')) checkLatest(sink, latest, f, c);
     return sink;
   },
@@ -113,6 +122,45 @@ function checkLatest(sink: Omit<DynamoDbSink, 'id' | 'from' | 'latest'>, latest:
   for (const problem of problems) c.report(child(f.at, problem.startsWith('shards') ? 'shards' : 'version'), problem.replace(/^latest\.version: |^shards /, ''));
 }
 
+/** `ifAbsent`: attributes the sink maps, or its TTL attribute; not its keys. */
+function checkIfAbsent(sink: Pick<DynamoDbSink, 'partitionKey' | 'sortKey' | 'ttl' | 'attributes'>, names: readonly string[], f: Fields, c: Checker): void {
+  const mapped = mappedAttributeNames(sink.attributes);
+  names.forEach((name, i) => {
+    const at = child(child(f.at, 'ifAbsent'), i);
+    if (typeof name !== 'string') return;
+    if ([sink.partitionKey?.name, sink.sortKey?.name].includes(name)) c.report(at, `"${name}" is a key: ifAbsent lists mapped attributes (or the TTL attribute)`);
+    else if (mapped !== undefined && !mapped.includes(name) && name !== sink.ttl?.attribute)
+      c.report(at, `"${name}" is not one of the attributes (${[...mapped, ...(sink.ttl ? [sink.ttl.attribute] : [])].join(', ') || 'none'})`);
+  });
+}
+
+/** Steps that pass each source partition's records on in offset order, one by one (no window, no fraud pattern). */
+const ORDER_KEEPING = new Set<ValidStep['kind']>(['parse', 'validate', 'flatten', 'project', 'map', 'filter', 'dedup', 'route', 'parse-field', 'rename']);
+
+/**
+ * `applyOnce` needs each source partition's records in offset order: every step upstream of the sink
+ * must keep it (a window emits later, in key order, through a repartition topic).
+ */
+export function checkApplyOnce(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void {
+  for (const node of nodes.values()) {
+    if (node.role !== 'sink' || node.kind !== 'dynamodb' || (node.value as DynamoDbSink | undefined)?.applyOnce !== true) continue;
+    const seen = new Set<string>();
+    const pending = node.inputs.map((i) => i.input.id);
+    while (pending.length > 0) {
+      const id = pending.pop() as string;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const upstream = nodes.get(id);
+      if (upstream === undefined || upstream.role === 'source') continue;
+      if (upstream.kind !== undefined && !ORDER_KEEPING.has(upstream.kind as ValidStep['kind'])) {
+        c.report(child(node.at, 'applyOnce'), `needs the records in source-partition order, and "${id}" (${upstream.kind}) upstream does not keep it: read from stateless steps (filter, route, map, dedup …)`);
+        break;
+      }
+      pending.push(...upstream.inputs.map((i) => i.input.id));
+    }
+  }
+}
+
 /** `mode: latest`: its own keys of the sink object. */
 function latestMode(f: Fields): LatestMode {
   return {
@@ -133,6 +181,7 @@ const ttl = object((f) => ({ attribute: f.req('attribute', str()), afterMs: f.re
 
 const attributes: Check<'all' | FieldSelection> = (value, at, c) => {
   if (value === 'all') return 'all';
+  if (Array.isArray(value) && value.length === 0) return []; // only the keys (and TTL): a counter sets nothing else
   if (Array.isArray(value) || isPlainObject(value)) return selection(value, at, c);
   return fail(c, at, 'must be all, a list of field paths or an object of { attribute: expression }');
 };

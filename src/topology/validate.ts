@@ -2,7 +2,7 @@ import { NAME_RE, name, oneOf, path, str, topicName } from './checks.ts';
 import { checkReferences, type NodeInfo } from './references.ts';
 import type { At, Fields, Problem } from './schema.ts';
 import { Checker, child, describe, fields, list, oneOrMore, ROOT } from './schema.ts';
-import { SINK_KINDS } from './validate-sinks.ts';
+import { checkApplyOnce, SINK_KINDS } from './validate-sinks.ts';
 import { STEP_KINDS, type StepInput } from './validate-steps.ts';
 import type { InputRef, ValidSink, ValidSource, ValidStep, ValidTopology } from './types.ts';
 import type { Env } from './units.ts';
@@ -56,6 +56,7 @@ function check(spec: unknown, c: Checker): ValidTopology {
   top.done();
 
   checkReferences(nodes, c);
+  checkApplyOnce(nodes, c);
   sortByDocument(c.problems, spec);
   return { name: topologyName, description, sources, steps, sinks, deadLetters };
 }

@@ -183,6 +183,26 @@ describe('ground truth', () => {
     expect(truth.late.length).toBeGreaterThan(20);
   });
 
+  it('has the users in each game: logins minus logouts with a game, each unique valid one once', () => {
+    const seen = new Set<string>();
+    const counts: Record<string, number> = {};
+    let logins = 0;
+    const known = new Set(Object.keys(EVENT_TOPIC));
+    for (const r of run.records) {
+      const e = parse(r.value);
+      if (e === undefined || typeof e.user_id !== 'string' || !known.has(e.event_type) || typeof e.timestamp !== 'string' || Number.isNaN(Date.parse(e.timestamp))) continue;
+      if (r.value.length > 1_048_576 || seen.has(e.event_id)) continue;
+      seen.add(e.event_id);
+      if (e.event_type !== 'user_login' && e.event_type !== 'user_logout') continue;
+      if (e.event_type === 'user_login') logins++;
+      const game = e.event_data.game_id;
+      if (typeof game === 'string') counts[game] = (counts[game] ?? 0) + (e.event_type === 'user_login' ? 1 : -1);
+    }
+    expect(logins).toBeGreaterThan(0);
+    expect(truth.sessions.logins).toBe(logins);
+    expect(truth.sessions.concurrentUsers).toEqual(Object.fromEntries(Object.entries(counts).sort()));
+  });
+
   it('has per-game, per-minute windows a plain recomputation agrees with', () => {
     // Independent of the generator's own flags: dedup by id, call late whatever is more than the
     // lateness behind the newest time seen so far.
@@ -200,7 +220,8 @@ describe('ground truth', () => {
       maxMs = Math.max(maxMs, t);
       if (t < maxMs - truth.options.latenessMs) continue;
       const game = e.event_data.game_id;
-      if (typeof game !== 'string' || (r.topic !== 'game-events' && e.event_type !== 'purchase')) continue;
+      const counted = r.topic === 'game-events' || e.event_type === 'purchase' || e.event_type === 'user_login' || e.event_type === 'user_logout';
+      if (typeof game !== 'string' || !counted) continue;
       const key = `${game}|${new Date(Math.floor(t / 60_000) * 60_000).toISOString()}`;
       const cell = cells.get(key) ?? { events: 0, users: new Set(), purchases: 0, revenueCents: 0 };
       cells.set(key, cell);
@@ -213,6 +234,8 @@ describe('ground truth', () => {
       }
     }
     expect(truth.windows.rows.length).toBe(cells.size);
+    // Logins and logouts carry their session's first game.
+    expect([...cells.values()].some((c) => c.events > 0)).toBe(true);
     for (const row of truth.windows.rows) {
       const cell = cells.get(`${row.gameId}|${row.minute}`);
       expect({ ...row, users: row.users }).toEqual({ ...row, events: cell?.events, users: cell?.users.size, purchases: cell?.purchases, revenueCents: cell?.revenueCents });

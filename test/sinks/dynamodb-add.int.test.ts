@@ -83,4 +83,26 @@ describe('DynamoDB add mode, when an answer is lost', () => {
     expect(unmarshall(item.Item ?? {}).clicks).toBe(6);
     expect(metrics.value('sink_records_total', { step: 'counts' })).toBe(3);
   });
+
+  it('applyOnce: the retry of an update whose answer was lost is refused by the offset guard, added once', async () => {
+    const table = await createTable({ prefix: 'ddb-add' });
+    const { client, updates } = faulty('lost answer');
+    const { context, metrics } = testContext();
+    const sink = dynamoDbSink(
+      {
+        id: 'counts', table, client, mode: 'add', applyOnce: true, update: { attribute: 'clicks', value: 'n' },
+        partitionKey: { name: 'pk', value: '{user}' }, sortKey: { name: 'sk', value: 'total' }, sleep: async () => {},
+      },
+      context,
+    );
+    const lease = new CountingLease();
+    await sink.write([envelopeOf({ user: 'u1', n: 5 }, { offset: 7 }, lease)]);
+    await sink.close();
+    const item = await dynamoClient().send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'u1' }, sk: { S: 'total' } }, ConsistentRead: true }));
+    expect(unmarshall(item.Item ?? {})).toEqual({ pk: 'u1', sk: 'total', user: 'u1', n: 5, clicks: 5, tributary_offset_counts_t_0: 7 });
+    // The same conditional update both times: no write id needed.
+    expect(updates).toEqual(['attribute_not_exists(#g) OR #g < :g', 'attribute_not_exists(#g) OR #g < :g']);
+    expect(lease.done).toBe(true);
+    expect(metrics.value('sink_records_total', { step: 'counts', outcome: 'already_applied' })).toBe(1);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { envelopeOf } from '../../src/core/envelope.ts';
-import { compileUpdateBuilder, updateOptionProblems, WRITE_ID_ATTRIBUTE } from '../../src/sinks/dynamodb-update.ts';
+import { compileUpdateBuilder, offsetGuardAttribute, updateOptionProblems, WRITE_ID_ATTRIBUTE } from '../../src/sinks/dynamodb-update.ts';
 
 const key = { pk: { S: 'BOARD#1' }, sk: { S: 'u1' } };
 const item = { ...key, score: { N: '90' }, name: { S: 'ann' } };
@@ -63,5 +63,71 @@ describe('compileUpdateBuilder', () => {
     expect(updateOptionProblems({ mode: 'upsert' as 'put' })).toHaveLength(1);
     expect(updateOptionProblems({})).toEqual([]);
     expect(() => compileUpdateBuilder({ mode: 'max', update: { attribute: 'a', value: '>' } }, 't', 'lb')).toThrow(/lb: update.value/);
+  });
+});
+
+describe('compileUpdateBuilder, mode update', () => {
+  it('SETs every mapped attribute, ifAbsent ones only while the item has none, with no condition', () => {
+    const build = compileUpdateBuilder({ mode: 'update', ifAbsent: ['name'] }, 'sessions', 's');
+    const r = build(envelopeOf({}), item, key);
+    expect(r).toEqual({
+      ok: true,
+      value: undefined,
+      input: {
+        TableName: 'sessions',
+        Key: key,
+        UpdateExpression: 'SET #a0 = :a0, #a1 = if_not_exists(#a1, :a1)',
+        ExpressionAttributeNames: { '#a0': 'score', '#a1': 'name' },
+        ExpressionAttributeValues: { ':a0': { N: '90' }, ':a1': { S: 'ann' } },
+      },
+    });
+    expect(r.ok && r.retryInput).toBeUndefined();
+  });
+
+  it('with nothing to set, only makes sure the item exists', () => {
+    const build = compileUpdateBuilder({ mode: 'update' }, 'sessions', 's');
+    expect(build(envelopeOf({}), key, key)).toEqual({ ok: true, value: undefined, input: { TableName: 'sessions', Key: key } });
+  });
+
+  it('checks its options', () => {
+    expect(updateOptionProblems({ mode: 'update' })).toEqual([]);
+    expect(updateOptionProblems({ mode: 'update', update: { attribute: 'a', value: 'b' } })).toEqual(["update is only for mode 'max' or 'add'"]);
+    expect(updateOptionProblems({ mode: 'put', ifAbsent: ['a'] })).toEqual(["ifAbsent is only for mode 'update'"]);
+    expect(updateOptionProblems({ mode: 'update', ifAbsent: ['pk', 'a'], partitionKey: { name: 'pk' } })).toEqual(['ifAbsent: "pk" is a key attribute']);
+    expect(updateOptionProblems({ mode: 'update', ifAbsent: ['expires_at'], partitionKey: { name: 'pk' }, ttl: { attribute: 'expires_at' } })).toEqual([]);
+    expect(updateOptionProblems({ mode: 'update', ifAbsent: [''] })).toEqual(['ifAbsent must be a list of attribute names']);
+  });
+});
+
+describe('compileUpdateBuilder, add with applyOnce', () => {
+  const once = compileUpdateBuilder({ mode: 'add', update: { attribute: 'users', value: 'n' }, applyOnce: true }, 'games', 'users-in');
+
+  it("ADDs the value and SETs the source partition's guard to the offset, on condition that the stored one is lower", () => {
+    const r = once(envelopeOf({ n: 1 }, { topic: 'user-activity', partition: 3, offset: 41 }), key, key);
+    expect(r).toEqual({
+      ok: true,
+      value: 1,
+      input: {
+        TableName: 'games',
+        Key: key,
+        UpdateExpression: 'SET #g = :g ADD #t :t',
+        ConditionExpression: 'attribute_not_exists(#g) OR #g < :g',
+        ExpressionAttributeNames: { '#t': 'users', '#g': 'tributary_offset_users-in_user-activity_3' },
+        ExpressionAttributeValues: { ':t': { N: '1' }, ':g': { N: '41' } },
+      },
+    });
+    // No write id and no retry variant: a retry of an update that landed is refused by the guard.
+    expect(r.ok && r.retryInput).toBeUndefined();
+    expect(offsetGuardAttribute('users-in', 'user-activity', 3)).toBe('tributary_offset_users-in_user-activity_3');
+  });
+
+  it('never copies a guard of the item into the update', () => {
+    const r = once(envelopeOf({ n: -1 }, { topic: 't', partition: 0, offset: 2 }), { ...key, tributary_offset_x_t_0: { N: '9' } }, key);
+    expect(r.ok && r.input.ExpressionAttributeNames).toEqual({ '#t': 'users', '#g': 'tributary_offset_users-in_t_0' });
+  });
+
+  it('is only for add', () => {
+    expect(updateOptionProblems({ mode: 'max', update: { attribute: 'a', value: 'b' }, applyOnce: true })).toEqual(["applyOnce is only for mode 'add'"]);
+    expect(updateOptionProblems({ mode: 'add', update: { attribute: 'a', value: 'b' }, applyOnce: true })).toEqual([]);
   });
 });

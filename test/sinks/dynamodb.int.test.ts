@@ -472,6 +472,10 @@ describe('ensureTable', () => {
       expect(described?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
       const ttl = (await real.send(new DescribeTimeToLiveCommand({ TableName: table }))).TimeToLiveDescription;
       expect(ttl).toMatchObject({ AttributeName: 'expires_at', TimeToLiveStatus: 'ENABLED' });
+      // The same table keyed otherwise (user_sessions before sessions had ids): refused, by name.
+      await expect(ensureTable(real, { ...definition, sortKey: { name: 'session_id', type: 'string' } })).rejects.toThrow(
+        `table ${table} exists with key (user_id, session_start_time), but is written with key (user_id, session_id): delete it or use another table name`,
+      );
     } finally {
       await real.send(new DeleteTableCommand({ TableName: table })).catch(() => {});
     }

@@ -17,7 +17,7 @@ import { brokers, connections, dynamoClient, s3Client, uniqueName } from './stac
 type Item = Record<string, unknown>;
 
 export interface Actual {
-  readonly tables: Record<'game_metrics' | 'transactions' | 'leaderboard' | 'user_sessions', Item[]>;
+  readonly tables: Record<'game_metrics' | 'transactions' | 'leaderboard' | 'user_sessions' | 'game_concurrency', Item[]>;
   /** event_id -> rows with it, over every Parquet file of the bucket. */
   readonly parquet: Map<string, number>;
   readonly parquetFiles: number;
@@ -34,7 +34,7 @@ export interface Actual {
 /** Everything a run wrote, read back after it stopped. */
 export async function readBack(names: { tablePrefix: string; bucket: string; deadLetterTopic: string; lateTopic: string; inputTopics: readonly string[] }): Promise<Actual> {
   const dynamo = dynamoClient();
-  const tableNames = ['game_metrics', 'transactions', 'leaderboard', 'user_sessions'] as const;
+  const tableNames = ['game_metrics', 'transactions', 'leaderboard', 'user_sessions', 'game_concurrency'] as const;
   const scanned = await Promise.all(tableNames.map((n) => scanTable(dynamo, `${names.tablePrefix}${n}`)));
   const tables = Object.fromEntries(tableNames.map((n, i) => [n, scanned[i] ?? []])) as Actual['tables'];
   const s3 = s3Client();
@@ -179,7 +179,8 @@ export function compare(truth: Truth, actual: Actual): TableDiff[] {
     diffTable('game_metrics', truth.metrics, t.game_metrics, (i) => `${i.game_id}|${new Date(Number(i.minute)).toISOString()}`),
     diffTable('transactions', truth.transactions, t.transactions, (i) => String(i.transaction_id)),
     diffTable('leaderboard', new Map([...truth.leaderboard].map(([k, v]) => [k, { best_score: v }])), t.leaderboard, (i) => `${i.game_id}|${i.user_id}`),
-    diffTable('user_sessions', truth.sessions, t.user_sessions, (i) => `${i.user_id}|${i.session_start_time}`),
+    diffTable('user_sessions', truth.sessions, t.user_sessions, (i) => `${i.user_id}|${i.session_id}`),
+    diffTable('game_concurrency', new Map([...truth.concurrency].map(([k, v]) => [k, { concurrent_users: v }])), t.game_concurrency, (i) => String(i.game_id)),
   ];
   const examples: string[] = [];
   let missing = 0;

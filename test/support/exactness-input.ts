@@ -21,7 +21,16 @@ export interface InputRecord {
 
 export type MetricRow = { events: number; active_users: number; revenue: number };
 export type Transaction = { user_id: string; amount: number; currency: string; item_id: string; timestamp: string; event_id: string };
-export type Session = { event_id: string; platform: string; game_version: string; device_id: string };
+/** A session as its login opened it and, when it has one, its logout closed it. */
+export type Session = {
+  event_id: string; platform: string; game_version: string; device_id: string; game_id: string;
+  session_start_time: string; session_status: 'active' | 'closed'; session_end_time?: string; duration_s?: number;
+  /** 30 days after the logout, or the login while the session is open (epoch seconds). */
+  expires_at: number;
+};
+
+const SESSION_TTL_MS = 30 * 86_400_000;
+const expiresAt = (timestamp: string) => Math.floor((Date.parse(timestamp) + SESSION_TTL_MS) / 1000);
 
 export interface Truth {
   /** `game|minute` (window start, ISO-8601) -> the window's result. */
@@ -29,8 +38,10 @@ export interface Truth {
   readonly transactions: Map<string, Transaction>;
   /** `game|user` -> best score. */
   readonly leaderboard: Map<string, number>;
-  /** `user|timestamp` -> the login. */
+  /** `user|session_id` -> the session. */
   readonly sessions: Map<string, Session>;
+  /** game -> users in it now: unique valid logins minus logouts. */
+  readonly concurrency: Map<string, number>;
   /** One Parquet row per unique valid event. */
   readonly eventIds: Set<string>;
   readonly deadLetters: number;
@@ -93,7 +104,9 @@ export function generateInput(options: InputOptions): ExactnessInput {
   const truth = new TruthBuilder();
   const records: InputRecord[] = [];
   const valid: number[] = []; // indexes in `records` of unique, valid, on-time events
-  const loginAt = new Set<string>();
+  // Each user's open session: a login opens one (leaving an earlier one open for good, a client
+  // that never logged out), the logout closes it; a user with none emits a device change instead.
+  const open = new Map<string, { session_id: string; game_id: string; atMs: number }>();
   let serial = 0;
 
   for (let i = 0; i < count; i++) {
@@ -108,18 +121,25 @@ export function generateInput(options: InputOptions): ExactnessInput {
       continue;
     }
     const user = `user-${String(1 + int(400)).padStart(4, '0')}`;
-    const type = typeAt();
+    let type = typeAt();
+    if (type === 'user_logout' && !open.has(user)) type = 'device_change';
     const game = `game-${1 + int(8)}`;
     const late = roll > 0.99 && streamMs > epochMs + 12 * MINUTE && /^(game_start|level_complete)$/.test(type);
     // Late events fall before the stream began: late whatever partition a stalled watermark waits for.
-    let timeMs = late ? epochMs - MINUTE - int(MINUTE) : streamMs - 1500 + int(3001);
-    if (type === 'user_login') while (loginAt.has(`${user}|${timeMs}`)) timeMs++;
+    const timeMs = late ? epochMs - MINUTE - int(MINUTE) : streamMs - 1500 + int(3001);
+    const data = dataOf(type, game, user, ++serial, int);
+    const session = open.get(user);
+    if (type === 'user_login') Object.assign(data, { session_id: `sess-${seed}-${serial}`, game_id: game });
+    if (type === 'user_logout' && session !== undefined) {
+      // Within the stream's jitter a logout may be stamped before its login: a duration of 0 then.
+      Object.assign(data, { session_id: session.session_id, game_id: session.game_id, session_duration_s: Math.max(0, Math.floor((timeMs - session.atMs) / 1000)) });
+    }
     const event: Event = {
-      event_id: `ev-${seed}-${++serial}`,
+      event_id: `ev-${seed}-${serial}`,
       user_id: user,
       event_type: type,
       timestamp: new Date(timeMs).toISOString(),
-      event_data: dataOf(type, game, user, serial, int),
+      event_data: data,
       game_version: pick(['1.4.2', '1.5.0']),
       platform: pick(PLATFORMS),
     };
@@ -129,7 +149,9 @@ export function generateInput(options: InputOptions): ExactnessInput {
       truth.stats.malformed++;
       continue;
     }
-    if (type === 'user_login') loginAt.add(`${user}|${timeMs}`);
+    // Only a valid login or logout opens or closes a session, as the sinks see it.
+    if (type === 'user_login') open.set(user, { session_id: data.session_id as string, game_id: game, atMs: timeMs });
+    if (type === 'user_logout') open.delete(user);
     records.push({ topic, key: user, value: JSON.stringify(event) });
     truth.add(event, late);
     if (!late) valid.push(records.length - 1);
@@ -185,7 +207,7 @@ function dataOf(type: string, game: string, user: string, serial: number, int: (
     case 'device_change':
       return { device_id: `${user}-d${int(2)}` };
     case 'user_logout':
-      return {};
+      return {}; // the session's fields, added by the caller
     default:
       return { game_id: game };
   }
@@ -206,6 +228,7 @@ class TruthBuilder {
   readonly #transactions = new Map<string, Transaction>();
   readonly #leaderboard = new Map<string, number>();
   readonly #sessions = new Map<string, Session>();
+  readonly #concurrency = new Map<string, number>();
   readonly #eventIds = new Set<string>();
   readonly #lateIds = new Set<string>();
 
@@ -217,7 +240,10 @@ class TruthBuilder {
       this.#lateIds.add(e.event_id);
     }
     this.#eventIds.add(e.event_id);
-    const d = e.event_data as { game_id?: string; amount: number; currency: string; transaction_id: string; item_id: string; score: number; device_id: string };
+    const d = e.event_data as {
+      game_id?: string; amount: number; currency: string; transaction_id: string; item_id: string; score: number; device_id: string;
+      session_id: string; session_duration_s: number;
+    };
     if (typeof d.game_id === 'string' && !late) {
       const minute = Math.floor(Date.parse(e.timestamp) / MINUTE) * MINUTE;
       const key = `${d.game_id}|${new Date(minute).toISOString()}`;
@@ -235,12 +261,23 @@ class TruthBuilder {
       this.#leaderboard.set(key, Math.max(this.#leaderboard.get(key) ?? -Infinity, d.score));
     }
     if (e.event_type === 'user_login') {
-      this.#sessions.set(`${e.user_id}|${e.timestamp}`, { event_id: e.event_id, platform: e.platform, game_version: e.game_version, device_id: d.device_id });
+      this.#sessions.set(`${e.user_id}|${d.session_id}`, {
+        event_id: e.event_id, platform: e.platform, game_version: e.game_version, device_id: d.device_id, game_id: d.game_id as string,
+        session_start_time: e.timestamp, session_status: 'active', expires_at: expiresAt(e.timestamp),
+      });
+    }
+    if (e.event_type === 'user_logout') {
+      // The generator closes only sessions a valid login opened, so the session is there.
+      const session = this.#sessions.get(`${e.user_id}|${d.session_id}`);
+      if (session !== undefined) Object.assign(session, { session_status: 'closed', session_end_time: e.timestamp, duration_s: d.session_duration_s, expires_at: expiresAt(e.timestamp) });
+    }
+    if ((e.event_type === 'user_login' || e.event_type === 'user_logout') && typeof d.game_id === 'string') {
+      this.#concurrency.set(d.game_id, (this.#concurrency.get(d.game_id) ?? 0) + (e.event_type === 'user_login' ? 1 : -1));
     }
   }
 
   build(): Truth {
     const metrics = new Map([...this.#metrics].map(([k, c]) => [k, { events: c.events, active_users: c.users.size, revenue: c.revenue }]));
-    return { metrics, transactions: this.#transactions, leaderboard: this.#leaderboard, sessions: this.#sessions, eventIds: this.#eventIds, lateIds: this.#lateIds, deadLetters: this.stats.malformed, stats: this.stats };
+    return { metrics, transactions: this.#transactions, leaderboard: this.#leaderboard, sessions: this.#sessions, concurrency: this.#concurrency, eventIds: this.#eventIds, lateIds: this.#lateIds, deadLetters: this.stats.malformed, stats: this.stats };
   }
 }

@@ -96,6 +96,7 @@ export function poisonInput(options: { seed: number; validCount: number; warmupC
   const newFields = new Set<string>();
   const normal: PoisonRecord[] = [];
   const perUserPurchases = new Map<string, number>();
+  const openSessions = new Map<string, string>();
 
   for (let i = 0; i < total; i++) {
     const timestamp = new Date(startMs + Math.floor((i * spanMs) / total)).toISOString();
@@ -120,8 +121,17 @@ export function poisonInput(options: { seed: number; validCount: number; warmupC
       } else if (roll < 0.75) {
         topic = 'user-activity';
         event_type = pick(['user_login', 'user_logout', 'account_created']);
+        // A logout closes the user's open session; without one, the user creates an account instead.
+        const session = openSessions.get(user);
+        if (event_type === 'user_logout' && session === undefined) event_type = 'account_created';
         // One device per user: the many-devices pattern stays quiet.
-        event_data = event_type === 'user_login' ? { device_id: `device-${user}` } : {};
+        if (event_type === 'user_login') {
+          event_data = { device_id: `device-${user}`, session_id: `sess-${i}` };
+          openSessions.set(user, `sess-${i}`);
+        } else if (event_type === 'user_logout') {
+          event_data = { session_id: session };
+          openSessions.delete(user);
+        } else event_data = {};
       } else {
         topic = 'transaction-events';
         // At most one purchase per user every ~4 minutes of event time: no velocity or amount alert.

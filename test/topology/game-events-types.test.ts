@@ -15,7 +15,8 @@ const TOPIC: Record<string, string> = {
   purchase: 'transaction-events', refund_request: 'transaction-events',
 };
 const DATA: Record<string, Record<string, unknown>> = {
-  user_login: { device_id: 'd1' },
+  user_login: { device_id: 'd1', session_id: 's1', game_id: 'g1' },
+  user_logout: { session_id: 's1', game_id: 'g1', session_duration_s: 60 },
   level_complete: { game_id: 'g1', score: 10 },
   achievement: { game_id: 'g1', achievement_id: 'ach-001' },
   achievement_unlocked: { game_id: 'g1', achievement_id: 'ach-002' },
@@ -60,17 +61,28 @@ describe('the default topology by event type (the README table)', () => {
   it.each([
     ['achievement', ['cold-storage', 'game-metrics']],
     ['achievement_unlocked', ['cold-storage', 'game-metrics']],
-    ['user_login', ['cold-storage', 'user-sessions']],
+    ['user_login', ['cold-storage', 'concurrent-users-in', 'game-metrics', 'user-sessions']],
     ['level_complete', ['cold-storage', 'game-metrics', 'leaderboard']],
     ['purchase', ['cold-storage', 'game-metrics', 'transactions']],
     ['game_start', ['cold-storage', 'game-metrics']],
     ['game_end', ['cold-storage', 'game-metrics']],
-    ['user_logout', ['cold-storage']],
+    ['user_logout', ['cold-storage', 'concurrent-users-out', 'game-metrics', 'session-close']],
     ['account_created', ['cold-storage']],
     ['device_change', ['cold-storage']],
     ['refund_request', ['cold-storage']],
   ])('%s reaches %j', async (type, sinks) => {
     expect(await sinksOf(type)).toEqual({ sinks, deadLetters: [] });
+  });
+
+  it('dead-letters a login or logout without a session id', async () => {
+    const login = DATA.user_login as Record<string, unknown>;
+    const { session_id: _, ...noSession } = login;
+    DATA.user_login = noSession;
+    try {
+      expect(await sinksOf('user_login')).toEqual({ sinks: [], deadLetters: ['validate:TRIB_VALIDATION'] });
+    } finally {
+      DATA.user_login = login;
+    }
   });
 
   it('still dead-letters an event type it does not declare', async () => {

@@ -30,9 +30,18 @@ const INPUT: Input[] = [
   { topic: 'game-events', id: 'lc3', user: 'u2', type: 'level_complete', data: { game_id: 'g1', score: 150 }, atS: 30 },
   { topic: 'game-events', id: 'gs3', user: 'u3', type: 'game_start', data: { game_id: 'g2' }, atS: 40 },
   { topic: 'game-events', id: 'gs1', user: 'u1', type: 'game_start', data: { game_id: 'g1' }, atS: 0 }, // a producer retry
-  { topic: 'user-activity', id: 'li1', user: 'u1', type: 'user_login', data: { device_id: 'd1' }, atS: 1 },
-  ...[0, 1, 2, 3].map((i) => ({ topic: 'user-activity' as const, id: `li-u4-${i}`, user: 'u4', type: 'user_login', data: { device_id: `d${i}` }, atS: 60 + 10 * i })),
-  { topic: 'user-activity', id: 'li1', user: 'u1', type: 'user_login', data: { device_id: 'd1' }, atS: 1 }, // a replay
+  { topic: 'user-activity', id: 'li1', user: 'u1', type: 'user_login', data: { device_id: 'd1', session_id: 's-u1', game_id: 'g5' }, atS: 1 },
+  ...[0, 1, 2, 3].map((i) => ({
+    topic: 'user-activity' as const,
+    id: `li-u4-${i}`,
+    user: 'u4',
+    type: 'user_login',
+    data: { device_id: `d${i}`, session_id: `s-u4-${i}`, game_id: 'g5' },
+    atS: 60 + 10 * i,
+  })),
+  { topic: 'user-activity', id: 'li1', user: 'u1', type: 'user_login', data: { device_id: 'd1', session_id: 's-u1', game_id: 'g5' }, atS: 1 }, // a replay
+  { topic: 'user-activity', id: 'lo1', user: 'u1', type: 'user_logout', data: { session_id: 's-u1', game_id: 'g5', session_duration_s: 49 }, atS: 50 },
+  { topic: 'user-activity', id: 'lo1', user: 'u1', type: 'user_logout', data: { session_id: 's-u1', game_id: 'g5', session_duration_s: 49 }, atS: 50 }, // a replay
   { topic: 'transaction-events', id: 'p1', user: 'u1', type: 'purchase', data: { amount: 10, currency: 'USD', transaction_id: 't1', item_id: 'sword', game_id: 'g1' }, atS: 15 },
   { topic: 'transaction-events', id: 'p2', user: 'u2', type: 'purchase', data: { amount: 5000, currency: 'USD', transaction_id: 't2', item_id: 'castle', game_id: 'g1' }, atS: 25 },
   { topic: 'transaction-events', id: 'r1', user: 'u1', type: 'refund_request', data: { transaction_id: 't1' }, atS: 45 },
@@ -115,10 +124,11 @@ describe('the default game-events topology, end to end on the real stack', () =>
     const started = startTopology(topology, env);
     try {
       await waitFor('DynamoDB items', async () => {
-        const [sessions, transactions, alerts, metrics] = await Promise.all(
-          ['user_sessions', 'transactions', 'fraud_alerts', 'game_metrics'].map((t) => scan(table(t))),
+        const [sessions, transactions, alerts, metrics, concurrency] = await Promise.all(
+          ['user_sessions', 'transactions', 'fraud_alerts', 'game_metrics', 'game_concurrency'].map((t) => scan(table(t))),
         );
-        return sessions?.length === 5 && transactions?.length === 8 && alerts?.length === 4 && (metrics?.length ?? 0) >= 3;
+        const closed = sessions?.some((s) => s.session_status === 'closed');
+        return sessions?.length === 5 && closed && concurrency?.[0]?.concurrent_users === 4 && transactions?.length === 8 && alerts?.length === 4 && (metrics?.length ?? 0) >= 3;
       });
     } finally {
       await started.runtime.shutdown('test done');
@@ -130,11 +140,21 @@ describe('the default game-events topology, end to end on the real stack', () =>
     const sessions = await scan(table('user_sessions'));
     const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
     // The replayed login is deduplicated: one session per distinct login event.
-    expect(sessions.map((s) => `${s.user_id}@${s.session_start_time}`).sort()).toEqual(
-      [`u1@${at(1)}`, `u4@${at(60)}`, `u4@${at(70)}`, `u4@${at(80)}`, `u4@${at(90)}`].sort(),
+    expect(sessions.map((s) => `${s.user_id}@${s.session_id}@${s.session_start_time}@${s.session_status}`).sort()).toEqual(
+      [`u1@s-u1@${at(1)}@closed`, ...[0, 1, 2, 3].map((i) => `u4@s-u4-${i}@${at(60 + 10 * i)}@active`)].sort(),
     );
-    const expiry = sessions.find((s) => s.user_id === 'u1')?.expires_at;
-    expect(expiry).toBe(Math.floor((T0 + 1000 + 30 * 86_400_000) / 1000));
+    // Opened by the login, closed by the logout: one item; its TTL from the later of the two.
+    expect(sessions.find((s) => s.user_id === 'u1')).toEqual({
+      user_id: 'u1', session_id: 's-u1', session_start_time: at(1), game_id: 'g5', platform: 'ios', game_version: '1.4.2', device_id: 'd1', event_id: 'li1',
+      session_status: 'closed', session_end_time: at(50), duration_s: 49,
+      // 30 days after the logout, whichever sink landed first (the login's is set only while absent).
+      expires_at: Math.floor((T0 + 50_000 + 30 * 86_400_000) / 1000),
+    });
+    expect(sessions.find((s) => s.session_id === 's-u4-0')?.expires_at).toBe(Math.floor((T0 + 60_000 + 30 * 86_400_000) / 1000));
+    // Users in g5 now: five logins, one logout (the replays deduplicated).
+    expect(await scan(table('game_concurrency'))).toEqual([
+      expect.objectContaining({ game_id: 'g5', concurrent_users: 4 }),
+    ]);
 
     const transactions = await scan(table('transactions'));
     expect(transactions.map((t) => t.transaction_id).sort()).toEqual(['t1', 't2', 't3-0', 't3-1', 't3-2', 't3-3', 't3-4', 't3-5']);

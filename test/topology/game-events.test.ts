@@ -29,14 +29,27 @@ describe('the default game-events topology', () => {
   });
 
   it('keeps sessions 30 days and the best score only', () => {
-    expect(sink<DynamoDbSink>('user-sessions')).toMatchObject({
+    const session = {
       table: 'user_sessions',
       partitionKey: { name: 'user_id', value: '{user_id}' },
-      sortKey: { name: 'session_start_time', value: '{timestamp}' },
+      sortKey: { name: 'session_id', value: '{event_data.session_id}' },
+      mode: 'update',
       ttl: { attribute: 'expires_at', afterMs: 30 * 86_400_000 },
+    };
+    expect(sink<DynamoDbSink>('user-sessions')).toMatchObject({ ...session, ifAbsent: ['session_status', 'expires_at'] });
+    expect(sink<DynamoDbSink>('user-sessions').attributes).toMatchObject({ session_start_time: 'timestamp', session_status: "'active'" });
+    expect(sink<DynamoDbSink>('session-close')).toMatchObject({
+      ...session,
+      ifAbsent: undefined,
+      attributes: { session_end_time: 'timestamp', duration_s: 'event_data.session_duration_s', session_status: "'closed'" },
     });
     expect(sink<DynamoDbSink>('leaderboard')).toMatchObject({ mode: 'max', update: { attribute: 'best_score', value: 'event_data.score' } });
     expect(sink<DynamoDbSink>('transactions').partitionKey.value).toBe('{event_data.transaction_id}');
+  });
+
+  it('counts the users in each game, each login and logout once', () => {
+    for (const [id, value] of [['concurrent-users-in', '1'], ['concurrent-users-out', '-1']] as const)
+      expect(sink<DynamoDbSink>(id)).toMatchObject({ table: 'game_concurrency', mode: 'add', update: { attribute: 'concurrent_users', value }, applyOnce: true, attributes: [] });
   });
 
   it('counts per game and minute', () => {
@@ -70,6 +83,9 @@ describe('the default game-events topology', () => {
     expect((renamed.sinks.find((s) => s.id === 'cold-storage') as S3ParquetSink).bucket).toBe('acme-events');
     expect(renamed.sinks.filter((s) => s.kind === 'dynamodb').map((s) => s.table)).toEqual([
       'prod_user_sessions',
+      'prod_user_sessions',
+      'prod_game_concurrency',
+      'prod_game_concurrency',
       'prod_transactions',
       'prod_leaderboard',
       'prod_game_metrics',

@@ -2,6 +2,7 @@ import { defineTopology } from '../../src/topology/spec.ts';
 
 const TABLE_PREFIX = '${TABLE_PREFIX:-}';
 const fraudSteps = ['fraud-velocity', 'fraud-amount', 'fraud-devices', 'fraud-refund'];
+const sessionKeys = { partitionKey: { name: 'user_id', value: '{user_id}' }, sortKey: { name: 'session_id', value: '{event_data.session_id}' } };
 
 /** topologies/game-events.yaml written in TypeScript; a test holds the two equal after validation. */
 export default defineTopology({
@@ -34,8 +35,8 @@ export default defineTopology({
         platform: 'string?',
       },
       events: {
-        user_login: { 'event_data.device_id': 'string?' },
-        user_logout: {},
+        user_login: { 'event_data.session_id': 'string', 'event_data.game_id': 'string?', 'event_data.device_id': 'string?' },
+        user_logout: { 'event_data.session_id': 'string', 'event_data.game_id': 'string?', 'event_data.session_duration_s': 'number?' },
         account_created: {},
         device_change: { 'event_data.device_id': 'string?' },
         game_start: { 'event_data.game_id': 'string?' },
@@ -60,11 +61,14 @@ export default defineTopology({
       from: 'dedup',
       routes: [
         { output: 'logins', when: "event_type == 'user_login'" },
+        { output: 'logouts', when: "event_type == 'user_logout'" },
         { output: 'purchases', when: "event_type == 'purchase'" },
         { output: 'scores', when: "event_type == 'level_complete'" },
         { output: 'refunds', when: "event_type == 'refund_request'" },
       ],
     },
+    { id: 'logins-in-game', kind: 'filter', from: 'by-type.logins', when: 'exists(event_data.game_id)' },
+    { id: 'logouts-in-game', kind: 'filter', from: 'by-type.logouts', when: 'exists(event_data.game_id)' },
     { id: 'with-game', kind: 'filter', from: 'dedup', when: 'exists(event_data.game_id)' },
     {
       id: 'game-minute',
@@ -128,11 +132,47 @@ export default defineTopology({
       kind: 'dynamodb',
       from: 'by-type.logins',
       table: `${TABLE_PREFIX}user_sessions`,
-      partitionKey: { name: 'user_id', value: '{user_id}' },
-      sortKey: { name: 'session_start_time', value: '{timestamp}' },
-      attributes: { event_id: 'event_id', platform: 'platform', game_version: 'game_version', device_id: 'event_data.device_id' },
+      ...sessionKeys,
+      mode: 'update',
+      attributes: {
+        session_start_time: 'timestamp',
+        game_id: 'event_data.game_id',
+        platform: 'platform',
+        game_version: 'game_version',
+        device_id: 'event_data.device_id',
+        event_id: 'event_id',
+        session_status: "'active'",
+      },
+      ifAbsent: ['session_status', 'expires_at'],
       ttl: { attribute: 'expires_at', after: '30d' },
     },
+    {
+      id: 'session-close',
+      kind: 'dynamodb',
+      from: 'by-type.logouts',
+      table: `${TABLE_PREFIX}user_sessions`,
+      ...sessionKeys,
+      mode: 'update',
+      attributes: { session_end_time: 'timestamp', duration_s: 'event_data.session_duration_s', session_status: "'closed'" },
+      ttl: { attribute: 'expires_at', after: '30d' },
+    },
+    ...(
+      [
+        ['concurrent-users-in', 'logins-in-game', '1'],
+        ['concurrent-users-out', 'logouts-in-game', '-1'],
+      ] as const
+    ).map(([id, from, value]) => ({
+      id,
+      kind: 'dynamodb' as const,
+      from,
+      table: `${TABLE_PREFIX}game_concurrency`,
+      partitionKey: { name: 'game_id', value: '{event_data.game_id}' },
+      mode: 'add' as const,
+      attribute: 'concurrent_users',
+      value,
+      applyOnce: true,
+      attributes: [],
+    })),
     {
       id: 'transactions',
       kind: 'dynamodb',

@@ -39,6 +39,11 @@ describe('buildGraph', () => {
         'dedup -> with-game',
         'dedup -> flatten',
         'by-type.logins -> user-sessions',
+        'by-type.logouts -> session-close',
+        'by-type.logins -> logins-in-game',
+        'by-type.logouts -> logouts-in-game',
+        'logins-in-game -> concurrent-users-in',
+        'logouts-in-game -> concurrent-users-out',
         'by-type.purchases -> transactions',
         'by-type.scores -> leaderboard',
         'by-type.purchases -> fraud-velocity',
@@ -58,7 +63,7 @@ describe('buildGraph', () => {
         `${DEAD_LETTERS} -> dead-letter-topic (dead letters)`,
       ]),
     );
-    expect(edges).toHaveLength(36);
+    expect(edges).toHaveLength(41);
     expect(edges).not.toContain('with-game -> game-minute');
   });
 

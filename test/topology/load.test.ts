@@ -21,7 +21,7 @@ describe('checkTopologyText', () => {
     expect(problems.map(formatLocated)).toEqual([
       `/steps/game-minute/grace: must not be negative (got "-30s") (line ${lineOf(broken, 'grace: -30s')})`,
       `/steps/fraud-velocity/within: must be a duration like "60s" (line ${lineOf(broken, 'within: sixty')})`,
-      `/sinks/leaderboard/from: step "by-type" has no output "score" (outputs: logins, purchases, scores, refunds) (line ${lineOf(broken, 'by-type.score')})`,
+      `/sinks/leaderboard/from: step "by-type" has no output "score" (outputs: logins, logouts, purchases, scores, refunds) (line ${lineOf(broken, 'by-type.score')})`,
     ]);
   });
 

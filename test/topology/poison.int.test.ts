@@ -175,6 +175,9 @@ describe('the default topology under a poison fuzz', () => {
     const logins = input.valid.filter((e) => e.event_type === 'user_login');
     const sessions = await scanTable(dynamo, table('user_sessions'));
     expect(new Set(sessions.map((s) => s.event_id))).toEqual(new Set(logins.map((e) => e.event_id)));
+    const closed = input.valid.filter((e) => e.event_type === 'user_logout').map((e) => `${e.user_id}|${String(e.event_data.session_id)}`);
+    expect(closed.length).toBeGreaterThan(0);
+    expect(new Set(sessions.filter((s) => s.session_status === 'closed').map((s) => `${String(s.user_id)}|${String(s.session_id)}`))).toEqual(new Set(closed));
     const purchases = input.valid.filter((e) => e.event_type === 'purchase');
     const transactions = await scanTable(dynamo, table('transactions'));
     expect(transactions.map((t) => t.transaction_id).sort()).toEqual(purchases.map((e) => e.event_data.transaction_id).sort());
