@@ -20,7 +20,7 @@ export function topicsOf(topology: ValidTopology): string[] {
   return [...new Set(topics)];
 }
 
-/** The DynamoDB tables a topology writes: its sinks' (TTL where set) and durable dedup tables (keyed by `pk`). */
+/** The DynamoDB tables a topology writes, each once: its sinks' (TTL where set) and durable dedup tables (keyed by `pk`). */
 export function tablesOf(topology: ValidTopology): TableDefinition[] {
   const tables: TableDefinition[] = [];
   for (const sink of topology.sinks) {
@@ -38,7 +38,14 @@ export function tablesOf(topology: ValidTopology): TableDefinition[] {
   for (const step of topology.steps) {
     if (step.kind === 'dedup' && step.durable) tables.push({ table: step.durable.table, partitionKey: { name: 'pk', type: 'string' }, ttlAttribute: 'expires_at' });
   }
-  return tables;
+  // A table several sinks write is one table: the first definition, with a TTL if any sets one.
+  const byName = new Map<string, TableDefinition>();
+  for (const t of tables) {
+    const first = byName.get(t.table);
+    if (first === undefined) byName.set(t.table, t);
+    else if (first.ttlAttribute === undefined && t.ttlAttribute !== undefined) byName.set(t.table, { ...first, ttlAttribute: t.ttlAttribute });
+  }
+  return [...byName.values()];
 }
 
 /** The S3 buckets a topology writes. */

@@ -16,7 +16,8 @@ Options:
   --env-file <file>     KEY=VALUE lines for \${NAME} references, over the environment (repeatable)
   --skip-env-check      an unset \${NAME} without a default is not an error (lint without the environment)
 
-Globs (quote them: "topologies/**/*.yaml") are expanded by tributary. "validate" is another name for lint.`;
+Globs (quote them: "topologies/**/*.yaml") are expanded by tributary, leaving out topology test cases
+(*.test.yaml, *.test.json, ...). "validate" is another name for lint.`;
 
 export const lint: Command = {
   name: 'lint',
@@ -45,11 +46,14 @@ export const lint: Command = {
     }),
 };
 
-/** A path as it is, or a glob's matches in order. */
+/** Topology test cases (`game-events.test.yaml` beside `game-events.yaml`) are not topologies. */
+const TEST_CASES_RE = /\.test\.(?:ya?ml|json|[mc]?[jt]s)$/;
+
+/** A path as it is, or a glob's matches in order, test-case files left out. */
 async function expand(pattern: string): Promise<string[]> {
   if (!/[*?[{]/.test(pattern)) return [pattern];
   const files: string[] = [];
-  for await (const file of glob(pattern, { exclude: (name) => name === 'node_modules' })) files.push(file);
+  for await (const file of glob(pattern, { exclude: (name) => name === 'node_modules' })) if (!TEST_CASES_RE.test(file)) files.push(file);
   return files.sort();
 }
 
