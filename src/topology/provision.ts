@@ -3,7 +3,19 @@ import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Admin } from '@platformatic/kafka';
 import { createDynamoClient, createS3Client, type Connections } from '../config.ts';
 import { ensureTable, tableDefinitionOf, type TableDefinition } from '../sinks/dynamodb-table.ts';
+import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
 import type { ValidTopology } from './types.ts';
+
+export interface ProvisionOptions {
+  /** Partitions of the topics it creates; default 3. */
+  readonly partitions?: number;
+  /** Kafka with TLS, SASL and retries (`kafkaConnectionFromEnv`); default the brokers of `connections`, plain text. */
+  readonly kafka?: KafkaConnectionOptions;
+}
+
+function kafkaAdmin(connections: Connections, options: ProvisionOptions): Admin {
+  return new Admin({ clientId: 'tributary-provision', ...(options.kafka ? platformaticConnection(options.kafka) : { bootstrapBrokers: [...connections.brokers] }) });
+}
 
 /** What `provisionTopology` created (names that already existed are not listed). */
 export interface Provisioned {
@@ -66,9 +78,9 @@ export interface PlannedItem {
  * What `provisionTopology` would do, without changing anything: every topic, table and bucket the
  * topology needs, found or not (a table found without its TTL says so).
  */
-export async function planProvision(topology: ValidTopology, connections: Connections, options: { readonly partitions?: number } = {}): Promise<PlannedItem[]> {
+export async function planProvision(topology: ValidTopology, connections: Connections, options: ProvisionOptions = {}): Promise<PlannedItem[]> {
   const plan: PlannedItem[] = [];
-  const admin = new Admin({ clientId: 'tributary-provision', bootstrapBrokers: [...connections.brokers] });
+  const admin = kafkaAdmin(connections, options);
   try {
     const existing = new Set(await admin.listTopics());
     for (const topic of topicsOf(topology)) plan.push({ kind: 'topic', name: topic, exists: existing.has(topic), ...(existing.has(topic) ? {} : { detail: `${options.partitions ?? 3} partitions` }) });
@@ -114,10 +126,10 @@ export async function planProvision(topology: ValidTopology, connections: Connec
  * For the local stack, demos and tests (`tributary provision`); in production these belong to
  * infrastructure code.
  */
-export async function provisionTopology(topology: ValidTopology, connections: Connections, options: { readonly partitions?: number } = {}): Promise<Provisioned> {
+export async function provisionTopology(topology: ValidTopology, connections: Connections, options: ProvisionOptions = {}): Promise<Provisioned> {
   const created: Provisioned = { topics: [], tables: [], buckets: [] };
 
-  const admin = new Admin({ clientId: 'tributary-provision', bootstrapBrokers: [...connections.brokers] });
+  const admin = kafkaAdmin(connections, options);
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topicsOf(topology).filter((t) => !existing.has(t));

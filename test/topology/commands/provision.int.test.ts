@@ -82,6 +82,15 @@ describe('tributary provision --local', () => {
     }
   });
 
+  it('fails with exit 1 and the reason when Kafka does not answer, within TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS', async () => {
+    const io = captureIo({ TRIBUTARY_BROKERS: '127.0.0.1:1', TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS: '1000' });
+    const started = performance.now();
+    expect(await main(['provision', 'topologies/game-events.yaml', '--dry-run'], io)).toBe(1);
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(io.out).toBe('');
+    expect(io.err).toMatch(/^provision failed: Listing topics failed\. \(connect ECONNREFUSED 127\.0\.0\.1:1\)\n$/);
+  });
+
   it('refuses to provision without brokers unless local', async () => {
     const io = captureIo({});
     expect(await main(['provision', 'topologies/game-events.yaml'], io)).toBe(1);
