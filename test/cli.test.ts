@@ -31,17 +31,22 @@ describe('tributary validate', SPAWNS, () => {
     expect(result).toEqual({ code: 0, stdout: 'topologies/game-events.yaml: valid topology "game-events": 4 sources, 13 steps, 13 sinks\n', stderr: '' });
   });
 
-  it('exits 1 and lists every problem, one per line, with its line', async () => {
+  it('exits 1 and lists every problem, one per line, as file:line:col: path: message', async () => {
     const file = join(dir, 'bad.yaml');
     const text = gameEvents.replace('within: 60s', 'within: sixty').replace('table: ${TABLE_PREFIX:-}leaderboard', 'table: ${LEADERBOARD_TABLE}');
     writeFileSync(file, text);
-    const line = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    // file:line:col of the value
+    const at = (value: string) => {
+      const lines = text.split('\n');
+      const i = lines.findIndex((l) => l.includes(value));
+      return `${file}:${i + 1}:${(lines[i] as string).indexOf(value) + 1}`;
+    };
     const result = await cli(['validate', file]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n')).toEqual([
-      `/steps/fraud-velocity/within: must be a duration like "60s" (line ${line('within: sixty')})`,
-      `/sinks/leaderboard/table: environment variable LEADERBOARD_TABLE is not set (write \${LEADERBOARD_TABLE:-default} to give a default) (line ${line('LEADERBOARD_TABLE')})`,
+      `${at('sixty')}: /steps/fraud-velocity/within: must be a duration like "60s"`,
+      `${at('${LEADERBOARD_TABLE}')}: /sinks/leaderboard/table: environment variable LEADERBOARD_TABLE is not set (write \${LEADERBOARD_TABLE:-default} to give a default)`,
       '',
     ]);
     expect((await cli(['validate', file], { LEADERBOARD_TABLE: 'scores' })).stderr.split('\n')).toHaveLength(2); // the variable set, one problem left
@@ -77,7 +82,7 @@ describe('tributary graph', SPAWNS, () => {
   });
 
   it('refuses an unknown format', async () => {
-    expect(await cli(['graph', 'topologies/game-events.yaml', '--format', 'png'])).toMatchObject({ code: 2, stderr: '--format must be mermaid or svg (got "png")\n' });
+    expect(await cli(['graph', 'topologies/game-events.yaml', '--format', 'png'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^--format must be mermaid or svg \(got "png"\)\n\nUsage: tributary graph /) });
   });
 });
 
@@ -85,7 +90,7 @@ describe('tributary run', SPAWNS, () => {
   it('validates before running anything', async () => {
     const file = join(dir, 'run-bad.yaml');
     writeFileSync(file, 'name: shop\nsources: []\nsinks: []\n');
-    expect(await cli(['run', file])).toEqual({ code: 1, stdout: '', stderr: '/sources: must not be empty (line 2)\n/sinks: must not be empty (line 3)\n' });
+    expect(await cli(['run', file])).toEqual({ code: 1, stdout: '', stderr: `${file}:2:10: /sources: must not be empty\n${file}:3:8: /sinks: must not be empty\n` });
   });
 
   it('refuses to start without TRIBUTARY_BROKERS unless --local, naming every configuration problem at once', async () => {

@@ -2,18 +2,25 @@
 import { ConfigError } from '../core/errors.ts';
 import { compileField, compileKey, compilePredicate, compileTemplate } from '../core/expression.ts';
 import { LATEST_EVENT_TIME_MS, parseTimestampMs } from '../operators/event-time.ts';
-import type { Check } from './schema.ts';
+import type { At, Check, Checker } from './schema.ts';
 import { closest, describe, fail, oneOrMore } from './schema.ts';
 import { interpolate, parseDuration, parseSize } from './units.ts';
+
+/** `${VAR}` substituted; `undefined` after reporting a problem, or unreported for an unset variable the checker skips. */
+function substitute(value: string, at: At, c: Checker): string | undefined {
+  const result = interpolate(value, c.env);
+  if (!('error' in result)) return result.value;
+  return result.unset !== undefined && c.skipUnsetEnv ? undefined : fail(c, at, result.error);
+}
 
 /** A string, with `${VAR}` substituted. */
 export function str(options: { nonEmpty?: boolean } = {}): Check<string> {
   return (value, at, c) => {
     if (typeof value !== 'string') return fail(c, at, `must be a string (got ${describe(value)})`);
-    const result = interpolate(value, c.env);
-    if ('error' in result) return fail(c, at, result.error);
-    if (options.nonEmpty !== false && result.value === '') return fail(c, at, 'must not be empty');
-    return result.value;
+    const text = substitute(value, at, c);
+    if (text === undefined) return text as never;
+    if (options.nonEmpty !== false && text === '') return fail(c, at, 'must not be empty');
+    return text;
   };
 }
 
@@ -70,9 +77,9 @@ export function duration(options: { positive?: boolean } = {}): Check<number> {
     let ms: number | undefined;
     if (typeof value === 'number') ms = Number.isInteger(value) ? value : undefined;
     else if (typeof value === 'string') {
-      const result = interpolate(value, c.env);
-      if ('error' in result) return fail(c, at, result.error);
-      ms = parseDuration(result.value);
+      const text = substitute(value, at, c);
+      if (text === undefined) return text as never;
+      ms = parseDuration(text);
     }
     if (ms === undefined) return fail(c, at, 'must be a duration like "60s"');
     const got = typeof value === 'string' ? `"${value}"` : String(value);
@@ -87,9 +94,9 @@ export const size: Check<number> = (value, at, c) => {
   let bytes: number | undefined;
   if (typeof value === 'number') bytes = Number.isInteger(value) ? value : undefined;
   else if (typeof value === 'string') {
-    const result = interpolate(value, c.env);
-    if ('error' in result) return fail(c, at, result.error);
-    bytes = parseSize(result.value);
+    const text = substitute(value, at, c);
+    if (text === undefined) return text as never;
+    bytes = parseSize(text);
   }
   if (bytes === undefined) return fail(c, at, 'must be a size like "64MiB"');
   if (bytes < 1) return fail(c, at, `must be greater than 0 (got ${JSON.stringify(value)})`);
@@ -102,9 +109,9 @@ export const instant: Check<number> = (value, at, c) => {
   if (typeof value === 'number') ms = Number.isInteger(value) ? value : undefined;
   else if (value instanceof Date) ms = Number.isNaN(value.getTime()) ? undefined : value.getTime();
   else if (typeof value === 'string') {
-    const result = interpolate(value, c.env);
-    if ('error' in result) return fail(c, at, result.error);
-    ms = parseTimestampMs(result.value);
+    const text = substitute(value, at, c);
+    if (text === undefined) return text as never;
+    ms = parseTimestampMs(text);
   }
   if (ms === undefined) return fail(c, at, `must be an ISO-8601 time like "2000-01-01T00:00:00Z" or epoch ms (got ${describe(value)})`);
   if (ms < 0 || ms > LATEST_EVENT_TIME_MS) return fail(c, at, `must be from 1970-01-01 to the end of year 9999 (got ${describe(value)})`);

@@ -1,6 +1,5 @@
 import { EMPTY, ignoreElements, merge, share, tap, type Observable } from 'rxjs';
 import { filter as rxFilter, map as rxMap } from 'rxjs';
-import { ConfigError } from '../core/errors.ts';
 import type { Pipeline, PipelineContext, RuntimeEvent } from '../runtime/context.ts';
 import type { Envelope, Routed } from '../core/envelope.ts';
 import { compileSink, type SinkDeps } from './compile-sinks.ts';
@@ -34,7 +33,6 @@ type NodeOutput = Observable<AnyEnvelope | Routed<unknown>>;
  * ```
  */
 export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pipeline {
-  checkSourceTopics(topology.sources);
   const consumers = countConsumers(topology);
 
   return (input$: Observable<Envelope<Buffer | null>>, ctx: PipelineContext) => {
@@ -188,18 +186,4 @@ function upstreamTopics(topology: ValidTopology, id: string): Set<string> {
   };
   visit(id);
   return topics;
-}
-
-/** One consumer feeds every source, demultiplexed by topic: a topic may belong to one source only. */
-function checkSourceTopics(sources: readonly ValidSource[]): void {
-  const owner = new Map<string, string>();
-  const problems: string[] = [];
-  for (const source of sources) {
-    for (const topic of source.topics) {
-      const first = owner.get(topic);
-      if (first !== undefined) problems.push(`/sources/${source.id}/topics: topic "${topic}" is already read by source "${first}"`);
-      else owner.set(topic, source.id);
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -6,17 +6,23 @@ import { ConfigError } from '../core/errors.ts';
 import type { Key, Problem } from './schema.ts';
 import { formatProblem } from './schema.ts';
 import type { ValidTopology } from './types.ts';
-import type { Env } from './units.ts';
-import { checkTopology } from './validate.ts';
+import { checkTopology, type ValidateOptions } from './validate.ts';
 
-/** A problem with the line it sits on, when the spec came from a YAML or JSON file. */
+/** A problem with the line and column it sits on, when the spec came from a YAML or JSON file. */
 export interface LocatedProblem extends Problem {
   readonly line?: number;
+  readonly column?: number;
 }
 
 /** `path: message (line N)`. */
 export function formatLocated(problem: LocatedProblem): string {
   return problem.line === undefined ? formatProblem(problem) : `${formatProblem(problem)} (line ${problem.line})`;
+}
+
+/** `file:line:col: path: message`, the form editors and CI annotations read (`file: ...` without a line). */
+export function formatAt(file: string, problem: LocatedProblem): string {
+  const where = problem.line === undefined ? file : `${file}:${problem.line}:${problem.column ?? 1}`;
+  return `${where}: ${problem.path === '' ? problem.message : formatProblem(problem)}`;
 }
 
 /**
@@ -28,14 +34,21 @@ export function formatLocated(problem: LocatedProblem): string {
  * ```
  * @throws ConfigError listing every problem as `path: message (line N)`
  */
-export async function loadTopologyFile(file: string, options: { env?: Env } = {}): Promise<ValidTopology> {
+export async function loadTopologyFile(file: string, options: ValidateOptions = {}): Promise<ValidTopology> {
   const { topology, problems } = await checkTopologyFile(file, options);
   if (topology === undefined) throw new ConfigError(problems.map(formatLocated));
   return topology;
 }
 
+export interface Checked {
+  readonly topology: ValidTopology | undefined;
+  readonly problems: readonly LocatedProblem[];
+  /** Places other findings about the same file (lint's warnings) on their lines; absent for `.ts` files. */
+  readonly locate?: (found: readonly Problem[]) => LocatedProblem[];
+}
+
 /** Like `loadTopologyFile`, but returns the problems (with lines) instead of throwing. */
-export async function checkTopologyFile(file: string, options: { env?: Env } = {}): Promise<{ topology: ValidTopology | undefined; problems: readonly LocatedProblem[] }> {
+export async function checkTopologyFile(file: string, options: ValidateOptions = {}): Promise<Checked> {
   const ext = extname(file).toLowerCase();
   if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
     const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; topology?: unknown };
@@ -49,32 +62,38 @@ export async function checkTopologyFile(file: string, options: { env?: Env } = {
 }
 
 /** Parses YAML or JSON text and validates it, placing each problem on its line. */
-export function checkTopologyText(text: string, format: 'yaml' | 'json', options: { env?: Env } = {}): { topology: ValidTopology | undefined; problems: readonly LocatedProblem[] } {
+export function checkTopologyText(text: string, format: 'yaml' | 'json', options: ValidateOptions = {}): Checked {
   if (format === 'json') {
     try {
       JSON.parse(text);
     } catch (error) {
-      return { topology: undefined, problems: [{ path: '', keys: [], message: `invalid JSON: ${(error as Error).message}` }] };
+      const message = (error as Error).message;
+      const m = /\(line (\d+) column (\d+)\)$/.exec(message);
+      const at = m ? { line: Number(m[1]), column: Number(m[2]) } : {};
+      return { topology: undefined, problems: [{ path: '', keys: [], message: `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, ...at }] };
     }
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const problems = doc.errors.map((e): LocatedProblem => {
-      const line = e.linePos?.[0].line ?? lines.linePos(e.pos[0]).line;
-      return { path: '', keys: [], message: `invalid ${format === 'json' ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`, line };
-    });
-    return { topology: undefined, problems };
+  const [error] = doc.errors;
+  if (error !== undefined) {
+    // One message: after the first syntax error, the parser's further errors are mostly its consequences.
+    const { line, col } = error.linePos?.[0] ?? lines.linePos(error.pos[0]);
+    return { topology: undefined, problems: [{ path: '', keys: [], message: `invalid ${format === 'json' ? 'JSON' : 'YAML'}: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`, line, column: col }] };
   }
   const { topology, problems } = checkTopology(doc.toJS({ maxAliasCount: 100 }), options);
-  return { topology, problems: problems.map((p) => ({ ...p, line: lineOf(doc, lines, p.keys) })) };
+  const locate = (found: readonly Problem[]) => found.map((p) => ({ ...p, ...positionOf(doc, lines, p.keys) }));
+  return { topology, problems: locate(problems), locate };
 }
 
-/** The line of the value at `keys`, or of its nearest ancestor that exists. */
-function lineOf(doc: Document, lines: LineCounter, keys: readonly Key[]): number | undefined {
+/** The position of the value at `keys` (of its key, for a key that is there but unknown), or of its nearest ancestor that exists. */
+function positionOf(doc: Document, lines: LineCounter, keys: readonly Key[]): { line?: number; column?: number } {
   for (let n = keys.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(keys.slice(0, n), true);
-    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+    if (isNode(node) && node.range) {
+      const { line, col } = lines.linePos(node.range[0]);
+      return { line, column: col };
+    }
   }
-  return undefined;
+  return {};
 }

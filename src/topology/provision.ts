@@ -1,8 +1,21 @@
+import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Admin } from '@platformatic/kafka';
 import { createDynamoClient, createS3Client, type Connections } from '../config.ts';
-import { ensureTable, tableDefinitionOf } from '../sinks/dynamodb-table.ts';
+import { ensureTable, tableDefinitionOf, type TableDefinition } from '../sinks/dynamodb-table.ts';
+import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
 import type { ValidTopology } from './types.ts';
+
+export interface ProvisionOptions {
+  /** Partitions of the topics it creates; default 3. */
+  readonly partitions?: number;
+  /** Kafka with TLS, SASL and retries (`kafkaConnectionFromEnv`); default the brokers of `connections`, plain text. */
+  readonly kafka?: KafkaConnectionOptions;
+}
+
+function kafkaAdmin(connections: Connections, options: ProvisionOptions): Admin {
+  return new Admin({ clientId: 'tributary-provision', ...(options.kafka ? platformaticConnection(options.kafka) : { bootstrapBrokers: [...connections.brokers] }) });
+}
 
 /** What `provisionTopology` created (names that already existed are not listed). */
 export interface Provisioned {
@@ -19,15 +32,104 @@ export function topicsOf(topology: ValidTopology): string[] {
   return [...new Set(topics)];
 }
 
+/** The DynamoDB tables a topology writes, each once: its sinks' (TTL where set) and durable dedup tables (keyed by `pk`). */
+export function tablesOf(topology: ValidTopology): TableDefinition[] {
+  const tables: TableDefinition[] = [];
+  for (const sink of topology.sinks) {
+    if (sink.kind !== 'dynamodb') continue;
+    tables.push(
+      tableDefinitionOf({
+        table: sink.table,
+        // A sharded key is a string whatever the key's own type.
+        partitionKey: sink.shards > 1 ? { ...sink.partitionKey, type: 'string' } : sink.partitionKey,
+        ...(sink.sortKey ? { sortKey: sink.sortKey } : {}),
+        ...(sink.ttl ? { ttl: sink.ttl } : {}),
+      }),
+    );
+  }
+  for (const step of topology.steps) {
+    if (step.kind === 'dedup' && step.durable) tables.push({ table: step.durable.table, partitionKey: { name: 'pk', type: 'string' }, ttlAttribute: 'expires_at' });
+  }
+  // A table several sinks write is one table: the first definition, with a TTL if any sets one.
+  const byName = new Map<string, TableDefinition>();
+  for (const t of tables) {
+    const first = byName.get(t.table);
+    if (first === undefined) byName.set(t.table, t);
+    else if (first.ttlAttribute === undefined && t.ttlAttribute !== undefined) byName.set(t.table, { ...first, ttlAttribute: t.ttlAttribute });
+  }
+  return [...byName.values()];
+}
+
+/** The S3 buckets a topology writes. */
+export function bucketsOf(topology: ValidTopology): string[] {
+  return [...new Set(topology.sinks.flatMap((s) => (s.kind === 's3-parquet' || s.kind === 's3-raw' ? [s.bucket] : [])))];
+}
+
+/** One thing a topology needs, and whether it is there. */
+export interface PlannedItem {
+  readonly kind: 'topic' | 'table' | 'bucket';
+  readonly name: string;
+  readonly exists: boolean;
+  /** What it would be created with, or what is missing on it: `3 partitions`, `TTL on expires_at`. */
+  readonly detail?: string;
+}
+
+/**
+ * What `provisionTopology` would do, without changing anything: every topic, table and bucket the
+ * topology needs, found or not (a table found without its TTL says so).
+ */
+export async function planProvision(topology: ValidTopology, connections: Connections, options: ProvisionOptions = {}): Promise<PlannedItem[]> {
+  const plan: PlannedItem[] = [];
+  const admin = kafkaAdmin(connections, options);
+  try {
+    const existing = new Set(await admin.listTopics());
+    for (const topic of topicsOf(topology)) plan.push({ kind: 'topic', name: topic, exists: existing.has(topic), ...(existing.has(topic) ? {} : { detail: `${options.partitions ?? 3} partitions` }) });
+  } finally {
+    await admin.close();
+  }
+  const dynamo = createDynamoClient(connections);
+  try {
+    for (const definition of tablesOf(topology)) {
+      const ttl = definition.ttlAttribute;
+      const exists = await dynamo.send(new DescribeTableCommand({ TableName: definition.table })).then(
+        () => true,
+        (error: Error) => (error.name === 'ResourceNotFoundException' ? false : Promise.reject(error)),
+      );
+      let detail = ttl === undefined ? undefined : `TTL on ${ttl}`;
+      if (exists && ttl !== undefined) {
+        const status = (await dynamo.send(new DescribeTimeToLiveCommand({ TableName: definition.table }))).TimeToLiveDescription?.TimeToLiveStatus;
+        detail = status === 'ENABLED' || status === 'ENABLING' ? undefined : `TTL on ${ttl} would be enabled`;
+      }
+      plan.push({ kind: 'table', name: definition.table, exists, ...(detail === undefined ? {} : { detail }) });
+    }
+  } finally {
+    dynamo.destroy();
+  }
+  const s3 = createS3Client(connections);
+  try {
+    for (const bucket of bucketsOf(topology)) {
+      const exists = await s3.send(new HeadBucketCommand({ Bucket: bucket })).then(
+        () => true,
+        (error: Error & { $metadata?: { httpStatusCode?: number } }) => (error.name === 'NotFound' || error.$metadata?.httpStatusCode === 404 ? false : Promise.reject(error)),
+      );
+      plan.push({ kind: 'bucket', name: bucket, exists });
+    }
+  } finally {
+    s3.destroy();
+  }
+  return plan;
+}
+
 /**
  * Creates what a topology needs and does not find: topics, DynamoDB tables (on demand, TTL
- * enabled where a sink sets one; durable dedup tables keyed by `pk`) and S3 buckets. For the local
- * stack, demos and tests; in production these belong to infrastructure code.
+ * enabled where a sink sets one; durable dedup tables keyed by `pk`) and S3 buckets. Idempotent.
+ * For the local stack, demos and tests (`tributary provision`); in production these belong to
+ * infrastructure code.
  */
-export async function provisionTopology(topology: ValidTopology, connections: Connections, options: { readonly partitions?: number } = {}): Promise<Provisioned> {
+export async function provisionTopology(topology: ValidTopology, connections: Connections, options: ProvisionOptions = {}): Promise<Provisioned> {
   const created: Provisioned = { topics: [], tables: [], buckets: [] };
 
-  const admin = new Admin({ clientId: 'tributary-provision', bootstrapBrokers: [...connections.brokers] });
+  const admin = kafkaAdmin(connections, options);
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topicsOf(topology).filter((t) => !existing.has(t));
@@ -39,30 +141,14 @@ export async function provisionTopology(topology: ValidTopology, connections: Co
 
   const dynamo = createDynamoClient(connections);
   try {
-    for (const sink of topology.sinks) {
-      if (sink.kind !== 'dynamodb') continue;
-      const definition = tableDefinitionOf({
-        table: sink.table,
-        // A sharded key is a string whatever the key's own type.
-        partitionKey: sink.shards > 1 ? { ...sink.partitionKey, type: 'string' } : sink.partitionKey,
-        ...(sink.sortKey ? { sortKey: sink.sortKey } : {}),
-        ...(sink.ttl ? { ttl: sink.ttl } : {}),
-      });
-      if (await ensureTable(dynamo, definition)) created.tables.push(sink.table);
-    }
-    for (const step of topology.steps) {
-      if (step.kind !== 'dedup' || !step.durable) continue;
-      const definition = { table: step.durable.table, partitionKey: { name: 'pk', type: 'string' as const }, ttlAttribute: 'expires_at' };
-      if (await ensureTable(dynamo, definition)) created.tables.push(step.durable.table);
-    }
+    for (const definition of tablesOf(topology)) if (await ensureTable(dynamo, definition)) created.tables.push(definition.table);
   } finally {
     dynamo.destroy();
   }
 
   const s3 = createS3Client(connections);
   try {
-    const buckets = new Set(topology.sinks.flatMap((s) => (s.kind === 's3-parquet' || s.kind === 's3-raw' ? [s.bucket] : [])));
-    for (const bucket of buckets) {
+    for (const bucket of bucketsOf(topology)) {
       try {
         await s3.send(new HeadBucketCommand({ Bucket: bucket }));
       } catch {

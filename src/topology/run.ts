@@ -89,23 +89,10 @@ export async function withGroupInstanceId(topology: ValidTopology, env: NodeJS.P
   return id === undefined ? env : { ...env, TRIBUTARY_GROUP_INSTANCE_ID: id };
 }
 
-/**
- * One process is one member of one consumer group: every source of a topology is read by the same
- * consumer, so the sources must agree on the group and the client.
- */
+/** The consumer's options: one member of one consumer group for every source (validation made them agree on group, client and `startFrom`). */
 export function sourceOptionsOf(topology: ValidTopology, connection: KafkaConnectionOptions): SourceOptions {
   const [first] = topology.sources;
   if (!first) throw new ConfigError('/sources: a topology needs at least one source to run');
-  const problems: string[] = [];
-  for (const source of topology.sources) {
-    if (source.group !== first.group)
-      problems.push(`/sources/${source.id}/group: every source is read by one consumer group; "${source.group}" differs from "${first.group}" of source "${first.id}"`);
-    if (source.client !== first.client)
-      problems.push(`/sources/${source.id}/client: every source is read by one client; "${source.client}" differs from "${first.client}"`);
-    if (source.startFrom !== first.startFrom)
-      problems.push(`/sources/${source.id}/startFrom: every source starts alike; "${source.startFrom}" differs from "${first.startFrom}"`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...connection,
     client: first.client,

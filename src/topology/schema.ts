@@ -43,9 +43,12 @@ export function formatProblem(problem: Problem): string {
 export class Checker {
   readonly problems: Problem[] = [];
   readonly env: Env;
+  /** Unset `${NAME}` references without a default are not problems (linting without the environment); their values are unknown. */
+  readonly skipUnsetEnv: boolean;
 
-  constructor(env: Env = {}) {
+  constructor(env: Env = {}, options: { skipUnsetEnv?: boolean } = {}) {
     this.env = env;
+    this.skipUnsetEnv = options.skipUnsetEnv === true;
   }
 
   report(at: At, message: string): void {

@@ -6,7 +6,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
  * Replaces `${NAME}` and `${NAME:-default}` (default when unset or empty) with environment values;
  * `$${` is a literal `${`.
  */
-export function interpolate(text: string, env: Env): { value: string } | { error: string } {
+export function interpolate(text: string, env: Env): { value: string } | { error: string; unset?: string } {
   if (!text.includes('${')) return { value: text };
   let out = '';
   let i = 0;
@@ -32,7 +32,7 @@ export function interpolate(text: string, env: Env): { value: string } | { error
     const [, name, fallback] = m as unknown as [string, string, string | undefined];
     const value = env[name];
     if (fallback !== undefined) out += value === undefined || value === '' ? fallback : value;
-    else if (value === undefined) return { error: `environment variable ${name} is not set (write \${${name}:-default} to give a default)` };
+    else if (value === undefined) return { error: `environment variable ${name} is not set (write \${${name}:-default} to give a default)`, unset: name };
     else out += value;
     i = end + 1;
   }

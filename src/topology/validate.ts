@@ -10,6 +10,8 @@ import type { Env } from './units.ts';
 export interface ValidateOptions {
   /** Values for `${VAR}` references. Default `process.env`. */
   readonly env?: Env;
+  /** Unset `${VAR}` references without a default are not problems (`lint --skip-env-check`); the topology then holds unknown values. */
+  readonly skipUnsetEnv?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface ValidateOptions {
  * @throws ConfigError listing every problem as `path: message`
  */
 export function validateTopology(spec: unknown, options: ValidateOptions = {}): ValidTopology {
-  const c = new Checker(options.env ?? process.env);
+  const c = new Checker(options.env ?? process.env, { skipUnsetEnv: options.skipUnsetEnv === true });
   const topology = check(spec, c);
   c.throwIfAny();
   return deepFreeze(topology);
@@ -30,7 +32,7 @@ export function validateTopology(spec: unknown, options: ValidateOptions = {}): 
 
 /** Like `validateTopology`, but returns the problems (in document order) instead of throwing. */
 export function checkTopology(spec: unknown, options: ValidateOptions = {}): { topology: ValidTopology | undefined; problems: readonly Problem[] } {
-  const c = new Checker(options.env ?? process.env);
+  const c = new Checker(options.env ?? process.env, { skipUnsetEnv: options.skipUnsetEnv === true });
   const topology = check(spec, c);
   return c.problems.length > 0 ? { topology: undefined, problems: c.problems } : { topology: deepFreeze(topology), problems: [] };
 }
@@ -47,6 +49,7 @@ function check(spec: unknown, c: Checker): ValidTopology {
   const nodes = new Map<string, NodeInfo>();
 
   const sources = section(top, 'sources', labels, c, (f, id) => source(f, id, topologyName), nodes);
+  if (Array.isArray(sources)) checkSourcesAgree(sources, labels.sources, c);
   const steps = section(top, 'steps', labels, c, (f, id, at) => item<ValidStep>(f, id, at, c, 'step', nodes), nodes);
   const sinks = section(top, 'sinks', labels, c, (f, id, at) => item<ValidSink>(f, id, at, c, 'sink', nodes), nodes);
   const deadLetters = top.def('deadLetters', deadLetterTopic, { topic: 'tributary-dead-letters' });
@@ -104,6 +107,30 @@ function source(f: Fields, id: string, topologyName: string): ValidSource {
     eventTime: f.def('eventTime', eventTime, 'kafka'),
     startFrom: f.def('startFrom', oneOf('earliest', 'latest', 'committed'), 'committed'),
   };
+}
+
+/**
+ * One process is one member of one consumer group, and one consumer feeds every source,
+ * demultiplexed by topic: the sources share group, client and `startFrom`, and a topic belongs to
+ * one source only. Values left unknown (invalid, or an unset variable under `skipUnsetEnv`) are skipped.
+ */
+function checkSourcesAgree(sources: readonly (ValidSource | undefined)[], labels: readonly string[], c: Checker): void {
+  const first = sources.find((s) => s !== undefined);
+  const owner = new Map<string, string>();
+  sources.forEach((source, i) => {
+    if (source === undefined || first === undefined) return;
+    const at = child(child(ROOT, 'sources'), i, labels[i]);
+    const differs = (key: 'group' | 'client' | 'startFrom') => source[key] !== undefined && first[key] !== undefined && source[key] !== first[key];
+    if (differs('group')) c.report(child(at, 'group'), `every source is read by one consumer group; "${source.group}" differs from "${first.group}" of source "${first.id}"`);
+    if (differs('client')) c.report(child(at, 'client'), `every source is read by one client; "${source.client}" differs from "${first.client}" of source "${first.id}"`);
+    if (differs('startFrom')) c.report(child(at, 'startFrom'), `every source starts alike; "${source.startFrom}" differs from "${first.startFrom}" of source "${first.id}"`);
+    (Array.isArray(source.topics) ? source.topics : []).forEach((topic, t) => {
+      const taken = owner.get(topic);
+      if (topic === undefined) return;
+      if (taken !== undefined) c.report(child(child(at, 'topics'), t), `topic "${topic}" is already read by source "${taken}"`);
+      else owner.set(topic, source.id);
+    });
+  });
 }
 
 function eventTime(value: unknown, at: At, c: Checker): ValidSource['eventTime'] {

@@ -42,7 +42,7 @@ describe('interpolate', () => {
     ['${PREFIX:-x}${PREFIX}', { value: 'prod_prod_' }],
     ['$${PREFIX} and $topic', { value: '${PREFIX} and $topic' }],
     ['no references', { value: 'no references' }],
-    ['${MISSING}', { error: 'environment variable MISSING is not set (write ${MISSING:-default} to give a default)' }],
+    ['${MISSING}', { error: 'environment variable MISSING is not set (write ${MISSING:-default} to give a default)', unset: 'MISSING' }],
     ['a${PREFIX', { error: 'has an unclosed "${" at column 2' }],
     ['${1BAD}', { error: 'has a malformed variable reference "${1BAD}" (write ${NAME} or ${NAME:-default})' }],
   ])('%s', (text, expected) => expect(interpolate(text, env)).toEqual(expected));

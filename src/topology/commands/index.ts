@@ -1,0 +1,14 @@
+/** Every `tributary` command, in the order `tributary help` lists them. */
+import type { Command } from './command.ts';
+import { echo } from './echo.ts';
+import { graph } from './graph.ts';
+import { lint } from './lint.ts';
+import { provision } from './provision.ts';
+import { run } from './run.ts';
+
+export const COMMANDS: readonly Command[] = [lint, graph, echo, provision, run];
+
+/** The command with this name or alias. */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
+}
