@@ -5,8 +5,9 @@ import { graph } from './graph.ts';
 import { lint } from './lint.ts';
 import { provision } from './provision.ts';
 import { run } from './run.ts';
+import { test } from './test.ts';
 
-export const COMMANDS: readonly Command[] = [lint, graph, echo, provision, run];
+export const COMMANDS: readonly Command[] = [lint, test, graph, echo, provision, run];
 
 /** The command with this name or alias. */
 export function findCommand(name: string): Command | undefined {
