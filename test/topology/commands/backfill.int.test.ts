@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { scanTable } from '../../../src/sinks/dynamodb-table.ts';
@@ -154,12 +154,17 @@ describe('tributary backfill, on the real stack', () => {
     for (const t of txBefore) await dynamo.send(new DeleteItemCommand({ TableName: purchases, Key: marshall({ transaction_id: t.transaction_id }) }));
     for (const m of minutesBefore) await dynamo.send(new DeleteItemCommand({ TableName: minutes, Key: marshall({ game_id: m.game_id, minute: m.minute }) }));
     expect(await hourRows(H1)).toEqual([]);
+    // Items outside the interval, changed by hand: a backfill that wrote outside [from, to) would put them back.
+    const outside = (await scanTable(dynamo, purchases)).find((t) => inHour(t.timestamp, H0)) as Record<string, unknown>;
+    await dynamo.send(new PutItemCommand({ TableName: purchases, Item: marshall({ ...outside, amount: -1 }) }));
+    await dynamo.send(new PutItemCommand({ TableName: minutes, Item: marshall({ game_id: 'g0', minute: H1 - 60_000, events: -1, users: -1 }) }));
 
     const out: string[] = [];
-    const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t), env: { ...process.env, TRIBUTARY_LOCAL: '1' } };
+    const io = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void out.push(t), env: { ...process.env, TRIBUTARY_LOCAL: '1' }, isTTY: true };
     const code = await backfill({ topology: file, from: hourText(H0 + HOUR), to: hourText(H0 + 2 * HOUR) }, io);
     console.log(out.join(''));
     expect(code).toBe(0);
+    expect(out.join('')).toMatch(/\rbackfill: read (\d+) \/ \1 records \(100%\)/);
 
     expect(await hourRows(H1)).toEqual(rowsBefore);
     const others = [...(await listHourObjects(s3, sink, topic, H0)), ...(await listHourObjects(s3, sink, topic, H0 + 2 * HOUR))].map((o) => o.key).sort();
@@ -171,8 +176,11 @@ describe('tributary backfill, on the real stack', () => {
     const minutesAfter = (await scanTable(dynamo, minutes)).filter((m) => Number(m.minute) >= H1 && Number(m.minute) < H1 + HOUR);
     expect(byId(minutesAfter, (m) => `${m.game_id}@${m.minute}`)).toEqual(byId(minutesBefore, (m) => `${m.game_id}@${m.minute}`));
 
+    expect((await scanTable(dynamo, purchases)).find((t) => t.transaction_id === outside.transaction_id)?.amount).toBe(-1);
+    expect((await scanTable(dynamo, minutes)).find((m) => m.game_id === 'g0' && m.minute === H1 - 60_000)?.events).toBe(-1);
+
     const check: string[] = [];
-    expect(await reconcile({ topology: file, hour: hourText(H0 + HOUR) }, { ...io, stdout: (t) => void check.push(t) })).toBe(0);
+    expect(await reconcile({ topology: file, hour: hourText(H0 + HOUR) }, { ...io, stdout: (t: string) => void check.push(t) })).toBe(0);
     console.log(check.join(''));
   });
 });
