@@ -122,7 +122,8 @@ export async function backfill(options: BackfillOptions, io: BackfillIo): Promis
     io.stdout('nothing to read\n');
     return 0;
   }
-  await startGroupAt(kafka, group, todo);
+  // Every partition, those with nothing to read too: one without a committed offset would be read from its beginning.
+  await startGroupAt(kafka, group, ranges);
 
   const connections = connectionsFromEnv(env);
   const dynamo = createDynamoClient(connections);
