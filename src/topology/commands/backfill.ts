@@ -110,8 +110,15 @@ export async function backfill(options: BackfillOptions, io: BackfillIo): Promis
   const env = { ...io.env, LOG_LEVEL: io.env.LOG_LEVEL ?? 'warn' };
   const kafka = kafkaConnectionFromEnv(env);
   const topics = [...new Set(topology.sources.flatMap((s) => s.topics))];
-  const ranges = await rangesOf(kafka, topics, await offsetsAt(kafka, topics, fromMs - leadInMs));
-  const ends = await offsetsAt(kafka, topics, toMs + leadOutMs);
+  let ranges: PartitionRange[];
+  let ends: Map<string, number>;
+  try {
+    ranges = await rangesOf(kafka, topics, await offsetsAt(kafka, topics, fromMs - leadInMs));
+    ends = await offsetsAt(kafka, topics, toMs + leadOutMs);
+  } catch (error) {
+    io.stderr(`backfill failed: ${(error as Error).message}\n`);
+    return 1;
+  }
   const todo = ranges.map((r) => ({ ...r, end: Math.max(r.start, Math.min(r.end, ends.get(partitionKey(r.topic, r.partition)) ?? r.end)) })).filter((r) => r.end > r.start);
   const total = todo.reduce((n, r) => n + r.end - r.start, 0);
   io.stdout(
@@ -122,8 +129,13 @@ export async function backfill(options: BackfillOptions, io: BackfillIo): Promis
     io.stdout('nothing to read\n');
     return 0;
   }
-  // Every partition, those with nothing to read too: one without a committed offset would be read from its beginning.
-  await startGroupAt(kafka, group, ranges);
+  try {
+    // Every partition, those with nothing to read too: one without a committed offset would be read from its beginning.
+    await startGroupAt(kafka, group, ranges);
+  } catch (error) {
+    io.stderr(`backfill failed: cannot set the offsets of group ${group}: ${(error as Error).message}\n`);
+    return 1;
+  }
 
   const connections = connectionsFromEnv(env);
   const dynamo = createDynamoClient(connections);

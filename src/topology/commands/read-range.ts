@@ -4,7 +4,7 @@
  * began, then stop. Records produced after the start are left alone, so a command sees a fixed range.
  */
 import { randomBytes } from 'node:crypto';
-import { Consumer, ListOffsetTimestamps, MessagesStreamModes, stringDeserializer } from '@platformatic/kafka';
+import { Admin, Consumer, ListOffsetTimestamps, MessagesStreamModes, stringDeserializer } from '@platformatic/kafka';
 import { partitionKey } from '../../core/partition.ts';
 import { platformaticConnection, type KafkaConnectionOptions } from '../../sources/connection.ts';
 
@@ -52,6 +52,7 @@ export function readerGroup(prefix: string): string {
  * when there is none).
  */
 export async function offsetsAt(connection: KafkaConnectionOptions, topics: readonly string[], at: 'earliest' | 'latest' | number): Promise<Map<string, number>> {
+  await assertTopicsExist(connection, topics);
   const consumer = consumerOf(connection, readerGroup('tributary-offsets'));
   try {
     const timestamp = at === 'earliest' ? ListOffsetTimestamps.EARLIEST : at === 'latest' ? ListOffsetTimestamps.LATEST : BigInt(at);
@@ -67,6 +68,21 @@ export async function offsetsAt(connection: KafkaConnectionOptions, topics: read
     return out;
   } finally {
     await consumer.close();
+  }
+}
+
+/**
+ * Throws naming the topics the cluster does not have: the client would retry ListOffsets on an
+ * unknown topic for as long as the Kafka outage timeout.
+ */
+export async function assertTopicsExist(connection: KafkaConnectionOptions, topics: readonly string[]): Promise<void> {
+  const admin = new Admin({ clientId: 'tributary-topics', ...platformaticConnection(connection) });
+  try {
+    const known = new Set(await admin.listTopics({ includeInternals: false }));
+    const missing = topics.filter((t) => !known.has(t));
+    if (missing.length > 0) throw new Error(`no such topic: ${missing.join(', ')}`);
+  } finally {
+    await admin.close();
   }
 }
 

@@ -119,4 +119,15 @@ describe('tributary redrive, on the real broker', () => {
     expect(redriven.find((r) => r.key?.toString() === 'u2')?.headers['trace-id']).toBe('t-42');
     await producer.close();
   });
+
+  it('fails at once, naming it, when the dead-letter topic does not exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'redrive-'));
+    const file = join(dir, 'topology.yaml');
+    await writeFile(file, topologyYaml('redrive-none-src', 'redrive-none-out', uniqueName('redrive-none-dlq'), uniqueName('redrive-group')));
+    const run = io();
+    const started = Date.now();
+    expect(await redrive({ topology: file, dryRun: true }, run.io)).toBe(1);
+    expect(run.err.join('')).toMatch(/^redrive failed: no such topic: redrive-none-dlq-/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
