@@ -8,6 +8,8 @@
  * the largest dedup ttl or window span of the topology) and goes on a lead-out past `to` (so windows
  * close), and only records and window results whose event time is in `[from, to)` reach the sinks.
  */
+import { onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Admin } from '@platformatic/kafka';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../../config.ts';
@@ -224,3 +226,38 @@ export async function backfill(options: BackfillOptions, io: BackfillIo): Promis
   }
   return 0;
 }
+
+const BACKFILL_HELP = `Usage: tributary backfill <topology> --from <time> --to <time> [--lead-in <duration>] [--lead-out <duration>] [--idle-timeout <duration>]
+
+Runs the topology again over event times [from, to), in its own consumer group, from the offsets of
+those times (with a lead-in before --from that warms up dedup and windows, and a lead-out past --to
+that closes the last windows), writing to the sinks only what falls in [from, to); the idempotent
+sinks overwrite what was there. Stops when the sources are read to their ends. Times: epoch ms or
+ISO-8601, UTC unless zoned; with S3 sinks, whole hours. A progress line on a terminal.`;
+
+export const backfillCommand: Command = {
+  name: 'backfill',
+  summary: 'run the topology again over [from, to) in its own group; idempotent sinks overwrite',
+  help: BACKFILL_HELP,
+  run: (args, io) =>
+    withUsage(backfillCommand, io, async () => {
+      const { values, positionals } = parseArgs({
+        args: [...args],
+        allowPositionals: true,
+        options: { from: { type: 'string' }, to: { type: 'string' }, 'lead-in': { type: 'string' }, 'lead-out': { type: 'string' }, 'idle-timeout': { type: 'string' } },
+      });
+      const topology = onePositional(positionals, 'topology file');
+      if (values.from === undefined || values.to === undefined) throw new UsageError('--from and --to are required');
+      return backfill(
+        {
+          topology,
+          from: values.from,
+          to: values.to,
+          ...(values['lead-in'] === undefined ? {} : { leadIn: values['lead-in'] }),
+          ...(values['lead-out'] === undefined ? {} : { leadOut: values['lead-out'] }),
+          ...(values['idle-timeout'] === undefined ? {} : { idleTimeout: values['idle-timeout'] }),
+        },
+        { ...io, isTTY: process.stderr.isTTY === true },
+      );
+    }),
+};

@@ -1,23 +1,14 @@
 /** What the operator commands share: their io, loading the topology, times, tables. */
 import { ConfigError } from '../../core/errors.ts';
-import { checkTopologyFile, formatLocated } from '../load.ts';
+import { readTopology, type Io } from './command.ts';
 import type { InputRef, ValidTopology } from '../types.ts';
 
-/** Where a command writes, and the environment it reads (as the CLI's `main` has them). */
-export interface CommandIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: NodeJS.ProcessEnv;
-}
+/** Where a command writes, and the environment it reads (the CLI's `Io`). */
+export type CommandIo = Io;
 
-/** The topology in `file`, or undefined after writing its problems to `io.stderr`. */
-export async function loadForCommand(file: string, io: CommandIo): Promise<ValidTopology | undefined> {
-  const { topology, problems } = await checkTopologyFile(file, { env: io.env }).catch((error: unknown) => ({
-    topology: undefined,
-    problems: [{ path: '', keys: [], message: `cannot read ${file}: ${(error as Error).message}` }],
-  }));
-  if (topology === undefined) for (const problem of problems) io.stderr(`${formatLocated(problem)}\n`);
-  return topology;
+/** The topology in `file`, or undefined after writing its problems (`file:line:col: ...`) to `io.stderr`. */
+export function loadForCommand(file: string, io: CommandIo): Promise<ValidTopology | undefined> {
+  return readTopology(file, io);
 }
 
 const ISO_NO_ZONE = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?$/;

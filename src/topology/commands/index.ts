@@ -4,10 +4,13 @@ import { echo } from './echo.ts';
 import { graph } from './graph.ts';
 import { lint } from './lint.ts';
 import { provision } from './provision.ts';
+import { backfillCommand } from './backfill.ts';
+import { reconcileCommand } from './reconcile.ts';
+import { redriveCommand } from './redrive.ts';
 import { run } from './run.ts';
 import { test } from './test.ts';
 
-export const COMMANDS: readonly Command[] = [lint, test, graph, echo, provision, run];
+export const COMMANDS: readonly Command[] = [lint, test, graph, echo, provision, run, backfillCommand, reconcileCommand, redriveCommand];
 
 /** The command with this name or alias. */
 export function findCommand(name: string): Command | undefined {

@@ -6,6 +6,8 @@
  * kept off the path. Prints a table; exit 0 when every line balances, 1 when one does not (or
  * Parquet holds an id twice), 2 on bad options.
  */
+import { onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { connectionsFromEnv, createS3Client } from '../../config.ts';
 import { ConfigError } from '../../core/errors.ts';
@@ -204,3 +206,23 @@ export async function reconcile(options: ReconcileOptions, io: CommandIo): Promi
     s3.destroy();
   }
 }
+
+const RECONCILE_HELP = `Usage: tributary reconcile <topology> --hour <YYYY-MM-DDTHH> [--scan-from <earliest|time>]
+
+The completeness check to run before publishing an hour: for each Parquet sink and source topic,
+the records in Kafka whose event time falls in the hour against the rows in Parquet on S3 for that
+hour, plus dead letters, duplicates removed and records filtered out on the way; late events shown.
+A table; exit 1 when a line does not add up (the gap named by partition).`;
+
+export const reconcileCommand: Command = {
+  name: 'reconcile',
+  summary: "check an hour is complete: Kafka records vs Parquet rows, dead letters, duplicates (exit 1 on a gap)",
+  help: RECONCILE_HELP,
+  run: (args, io) =>
+    withUsage(reconcileCommand, io, async () => {
+      const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { hour: { type: 'string' }, 'scan-from': { type: 'string' } } });
+      const topology = onePositional(positionals, 'topology file');
+      if (values.hour === undefined) throw new UsageError('missing --hour');
+      return reconcile({ topology, hour: values.hour, ...(values['scan-from'] === undefined ? {} : { scanFrom: values['scan-from'] }) }, io);
+    }),
+};

@@ -7,6 +7,8 @@
  * to its source topic and partition, with `tributary.redriven-from: <topic>:<partition>:<offset>`
  * naming the dead letter. `--dry-run` only counts.
  */
+import { onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.ts';
 import { DEAD_LETTER_HEADERS } from '../../runtime/dead-letters.ts';
 import { KafkaProducer, type OutgoingRecord } from '../../runtime/kafka-producer.ts';
@@ -168,3 +170,38 @@ export async function redrive(options: RedriveOptions, io: CommandIo): Promise<n
   io.stdout(formatTable(['step', 'code', 'matching', options.dryRun ? 'would send' : 'sent', 'skipped'], rows));
   return 0;
 }
+
+const REDRIVE_HELP = `Usage: tributary redrive <topology> [--step <id>]... [--code <code>]... [--from <time>] [--to <time>] [--dry-run]
+
+Reads the topology's dead-letter topic from its start to its end at the moment, and sends the
+original records (key, bytes, headers other than tributary.*, plus tributary.redriven-from) back to
+their source topic and partition: after a fix, so that they go through the topology again.
+--step, --code: only dead letters of these steps or error codes (repeat or comma-separate them).
+--from, --to: only those dead-lettered in [from, to) (epoch ms or ISO-8601, UTC unless zoned).
+--dry-run: counts by step and error code; sends nothing.`;
+
+export const redriveCommand: Command = {
+  name: 'redrive',
+  summary: 'send dead letters back to their source topics after a fix (filters; --dry-run counts)',
+  help: REDRIVE_HELP,
+  run: (args, io) =>
+    withUsage(redriveCommand, io, async () => {
+      const { values, positionals } = parseArgs({
+        args: [...args],
+        allowPositionals: true,
+        options: { step: { type: 'string', multiple: true }, code: { type: 'string', multiple: true }, from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+      });
+      const topology = onePositional(positionals, 'topology file');
+      return redrive(
+        {
+          topology,
+          ...(values.step === undefined ? {} : { steps: values.step }),
+          ...(values.code === undefined ? {} : { codes: values.code }),
+          ...(values.from === undefined ? {} : { from: values.from }),
+          ...(values.to === undefined ? {} : { to: values.to }),
+          dryRun: values['dry-run'] === true,
+        },
+        io,
+      );
+    }),
+};

@@ -13,7 +13,7 @@ describe('tributary: the dispatcher', () => {
   it('lists every command with its summary, on help (exit 0) and without a command (exit 2)', async () => {
     const help = await run(['help']);
     expect(help.code).toBe(0);
-    for (const command of COMMANDS) expect(help.out).toMatch(new RegExp(`^  ${command.name} +${command.summary.replace(/[()]/g, '\\$&')}`, 'm'));
+    for (const command of COMMANDS) expect(help.out).toMatch(new RegExp(`^  ${command.name} +${command.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
     expect(await run(['--help'])).toEqual(help);
     expect(await run([])).toEqual({ code: 2, out: '', err: help.out });
   });
