@@ -100,6 +100,9 @@ type UpdateBuilder = ReturnType<typeof compileWriteBuilder>;
  * acknowledged when it lands. See `DynamoWriteMode` for `max`, `add` and `update`, `DynamoItemOptions`
  * for the mapping and sharding.
  */
+/** Requests in flight per shard when `concurrency` is not given, in the YAML and in code alike. */
+export const DEFAULT_DYNAMODB_CONCURRENCY = 8;
+
 export function dynamoDbSink(options: DynamoSinkOptions, context: SinkContext): Sink {
   return new DynamoDbSink(options, context);
 }
@@ -127,7 +130,7 @@ export class DynamoDbSink implements Sink {
   constructor(options: DynamoSinkOptions, context: SinkContext) {
     const problems = [...updateOptionProblems(options)];
     if (!options.table) problems.push('table is required');
-    const concurrency = options.concurrency ?? 8;
+    const concurrency = options.concurrency ?? DEFAULT_DYNAMODB_CONCURRENCY;
     if (options.knownMaxKeys !== undefined && !(Number.isInteger(options.knownMaxKeys) && options.knownMaxKeys >= 0)) problems.push('knownMaxKeys must be an integer >= 0');
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) problems.push('concurrency must be an integer >= 1');
     const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };

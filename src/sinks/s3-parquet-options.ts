@@ -8,6 +8,12 @@ import { DEFAULT_RETRY_POLICY, retryPolicyProblems, type RetryPolicy } from '../
 const MiB = 2 ** 20;
 /** Columns a sink's schema holds at most unless `maxColumns` says otherwise. */
 export const DEFAULT_MAX_COLUMNS = 256;
+
+/**
+ * File rotation of the S3 sinks (Parquet and raw) when none is given, in the YAML and in code alike:
+ * a file closes at 100,000 rows, 64 MiB or 5 minutes after it opened.
+ */
+export const DEFAULT_ROTATION = Object.freeze({ rows: 100_000, bytes: 64 * MiB, intervalMs: 300_000 });
 /** S3's smallest part of a multipart upload (except the last). */
 const MIN_PART_BYTES = 5 * MiB;
 
@@ -42,11 +48,11 @@ export interface S3ParquetSinkOptions {
   readonly maxColumns?: number;
   /** IANA zone of the `year=/month=/day=/hour=` partition (default `UTC`). */
   readonly timeZone?: string;
-  /** Rotation: a file is closed at this many rows (default 1,000,000)… */
+  /** Rotation: a file is closed at this many rows (default 100,000, `DEFAULT_ROTATION`)… */
   readonly maxFileRows?: number;
-  /** …or this many estimated (uncompressed) row bytes (default 128 MiB)… */
+  /** …or this many estimated (uncompressed) row bytes (default 64 MiB)… */
   readonly maxFileBytes?: number;
-  /** …or this long after it opened, in processing time (default 10 minutes), and always at the hour. */
+  /** …or this long after it opened, in processing time (default 5 minutes), and always at the hour. */
   readonly maxFileAgeMs?: number;
   /** Rows per row group (default 100,000). */
   readonly rowGroupRows?: number;
@@ -140,9 +146,9 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     extraFields: options.extraFields ?? 'widen',
     maxColumns: positive('maxColumns', options.maxColumns ?? DEFAULT_MAX_COLUMNS),
     timeZone: options.timeZone ?? 'UTC',
-    maxFileRows: positive('maxFileRows', options.maxFileRows ?? 1_000_000),
-    maxFileBytes: positive('maxFileBytes', options.maxFileBytes ?? 128 * MiB),
-    maxFileAgeMs: positive('maxFileAgeMs', options.maxFileAgeMs ?? 600_000),
+    maxFileRows: positive('maxFileRows', options.maxFileRows ?? DEFAULT_ROTATION.rows),
+    maxFileBytes: positive('maxFileBytes', options.maxFileBytes ?? DEFAULT_ROTATION.bytes),
+    maxFileAgeMs: positive('maxFileAgeMs', options.maxFileAgeMs ?? DEFAULT_ROTATION.intervalMs),
     rowGroupRows: positive('rowGroupRows', options.rowGroupRows ?? 100_000),
     multipartThresholdBytes: positive('multipartThresholdBytes', options.multipartThresholdBytes ?? 16 * MiB, MIN_PART_BYTES),
     partSizeBytes: positive('partSizeBytes', options.partSizeBytes ?? 8 * MiB, MIN_PART_BYTES),

@@ -7,6 +7,7 @@ import type { Sink, SinkContext } from '../core/sink.ts';
 import { DEAD_LETTER_HEADERS } from '../runtime/dead-letters.ts';
 import { directoryPrefix, hourPartitioner, partitionValue, rangeKey, type HourPartition } from './s3-parquet-key.ts';
 import { Recovery } from './s3-parquet-recovery.ts';
+import { DEFAULT_ROTATION } from './s3-parquet-options.ts';
 import { S3Uploads } from './s3-uploads.ts';
 import { encodeRaw, rawExtension, rawLine, RawFileTable, type RawCompression, type RawFile, type RawFormat } from './s3-raw-files.ts';
 
@@ -86,9 +87,9 @@ function resolve(o: S3RawSinkOptions): Resolved {
     compression: o.compression ?? 'gzip',
     layout: o.layout ?? 'source',
     timeZone: o.timeZone ?? 'UTC',
-    maxFileRows: positive('maxFileRows', o.maxFileRows ?? 100_000),
-    maxFileBytes: positive('maxFileBytes', o.maxFileBytes ?? 64 * MiB),
-    maxFileAgeMs: positive('maxFileAgeMs', o.maxFileAgeMs ?? 300_000),
+    maxFileRows: positive('maxFileRows', o.maxFileRows ?? DEFAULT_ROTATION.rows),
+    maxFileBytes: positive('maxFileBytes', o.maxFileBytes ?? DEFAULT_ROTATION.bytes),
+    maxFileAgeMs: positive('maxFileAgeMs', o.maxFileAgeMs ?? DEFAULT_ROTATION.intervalMs),
     maxBufferedBytes: positive('maxBufferedBytes', o.maxBufferedBytes ?? 256 * MiB),
     multipartThresholdBytes: positive('multipartThresholdBytes', o.multipartThresholdBytes ?? 16 * MiB, 5 * MiB),
     partSizeBytes: positive('partSizeBytes', o.partSizeBytes ?? 8 * MiB, 5 * MiB),

@@ -300,7 +300,7 @@ export interface DynamoDbSinkSpec extends StepBase {
   readonly applyOnce?: boolean;
   /** Writers, each owning a hash range of keys (per-key order kept). Default 1. */
   readonly shards?: number;
-  /** In-flight batch requests per shard. Default 4. */
+  /** In-flight batch requests per shard. Default 8. */
   readonly concurrency?: number;
 }
 

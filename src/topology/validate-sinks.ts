@@ -2,7 +2,8 @@ import { bool, bucketName, path, duration, expression, oneOf, positiveInt, predi
 import type { Check, Checker, Fields } from './schema.ts';
 import { child, entries, fail, fields, isPlainObject, list, oneOrMore } from './schema.ts';
 import type { NodeInfo } from './references.ts';
-import { DEFAULT_MAX_COLUMNS } from '../sinks/s3-parquet-options.ts';
+import { DEFAULT_DYNAMODB_CONCURRENCY } from '../sinks/dynamodb.ts';
+import { DEFAULT_MAX_COLUMNS, DEFAULT_ROTATION } from '../sinks/s3-parquet-options.ts';
 import type { ColumnType } from './spec.ts';
 import { latestOptionProblems } from '../sinks/dynamodb-latest.ts';
 import type { DynamoDbSink, FieldSelection, KeyMapping, LatestMode, ValidSink, ValidStep } from './types.ts';
@@ -40,7 +41,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       ifAbsent,
       applyOnce,
       shards: f.def('shards', positiveInt, 1),
-      concurrency: f.def('concurrency', positiveInt, 4),
+      concurrency: f.def('concurrency', positiveInt, DEFAULT_DYNAMODB_CONCURRENCY),
     };
     if (ifAbsent !== undefined) checkIfAbsent(sink, ifAbsent, f, c);
     if (latest !== undefined && latest.version?.every((v) => typeof v === 'string')) checkLatest(sink, latest, f, c);
@@ -63,7 +64,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       columns: f.opt('columns', columns),
       extraFields: f.def('extraFields', oneOf('widen', 'drop'), 'widen'),
       maxColumns: f.def('maxColumns', positiveInt, DEFAULT_MAX_COLUMNS),
-      rotation: f.def('rotation', rotation, { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 }),
+      rotation: f.def('rotation', rotation, DEFAULT_ROTATION),
       compression,
       timeZone: f.def('timezone', timezone, 'UTC'),
       writer,
@@ -83,7 +84,7 @@ export const SINK_KINDS: Readonly<Record<ValidSink['kind'], Builder>> = {
       format,
       compression: f.def('compression', oneOf('gzip', 'zstd', 'none'), 'gzip'),
       layout,
-      rotation: f.def('rotation', rotation, { rows: 100_000, bytes: 64 * 1024 * 1024, intervalMs: 300_000 }),
+      rotation: f.def('rotation', rotation, DEFAULT_ROTATION),
       timeZone: f.def('timezone', timezone, 'UTC'),
     };
   },

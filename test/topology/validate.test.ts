@@ -170,7 +170,7 @@ describe('validateTopology: the normalized result', () => {
       repartition: true,
     });
     expect(t.steps.find((s) => s.id === 'fraud-velocity')).toMatchObject({ pattern: 'velocity', key: ['user_id'], threshold: 5, withinMs: 60_000, severity: 'medium', maxKeys: 100_000 });
-    expect(t.sinks.find((s) => s.id === 'counts')).toMatchObject({ attributes: 'all', mode: 'put', update: undefined, shards: 1, concurrency: 4 });
+    expect(t.sinks.find((s) => s.id === 'counts')).toMatchObject({ attributes: 'all', mode: 'put', update: undefined, shards: 1, concurrency: 8 });
     expect(t.deadLetters).toEqual({ topic: 'tributary-dead-letters' });
   });
 
@@ -240,5 +240,26 @@ describe('validateTopology: the normalized result', () => {
     expect(Object.isFrozen(t)).toBe(true);
     expect(Object.isFrozen(t.steps[2])).toBe(true);
     expect(Object.isFrozen(t.steps[2]?.from)).toBe(true);
+  });
+});
+
+describe('defaults declared once', () => {
+  it('the YAML and the TypeScript API give a sink the same defaults (DynamoDB concurrency, S3 rotation)', async () => {
+    const { DEFAULT_DYNAMODB_CONCURRENCY } = await import('../../src/sinks/dynamodb.ts');
+    const { DEFAULT_ROTATION, resolveOptions } = await import('../../src/sinks/s3-parquet-options.ts');
+    const spec = {
+      name: 't',
+      sources: [{ id: 's', topics: ['t'], group: 'g' }],
+      steps: [{ id: 'p', kind: 'parse', from: 's' }],
+      sinks: [
+        { id: 'd', kind: 'dynamodb', from: 'p', table: 'xyz', partitionKey: { name: 'k', value: '{k}' } },
+        { id: 'f', kind: 's3-parquet', from: 'p', bucket: 'bucket-b' },
+      ],
+    };
+    const topology = validateTopology(spec, { env: {} });
+    expect(topology.sinks[0]).toMatchObject({ concurrency: DEFAULT_DYNAMODB_CONCURRENCY });
+    expect((topology.sinks[1] as { rotation: unknown }).rotation).toEqual(DEFAULT_ROTATION);
+    const code = resolveOptions({ id: 'f', client: {} as never, bucket: 'b' });
+    expect([code.maxFileRows, code.maxFileBytes, code.maxFileAgeMs]).toEqual([DEFAULT_ROTATION.rows, DEFAULT_ROTATION.bytes, DEFAULT_ROTATION.intervalMs]);
   });
 });
