@@ -69,8 +69,9 @@ export class Intake implements SourceHandlers {
 
   async onRevoking(partitions: readonly TopicPartition[]): Promise<void> {
     const { running, logger, checkpoint, revocationTimeoutMs, events } = this.#deps;
-    if (!running()) return;
+    // Sinks hold their uploads even while the runtime stops: its flush may still be running.
     events.next({ type: 'rebalancing' });
+    if (!running()) return;
     logger.info({ partitions }, 'rebalance: checkpoint before the partitions go');
     // Files are not cut for a rebalance: a revoked partition's open files are dropped (see
     // `Lease.revoked`), and an upload racing its new owner's listing of S3 would duplicate rows.

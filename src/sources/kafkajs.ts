@@ -106,7 +106,8 @@ export class KafkajsSource implements KafkaSource {
       this.#joinResponses += 1;
     });
     consumer.on(consumer.events.REBALANCING, () => {
-      if (this.#stopped || this.#revokingInBatch) return;
+      // Also while stopping: the sinks still finishing must hold what a rebalance may hand to another member.
+      if (this.#revokingInBatch) return;
       handlers.onRevoking(this.assigned()).catch((error: unknown) => handlers.onError(error as Error));
     });
     consumer.on(consumer.events.CRASH, (event) => {

@@ -100,9 +100,14 @@ export class PlatformaticSource implements KafkaSource {
   async start(handlers: SourceHandlers): Promise<void> {
     this.#handlers = handlers;
     const consumer = this.#consumer;
+    // Also while stopping: the sinks still finishing must hold what a rebalance may hand to another member.
     consumer.on('consumer:group:rebalance', () => {
-      if (this.#stopped) return;
       handlers.onRevoking(this.#ownership.assigned()).catch((error: unknown) => handlers.onError(error as Error));
+    });
+    // The client reports what it gave up on (a join that failed for good) as an 'error' event: fatal
+    // while running; while stopping (the connections closing under a retried join) it is the stop itself.
+    consumer.on('error', (error: Error) => {
+      if (!this.#stopped) handlers.onError(error);
     });
     consumer.on('consumer:group:join', () => this.#onJoin());
     if (this.#protocol === 'consumer') {
