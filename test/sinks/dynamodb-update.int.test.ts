@@ -10,28 +10,9 @@ import { scanTable } from '../../src/sinks/dynamodb-table.ts';
 import { dynamoDbSink, type DynamoSinkOptions } from '../../src/sinks/dynamodb.ts';
 import { testContext } from '../support/sink-context.ts';
 import { createTable, dynamoClient } from '../support/stack.ts';
+import { rng, shuffle } from '../support/random.ts';
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
-
-/** mulberry32: seeded, so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 type Sink = ReturnType<typeof dynamoDbSink>;
 

@@ -8,6 +8,9 @@
  * with a tick per partition two minutes ahead, so every real minute closes on event time.
  */
 
+import { rng } from './random.ts';
+export { rng } from './random.ts';
+
 export const TOPICS = ['game-events', 'user-activity', 'transaction-events'] as const;
 export type Topic = (typeof TOPICS)[number];
 
@@ -75,17 +78,6 @@ const TOPIC_OF: Record<string, Topic> = {
   purchase: 'transaction-events', refund_request: 'transaction-events',
 };
 const PLATFORMS = ['ios', 'android', 'pc', 'web'];
-
-/** mulberry32: small, seeded, good enough for test traffic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Event = { event_id: string; user_id: string; event_type: string; timestamp: string; event_data: Record<string, unknown>; game_version: string; platform: string };
 

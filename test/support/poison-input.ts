@@ -4,6 +4,8 @@
  * dead-letter it, and records that each bring a new field name (valid, but a schema-growth attack).
  */
 
+import { rng } from './random.ts';
+
 export type SourceTopic = 'game-events' | 'user-activity' | 'transaction-events';
 
 export interface PoisonRecord {
@@ -54,17 +56,6 @@ export interface PoisonInput {
 
 const MINUTE = 60_000;
 
-/** A small seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** How many hostile records of each kind (10,000 with the new-field ones). */
 export const HOSTILE_COUNTS = {
