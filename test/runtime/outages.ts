@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { Admin, Producer, stringSerializer } from '@platformatic/kafka';
 import { expect, onTestFinished } from 'vitest';
@@ -17,7 +16,7 @@ import { validateTopology } from '../../src/topology/validate.ts';
 import { query } from '../sinks/parquet/duckdb.ts';
 import { download } from '../sinks/s3-parquet-s3.ts';
 import type { PrivateService } from '../support/private-service.ts';
-import { connections, uniqueName } from '../support/stack.ts';
+import { connections, deleteBucket, uniqueName } from '../support/stack.ts';
 import { outagesTopology, type OutageSink } from './fixtures/outages.topology.ts';
 import { committedOffsets, endOffsets, readTopic } from './support.ts';
 
@@ -312,14 +311,7 @@ export async function cleanUp(run: OutageRun, shared: { kafka: boolean; aws: boo
     const client = createS3Client(run.aws);
     const bucket = `${run.tag}-bucket`;
     try {
-      let token: string | undefined;
-      do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-        const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
-        if (keys.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-        token = page.NextContinuationToken;
-      } while (token);
-      await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+      await deleteBucket(client, bucket);
     } catch {
       // gone already
     } finally {

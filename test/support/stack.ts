@@ -138,15 +138,20 @@ export async function createBucket(prefix = 'bucket'): Promise<string> {
   const client = createS3Client(connections);
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   afterTest(async () => {
-    let token: string | undefined;
-    do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
-      if (keys.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-      token = page.NextContinuationToken;
-    } while (token);
-    await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    await deleteBucket(client, bucket);
     client.destroy();
   });
   return bucket;
+}
+
+/** Deletes every object of `bucket` (page by page), then the bucket. */
+export async function deleteBucket(client: S3Client, bucket: string): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
+    if (keys.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+    token = page.NextContinuationToken;
+  } while (token);
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
