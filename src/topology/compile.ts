@@ -1,11 +1,14 @@
-import { EMPTY, ignoreElements, merge, share, tap, type Observable } from 'rxjs';
+import { asyncScheduler, EMPTY, ignoreElements, merge, share, tap, type Observable, type OperatorFunction } from 'rxjs';
 import { filter as rxFilter, map as rxMap } from 'rxjs';
 import type { Pipeline, PipelineContext, RuntimeEvent } from '../runtime/context.ts';
 import type { Envelope, Routed } from '../core/envelope.ts';
-import { compileSink, type SinkDeps } from './compile-sinks.ts';
-import { compileStep, type StepDeps } from './compile-steps.ts';
-import { isRepartitioned, progressNode, repartition } from './repartition.ts';
-import type { InputRef, ValidSource, ValidStep, ValidTopology } from './types.ts';
+import type { Sink } from '../core/sink.ts';
+import { sinkKind, stepKind } from './kinds/index.ts';
+import type { SinkDeps, StepDeps, StepOutput } from './kinds/kind.ts';
+import { progressNode, repartition, repartitionKeyOf } from './repartition.ts';
+import type { InputRef, ValidSink, ValidSource, ValidStep, ValidTopology } from './types.ts';
+
+export type { SinkDeps, StepDeps } from './kinds/kind.ts';
 
 /** What compiled steps and sinks need from outside: clients, the clock, the run mode. */
 export interface CompileDeps extends Omit<StepDeps, 'deadLetter' | 'metrics'>, SinkDeps {
@@ -73,17 +76,19 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         raw = input.pipe(rxFilter((env) => topics.has(env.meta.topic))) as NodeOutput;
       } else {
         const step = stepById.get(id) as ValidStep;
-        const mainTag = MAIN_TAGS[step.kind];
+        const kind = stepKind(step);
+        const mainTag = kind.mainTag;
         const inLabels = { step: id };
         let inputs = step.from.map((ref) => streamOf(ref).pipe(tap(() => ctx.metrics.inc('records_in_total', inLabels))));
         let ownDeps = stepDeps;
-        if (ctx.state !== undefined && ((step.kind === 'dedup' && step.durable === undefined) || step.kind === 'fraud')) ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id) };
-        if (ctx.state !== undefined && stepDeps.kafka !== undefined && isRepartitioned(step)) {
+        const key = repartitionKeyOf(step);
+        if (ctx.state !== undefined && key === undefined && kind.durable?.(step) === true) ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id) };
+        if (ctx.state !== undefined && stepDeps.kafka !== undefined && key !== undefined) {
           const upstream = inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs);
           const partitions = Math.max(1, ...(deps.partitionCounts?.values() ?? []));
           const tap = progressNode(topology, step);
           const progress = tap === undefined ? upstream : outputOf(tap).pipe(rxFilter((item): item is AnyEnvelope => !isRouted(item)));
-          const through = repartition(step, groupId, upstream, input, ctx, stepDeps.kafka, partitions, progress, stepDeps.scheduler);
+          const through = repartition({ id: step.id, key }, groupId, upstream, input, ctx, stepDeps.kafka, partitions, progress, stepDeps.scheduler);
           writers.push(through.writer);
           inputs = [through.records];
           const origins = [...upstreamTopics(topology, step.id)].flatMap((topic) =>
@@ -116,9 +121,10 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
     };
 
     const sinks = topology.sinks.map((sinkSpec) => {
+      const kind = sinkKind(sinkSpec);
       const sink = compileSink(sinkSpec, ctx, deps);
-      // S3 files close by rotation: periodic commits must not cut them short.
-      const batching = sinkSpec.kind === 's3-parquet' || sinkSpec.kind === 's3-raw' ? { flushOnCheckpoint: false } : undefined;
+      // Files close by rotation: periodic commits must not cut them short.
+      const batching = kind.rotates === true ? { flushOnCheckpoint: false } : undefined;
       return merge(...sinkSpec.from.map((ref) => streamOf(ref))).pipe(ctx.toSink(sink, batching));
     });
     // Nodes nobody reads still run, so that their inputs' leases are released.
@@ -130,8 +136,20 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
   };
 }
 
-/** The tag under which a multi-output operator emits what the topology calls its main output. */
-const MAIN_TAGS: Partial<Record<ValidStep['kind'], string>> = { window: 'results', dedup: 'unique' };
+/**
+ * Turns one validated step into its operator applied to its inputs (merged, for fan-in).
+ * @param sources for each input, the source it is, if any (a parse step takes their event time)
+ */
+export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], deps: StepDeps, sources: (ValidSource | undefined)[]): StepOutput {
+  const merged = () => (inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs));
+  return stepKind(step).compile(step, {
+    inputs,
+    sources,
+    deps,
+    scheduler: deps.scheduler ?? asyncScheduler,
+    apply: (operator: OperatorFunction<AnyEnvelope, AnyEnvelope | Routed<unknown>>) => merged().pipe(operator),
+  });
+}
 
 function isRouted(item: AnyEnvelope | Routed<unknown>): item is Routed<unknown> {
   return 'output' in item && 'envelope' in item;
@@ -186,4 +204,9 @@ function upstreamTopics(topology: ValidTopology, id: string): Set<string> {
   };
   visit(id);
   return topics;
+}
+
+/** Builds the sink a validated sink spec describes. */
+export function compileSink(spec: ValidSink, ctx: PipelineContext, deps: SinkDeps): Sink<unknown> {
+  return sinkKind(spec).compile(spec, ctx, deps);
 }

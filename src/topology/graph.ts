@@ -1,5 +1,10 @@
 import { repartitionTopic } from '../core/state.ts';
-import type { ValidSink, ValidStep, ValidTopology } from './types.ts';
+import { lastSegment } from './kinds/common.ts';
+import { sinkKind, stepKind } from './kinds/index.ts';
+import { repartitionKeyOf } from './repartition.ts';
+import type { ValidTopology } from './types.ts';
+
+export { formatDuration } from './kinds/common.ts';
 
 export type NodeRole = 'source' | 'step' | 'sink' | 'dead-letters';
 
@@ -36,23 +41,25 @@ export const DEAD_LETTERS = '(dead letters)';
 export function buildGraph(topology: ValidTopology, options: { deadLetters?: boolean } = {}): TopologyGraph {
   const nodes: GraphNode[] = [
     ...topology.sources.map((s): GraphNode => ({ id: s.id, role: 'source', kind: 'kafka', detail: `kafka · ${s.topics.join(', ')}` })),
-    ...topology.steps.map((s): GraphNode => ({ id: s.id, role: 'step', kind: s.kind, detail: describe(s) })),
-    ...topology.sinks.map((s): GraphNode => ({ id: s.id, role: 'sink', kind: s.kind, detail: describe(s) })),
+    ...topology.steps.map((s): GraphNode => ({ id: s.id, role: 'step', kind: s.kind, detail: detail(s.kind, stepKind(s).describe(s)) })),
+    ...topology.sinks.map((s): GraphNode => ({ id: s.id, role: 'sink', kind: s.kind, detail: detail(s.kind, sinkKind(s).describe(s)) })),
   ];
   const edges: GraphEdge[] = [];
   const group = topology.sources[0]?.group ?? '';
+  const steps = new Set<unknown>(topology.steps);
   for (const node of [...topology.steps, ...topology.sinks]) {
     // A repartitioned step reads its inputs back from its repartition topic (the compiler inserts it).
     let to = node.id;
-    if (node.kind === 'window' && node.repartition) {
+    const key = steps.has(node) ? repartitionKeyOf(node as (typeof topology.steps)[number]) : undefined;
+    if (key !== undefined) {
       to = `${node.id} (repartition)`;
-      const by = node.key.length > 0 ? `by ${node.key.map(lastSegment).join(', ')}` : 'one partition';
+      const by = key.length > 0 ? `by ${key.map(lastSegment).join(', ')}` : 'one partition';
       nodes.push({ id: to, role: 'step', kind: 'repartition', detail: `kafka · ${repartitionTopic(group, node.id)} ${by}` });
       edges.push({ from: to, to: node.id });
     }
     for (const input of node.from) edges.push(input.output === undefined ? { from: input.id, to } : { from: input.id, to, output: input.output });
   }
-  const failing = topology.steps.filter((s) => s.kind === 'parse' || s.kind === 'validate' || s.kind === 'parse-field' || s.kind === 'rename');
+  const failing = topology.steps.filter((s) => stepKind(s).deadLetters === true);
   if (options.deadLetters !== false && failing.length > 0) {
     nodes.push({ id: DEAD_LETTERS, role: 'dead-letters', kind: 'kafka', detail: `kafka · ${topology.deadLetters.topic}` });
     for (const s of failing) edges.push({ from: s.id, to: DEAD_LETTERS, deadLetter: true });
@@ -62,77 +69,8 @@ export function buildGraph(topology: ValidTopology, options: { deadLetters?: boo
   return { nodes, edges };
 }
 
-/** `60_000` -> `1m`, `86_400_000` -> `24h` (the largest unit that divides it, hours up to 48). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms % 86_400_000 === 0 && ms > 172_800_000) return `${ms / 86_400_000}d`;
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
-}
-
-/** `event_data.game_id` -> `game_id`: short enough for a label. */
-function lastSegment(path: string): string {
-  return /^[\w.]+$/.test(path) ? (path.split('.').at(-1) as string) : path;
-}
-
-function describe(node: ValidStep | ValidSink): string {
-  return `${node.kind} · ${summary(node)}`.replace(/ · $/, '');
-}
-
-function summary(node: ValidStep | ValidSink): string {
-  switch (node.kind) {
-    case 'parse':
-      return node.format;
-    case 'validate':
-      return node.events === undefined ? `${Object.keys(node.common).length} fields` : `${Object.keys(node.events).length} event types`;
-    case 'flatten':
-      return `"${node.delimiter}"`;
-    case 'project':
-    case 'map':
-      return `${Array.isArray(node.fields) ? node.fields.length : Object.keys(node.fields).length} fields`;
-    case 'filter':
-      return node.when;
-    case 'dedup':
-      return `${node.key.join(', ')} for ${formatDuration(node.ttlMs)}`;
-    case 'window': {
-      const w = node.window;
-      const shape = w.kind === 'session' ? `session gap ${formatDuration(w.gapMs)}` : `${w.kind} ${formatDuration(w.sizeMs)}`;
-      return node.key.length > 0 ? `${shape} by ${node.key.map(lastSegment).join(', ')}` : shape;
-    }
-    case 'fraud':
-      switch (node.pattern) {
-        case 'velocity':
-          return `velocity > ${node.threshold} in ${formatDuration(node.withinMs)}`;
-        case 'amount': {
-          const rules = [node.factor === undefined ? '' : `> ${node.factor}x avg`, node.absoluteThreshold === undefined ? '' : `> ${node.absoluteThreshold}`];
-          return `amount ${rules.filter(Boolean).join(' or ')}`;
-        }
-        case 'distinct':
-          return `distinct ${lastSegment(node.field)} > ${node.threshold} in ${formatDuration(node.withinMs)}`;
-        case 'sequence':
-          return `sequence ${node.steps.map((s) => s.name).join(' → ')} in ${formatDuration(node.withinMs)}`;
-      }
-      return '';
-    case 'route':
-      return `${node.routes.length} routes, ${node.mode}`;
-    case 'parse-field':
-      return node.into === node.field ? node.field : `${node.field} → ${node.into}`;
-    case 'rename': {
-      const n = Object.keys(node.fields).length;
-      return [n > 0 ? `${n} field${n === 1 ? '' : 's'}` : '', node.normalize ?? ''].filter(Boolean).join(', ');
-    }
-    case 'dynamodb':
-      if (node.latest !== undefined) return `${node.table} (latest by ${node.latest.version.map(lastSegment).join(', ')}${node.latest.delete === undefined ? '' : ', deletes'})`;
-      if (node.mode === 'update') return `${node.table} (update)`;
-      return node.update === undefined ? node.table : `${node.table} (${node.mode} ${node.update.attribute}${node.applyOnce ? ', once' : ''})`;
-    case 's3-parquet':
-      // Pictures truncate long details: with partitionBy, the layout says more than the bucket.
-      return node.partitionBy.length === 0 ? `${node.bucket}/${node.prefix}` : `${node.prefix}/ by ${node.partitionBy.map(lastSegment).join(', ')}, hour`;
-    case 's3-raw':
-      return `${node.bucket}/${node.prefix}, ${node.compression}`;
-    case 'kafka':
-      return node.topic;
-  }
+function detail(kind: string, summary: string): string {
+  return `${kind} · ${summary}`.replace(/ · $/, '');
 }
 
 /**

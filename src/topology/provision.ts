@@ -2,7 +2,8 @@ import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Admin } from '@platformatic/kafka';
 import { createDynamoClient, createS3Client, type Connections } from '../config.ts';
-import { ensureTable, tableDefinitionOf, type TableDefinition } from '../sinks/dynamodb-table.ts';
+import { ensureTable, type TableDefinition } from '../sinks/dynamodb-table.ts';
+import { sinkKind, stepKind } from './kinds/index.ts';
 import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
 import type { ValidTopology } from './types.ts';
 
@@ -27,29 +28,17 @@ export interface Provisioned {
 /** Every Kafka topic a topology reads or writes, its dead-letter topic included. */
 export function topicsOf(topology: ValidTopology): string[] {
   const topics = topology.sources.flatMap((s) => s.topics);
-  for (const sink of topology.sinks) if (sink.kind === 'kafka') topics.push(sink.topic);
+  for (const sink of topology.sinks) topics.push(...(sinkKind(sink).topics?.(sink) ?? []));
   topics.push(topology.deadLetters.topic);
   return [...new Set(topics)];
 }
 
 /** The DynamoDB tables a topology writes, each once: its sinks' (TTL where set) and durable dedup tables (keyed by `pk`). */
 export function tablesOf(topology: ValidTopology): TableDefinition[] {
-  const tables: TableDefinition[] = [];
-  for (const sink of topology.sinks) {
-    if (sink.kind !== 'dynamodb') continue;
-    tables.push(
-      tableDefinitionOf({
-        table: sink.table,
-        // A sharded key is a string whatever the key's own type.
-        partitionKey: sink.shards > 1 ? { ...sink.partitionKey, type: 'string' } : sink.partitionKey,
-        ...(sink.sortKey ? { sortKey: sink.sortKey } : {}),
-        ...(sink.ttl ? { ttl: sink.ttl } : {}),
-      }),
-    );
-  }
-  for (const step of topology.steps) {
-    if (step.kind === 'dedup' && step.durable) tables.push({ table: step.durable.table, partitionKey: { name: 'pk', type: 'string' }, ttlAttribute: 'expires_at' });
-  }
+  const tables: TableDefinition[] = [
+    ...topology.sinks.flatMap((sink) => sinkKind(sink).tables?.(sink) ?? []),
+    ...topology.steps.flatMap((step) => stepKind(step).tables?.(step) ?? []),
+  ];
   // A table several sinks write is one table: the first definition, with a TTL if any sets one.
   const byName = new Map<string, TableDefinition>();
   for (const t of tables) {
@@ -62,7 +51,7 @@ export function tablesOf(topology: ValidTopology): TableDefinition[] {
 
 /** The S3 buckets a topology writes. */
 export function bucketsOf(topology: ValidTopology): string[] {
-  return [...new Set(topology.sinks.flatMap((s) => (s.kind === 's3-parquet' || s.kind === 's3-raw' ? [s.bucket] : [])))];
+  return [...new Set(topology.sinks.flatMap((s) => sinkKind(s).buckets?.(s) ?? []))];
 }
 
 /** One thing a topology needs, and whether it is there. */

@@ -2,7 +2,18 @@ import { findCycles } from './graph.ts';
 import type { At, Checker } from './schema.ts';
 import { child, closest } from './schema.ts';
 import type { InputRef, ValidSink, ValidStep } from './types.ts';
-import { namedOutputs } from './types.ts';
+import { hasMainOutput, namedOutputs } from './types.ts';
+import { sinkKind, stepKind } from './kinds/index.ts';
+
+function kindOf(node: NodeInfo): { readonly readsSourcesOnly?: boolean; readonly readsSources?: boolean } {
+  return node.role === 'sink' ? sinkKind(node.kind as string) : stepKind(node.kind as string);
+}
+
+/** Whether a node may read sources' raw records: a parse step, a sink that copies them. */
+function readsSources(node: NodeInfo): boolean {
+  const kind = kindOf(node);
+  return kind.readsSourcesOnly === true || kind.readsSources === true;
+}
 
 /** What the reference check knows of each source, step and sink once its own fields are checked. */
 export interface NodeInfo {
@@ -51,15 +62,17 @@ function referenceProblem(reader: NodeInfo, input: InputRef, target: NodeInfo | 
   if (target.role === 'sink') return `"${input.id}" is a sink: sinks have no outputs`;
   if (target.role === 'source') {
     if (input.output !== undefined) return `"${input.id}" is a source: sources have no named outputs`;
-    if (reader.kind === undefined || reader.kind === 'parse' || (reader.role === 'sink' && (reader.kind === 'kafka' || reader.kind === 's3-raw'))) return undefined;
+    if (reader.kind === undefined || readsSources(reader)) return undefined;
     return `"${input.id}" is a source of raw records: read it through a parse step`;
   }
-  if (reader.role === 'sink' && reader.kind === 's3-raw') return `an s3-raw sink reads sources only, the records as they came ("${input.id}" is a step)`;
-  if (reader.role === 'step' && reader.kind === 'parse') return `a parse step reads sources only ("${input.id}" is a step)`;
+  if (reader.kind !== undefined && kindOf(reader).readsSourcesOnly)
+    return reader.role === 'sink'
+      ? `an ${reader.kind} sink reads sources only, the records as they came ("${input.id}" is a step)`
+      : `a ${reader.kind} step reads sources only ("${input.id}" is a step)`;
   const outputs = knownOutputs(target.value);
   if (outputs === undefined) return undefined;
   if (input.output === undefined) {
-    if (target.kind !== 'route') return undefined;
+    if (target.value === undefined || hasMainOutput(target.value as ValidStep)) return undefined;
     return `step "${input.id}" has only named outputs: write ${input.id}.<output> (outputs: ${outputs.join(', ')})`;
   }
   if (outputs.includes(input.output)) return undefined;

@@ -4,7 +4,10 @@
  * has one owner across instances and its state moves with that topic's partitions.
  */
 import { asyncScheduler, EMPTY, filter as rxFilter, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
-import { changelogTopic, EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
+import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
+import { partitionKey } from '../core/partition.ts';
+import { stepKind } from './kinds/index.ts';
+import type { InternalTopic } from './kinds/kind.ts';
 import { NOOP_LEASE } from '../core/envelope.ts';
 import { DecodeError } from '../core/errors.ts';
 import { compileKey } from '../core/expression.ts';
@@ -12,30 +15,19 @@ import type { PipelineContext } from '../runtime/context.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { createKafkaSink } from '../sinks/kafka.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
-import type { ValidStep, ValidTopology, WindowStep } from './types.ts';
+import type { ValidStep, ValidTopology } from './types.ts';
 
 type AnyEnvelope = Envelope<unknown>;
 
-/** Whether a step reads through a repartition topic when run on Kafka. */
-export function isRepartitioned(step: ValidStep): step is WindowStep {
-  return step.kind === 'window' && step.repartition;
+/** The key a step's input is repartitioned by when run on Kafka, when it is. */
+export function repartitionKeyOf(step: ValidStep): readonly string[] | undefined {
+  return stepKind(step).repartitionKey?.(step);
 }
 
 /** The internal topics a topology needs on Kafka: repartition topics and the changelogs of durable steps. */
-export function internalTopicsOf(topology: ValidTopology): { name: string; kind: 'changelog' | 'repartition'; retentionMs?: number }[] {
+export function internalTopicsOf(topology: ValidTopology): InternalTopic[] {
   const group = topology.sources[0]?.group ?? '';
-  return topology.steps.flatMap((step) => {
-    if (isRepartitioned(step))
-      return [
-        { name: repartitionTopic(group, step.id), kind: 'repartition' as const },
-        { name: changelogTopic(group, step.id), kind: 'changelog' as const },
-      ];
-    // Dedup claims are only needed for their TTL: the changelog deletes them after it (and an hour).
-    if (step.kind === 'dedup' && step.durable === undefined)
-      return [{ name: changelogTopic(group, step.id), kind: 'changelog' as const, retentionMs: step.ttlMs + 3_600_000 }];
-    if (step.kind === 'fraud') return [{ name: changelogTopic(group, step.id), kind: 'changelog' as const }];
-    return [];
-  });
+  return topology.steps.flatMap((step) => stepKind(step).internalTopics?.(step, group) ?? []);
 }
 
 /**
@@ -48,7 +40,7 @@ export function internalTopicsOf(topology: ValidTopology): { name: string; kind:
  * they happen to send it.
  */
 export function repartition(
-  step: WindowStep,
+  step: { readonly id: string; readonly key: readonly string[] },
   groupId: string,
   upstream: Observable<AnyEnvelope>,
   input: Observable<Envelope<Buffer | null>>,
@@ -119,7 +111,7 @@ export function progressNode(topology: ValidTopology, step: ValidStep): string |
   while (node !== undefined && node.from.length === 1) {
     id = (node.from[0] as { id: string }).id;
     node = topology.steps.find((s) => s.id === id);
-    if (node === undefined || !['filter', 'route', 'map', 'project', 'flatten'].includes(node.kind)) return id;
+    if (node === undefined || stepKind(node).synchronous !== true) return id;
   }
   return undefined;
 }
@@ -148,7 +140,7 @@ function withMarkers(upstream: Observable<AnyEnvelope>, progress: Observable<Any
     const track = (envelope: AnyEnvelope) => {
       const time = envelope.eventTimeMs;
       if (time === undefined) return;
-      const key = `${envelope.meta.topic}:${envelope.meta.partition}`;
+      const key = partitionKey(envelope.meta.topic, envelope.meta.partition);
       const origin = newest.get(key);
       if (origin === undefined) newest.set(key, { topic: envelope.meta.topic, partition: envelope.meta.partition, eventTimeMs: time, sent: false });
       else if (time > origin.eventTimeMs) {

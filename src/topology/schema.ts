@@ -64,6 +64,22 @@ export class Checker {
 /** A check yields the normalized value, or reports a problem and yields a placeholder. */
 export type Check<T> = (value: unknown, at: At, c: Checker) => T;
 
+/** A JSON Schema fragment. */
+export type JsonSchema = { readonly [key: string]: unknown };
+
+/** A check that also says, as JSON Schema, what it accepts (`topology.schema.json` is built from these). */
+export type Described<T> = Check<T> & { readonly schema: JsonSchema };
+
+/** Attaches the JSON Schema of what `check` accepts. */
+export function described<T>(check: Check<T>, schema: JsonSchema): Described<T> {
+  return Object.assign(((value: unknown, at: At, c: Checker) => check(value, at, c)) as Check<T>, { schema });
+}
+
+/** The schema of a check, `{}` (anything) when it has none. */
+export function schemaOf(check: Check<unknown>): JsonSchema {
+  return (check as Partial<Described<unknown>>).schema ?? {};
+}
+
 /** The placeholder a failed check yields. */
 export function invalid<T>(): T {
   return undefined as T;
@@ -179,24 +195,24 @@ function editDistance(a: string, b: string): number {
 }
 
 /** A list of items; `min` items at least (default 1). */
-export function list<T>(item: Check<T>, options: { min?: number } = {}): Check<T[]> {
-  return (value, at, c) => {
+export function list<T>(item: Check<T>, options: { min?: number } = {}): Described<T[]> {
+  return described((value, at, c) => {
     if (!Array.isArray(value)) return fail(c, at, `must be a list (got ${describe(value)})`);
     const min = options.min ?? 1;
     if (value.length < min) return fail(c, at, min === 1 ? 'must not be empty' : `must have at least ${min} items (got ${value.length})`);
     return value.map((v, i) => item(v, child(at, i), c));
-  };
+  }, { type: 'array', items: schemaOf(item), ...(options.min === 0 ? {} : { minItems: options.min ?? 1 }) });
 }
 
 /** One item or a list of them, normalized to a list. */
-export function oneOrMore<T>(item: Check<T>): Check<T[]> {
+export function oneOrMore<T>(item: Check<T>): Described<T[]> {
   const many = list(item);
-  return (value, at, c) => (Array.isArray(value) ? many(value, at, c) : [item(value, at, c)]);
+  return described((value, at, c) => (Array.isArray(value) ? many(value, at, c) : [item(value, at, c)]), { anyOf: [schemaOf(item), many.schema] });
 }
 
 /** An object with free keys (`keyCheck` checks each key), as entries in their order. */
-export function entries<T>(valueCheck: Check<T>, keyCheck?: (key: string) => string | undefined, options: { min?: number } = {}): Check<[string, T][]> {
-  return (value, at, c) => {
+export function entries<T>(valueCheck: Check<T>, keyCheck?: (key: string) => string | undefined, options: { min?: number } = {}): Described<[string, T][]> {
+  return described((value, at, c) => {
     if (!isPlainObject(value)) return fail(c, at, `must be an object (got ${describe(value)})`);
     const out: [string, T][] = [];
     for (const [key, v] of Object.entries(value)) {
@@ -206,7 +222,7 @@ export function entries<T>(valueCheck: Check<T>, keyCheck?: (key: string) => str
     }
     if (out.length < (options.min ?? 0)) return fail(c, at, 'must not be empty');
     return out;
-  };
+  }, { type: 'object', additionalProperties: schemaOf(valueCheck), ...(options.min ? { minProperties: options.min } : {}) });
 }
 
 /** Reports `message` at `at` and yields the placeholder. */

@@ -2,8 +2,8 @@ import { NAME_RE, name, oneOf, path, str, topicName } from './checks.ts';
 import { checkReferences, type NodeInfo } from './references.ts';
 import type { At, Fields, Problem } from './schema.ts';
 import { Checker, child, describe, fields, list, oneOrMore, ROOT } from './schema.ts';
-import { checkApplyOnce, SINK_KINDS } from './validate-sinks.ts';
-import { STEP_KINDS, type StepInput } from './validate-steps.ts';
+import { SINK_KINDS, sinkKind, STEP_KINDS, stepKind } from './kinds/index.ts';
+import { OptionReader, type KindBase, type NodeBase } from './kinds/kind.ts';
 import type { InputRef, ValidSink, ValidSource, ValidStep, ValidTopology } from './types.ts';
 import type { Env } from './units.ts';
 
@@ -156,8 +156,8 @@ function deadLetterTopic(value: unknown, at: At, c: Checker): ValidTopology['dea
 const FROM_RE = /^([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))?$/;
 
 function item<T extends ValidStep | ValidSink>(f: Fields, id: string, at: At, c: Checker, role: 'step' | 'sink', nodes: Map<string, NodeInfo>): T {
-  const kinds = role === 'step' ? STEP_KINDS : SINK_KINDS;
-  const kind = f.req('kind', oneOf(...(Object.keys(kinds) as [string, ...string[]])));
+  const kinds = (role === 'step' ? STEP_KINDS : SINK_KINDS).map((k) => k.kind);
+  const kind = f.req('kind', oneOf(...(kinds as [string, ...string[]])));
   const inputs: { input: InputRef; at: At }[] = [];
   const from = f.req('from', oneOrMore((value, refAt, cc) => {
     const text = str()(value, refAt, cc);
@@ -173,9 +173,38 @@ function item<T extends ValidStep | ValidSink>(f: Fields, id: string, at: At, c:
   }));
   let value: T | undefined;
   if (kind === undefined) f.skipUnknown(); // without a kind, the other keys cannot be checked
-  else value = ((kinds as Record<string, unknown>)[kind] as (f: Fields, input: StepInput, c: Checker) => T)(f, { id, from }, c);
+  else {
+    const def = role === 'step' ? stepKind(kind) : sinkKind(kind);
+    const reader = new OptionReader(f, def as KindBase, c);
+    value = (def.read as (o: OptionReader<KindBase['options']>, base: NodeBase, c: Checker) => T)(reader, { id, from }, c);
+    reader.finish();
+  }
   if (id !== undefined && !nodes.has(id)) nodes.set(id, { role, kind, at, value, inputs });
   return value as T;
+}
+
+/**
+ * `applyOnce` needs each source partition's records in offset order: every step upstream of the sink
+ * must keep it (a window emits later, in key order, through a repartition topic).
+ */
+function checkApplyOnce(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void {
+  for (const node of nodes.values()) {
+    if (node.role !== 'sink' || node.kind !== 'dynamodb' || (node.value as { applyOnce?: boolean } | undefined)?.applyOnce !== true) continue;
+    const seen = new Set<string>();
+    const pending = node.inputs.map((i) => i.input.id);
+    while (pending.length > 0) {
+      const upstreamId = pending.pop() as string;
+      if (seen.has(upstreamId)) continue;
+      seen.add(upstreamId);
+      const upstream = nodes.get(upstreamId);
+      if (upstream === undefined || upstream.role !== 'step') continue;
+      if (upstream.kind !== undefined && !stepKind(upstream.kind).keepsOrder) {
+        c.report(child(node.at, 'applyOnce'), `needs the records in source-partition order, and "${upstreamId}" (${upstream.kind}) upstream does not keep it: read from stateless steps (filter, route, map, dedup …)`);
+        break;
+      }
+      pending.push(...upstream.inputs.map((i) => i.input.id));
+    }
+  }
 }
 
 /** Sorts problems by where their paths sit in the spec (stable, so one place keeps its order). */

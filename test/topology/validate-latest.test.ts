@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
 import { memoryContext } from '../../src/runtime/memory-context.ts';
-import { compileSink } from '../../src/topology/compile-sinks.ts';
+import { compileSink } from '../../src/topology/compile.ts';
 import { buildGraph } from '../../src/topology/graph.ts';
 import type { DynamoDbSink } from '../../src/topology/types.ts';
 import { validateTopology } from '../../src/topology/validate.ts';
