@@ -1,9 +1,9 @@
 import { NAME_RE, name, oneOf, path, str, topicName } from './checks.ts';
 import { checkReferences, type NodeInfo } from './references.ts';
-import type { At, Fields, Problem } from './schema.ts';
-import { Checker, child, describe, fields, list, oneOrMore, ROOT } from './schema.ts';
+import type { At, Described, Fields, Problem } from './schema.ts';
+import { Checker, child, described, describe, fields, list, oneOrMore, ROOT } from './schema.ts';
 import { SINK_KINDS, sinkKind, STEP_KINDS, stepKind } from './kinds/index.ts';
-import { OptionReader, type KindBase, type NodeBase } from './kinds/kind.ts';
+import { option, OptionReader, type KindBase, type NodeBase } from './kinds/kind.ts';
 import type { InputRef, ValidSink, ValidSource, ValidStep, ValidTopology } from './types.ts';
 import type { Env } from './units.ts';
 
@@ -48,7 +48,7 @@ function check(spec: unknown, c: Checker): ValidTopology {
   const labels = labelItems(top, c);
   const nodes = new Map<string, NodeInfo>();
 
-  const sources = section(top, 'sources', labels, c, (f, id) => source(f, id, topologyName), nodes);
+  const sources = section(top, 'sources', labels, c, (f, id) => source(f, id, topologyName, c), nodes);
   if (Array.isArray(sources)) checkSourcesAgree(sources, labels.sources, c);
   const steps = section(top, 'steps', labels, c, (f, id, at) => item<ValidStep>(f, id, at, c, 'step', nodes), nodes);
   const sinks = section(top, 'sinks', labels, c, (f, id, at) => item<ValidSink>(f, id, at, c, 'sink', nodes), nodes);
@@ -97,15 +97,16 @@ function section<T>(top: Fields, s: Section, labels: Record<Section, string[]>, 
   }));
 }
 
-function source(f: Fields, id: string, topologyName: string): ValidSource {
+function source(f: Fields, id: string, topologyName: string, c: Checker): ValidSource {
+  const o = new OptionReader(f, SOURCE, c);
   return {
     id,
-    topics: f.req('topics', oneOrMore(topicName)),
-    client: f.def('client', oneOf('platformatic', 'kafkajs'), 'platformatic'),
-    group: f.def('group', str(), `tributary-${topologyName}-${id}`),
-    format: f.def('format', oneOf('json'), 'json'),
-    eventTime: f.def('eventTime', eventTime, 'kafka'),
-    startFrom: f.def('startFrom', oneOf('earliest', 'latest', 'committed'), 'committed'),
+    topics: o.get('topics'),
+    client: o.get('client'),
+    group: o.get('group') ?? `tributary-${topologyName}-${id}`,
+    format: o.get('format'),
+    eventTime: o.get('eventTime'),
+    startFrom: o.get('startFrom'),
   };
 }
 
@@ -133,17 +134,32 @@ function checkSourcesAgree(sources: readonly (ValidSource | undefined)[], labels
   });
 }
 
-function eventTime(value: unknown, at: At, c: Checker): ValidSource['eventTime'] {
-  if (value === 'kafka') return 'kafka';
-  if (typeof value !== 'object' || value === null) {
-    c.report(at, `must be kafka or { field: <path> } (got ${describe(value)})`);
-    return undefined as never;
-  }
-  const f = fields(value, at, c) as Fields;
-  const field = f.req('field', path);
-  f.done();
-  return { field };
-}
+const eventTime: Described<ValidSource['eventTime']> = described(
+  (value, at, c) => {
+    if (value === 'kafka') return 'kafka';
+    if (typeof value !== 'object' || value === null) {
+      c.report(at, `must be kafka or { field: <path> } (got ${describe(value)})`);
+      return undefined as never;
+    }
+    const f = fields(value, at, c) as Fields;
+    const field = f.req('field', path);
+    f.done();
+    return { field };
+  },
+  { anyOf: [{ const: 'kafka' }, { type: 'object', additionalProperties: false, required: ['field'], properties: { field: { ...path.schema, description: 'A field of the parsed value: ISO-8601 or epoch ms.' } } }] },
+);
+
+/** A source's keys, declared as a kind's are (for the JSON Schema and their defaults). */
+const SOURCE_OPTIONS = {
+  topics: option(oneOrMore(topicName), { required: true, doc: 'The topics: one name or a list.' }),
+  client: option(oneOf('platformatic', 'kafkajs'), { default: 'platformatic', doc: 'The Kafka client.' }),
+  group: option(str(), { doc: 'The consumer group. Default tributary-<name>-<source id>.' }),
+  format: option(oneOf('json'), { default: 'json', doc: 'The value format.' }),
+  eventTime: option(eventTime, { default: 'kafka', doc: 'Event time from a field of the parsed value ({ field: <path> }, ISO-8601 or epoch ms), or the Kafka timestamp (kafka).' }),
+  startFrom: option(oneOf('earliest', 'latest', 'committed'), { default: 'committed', doc: 'Where a group without committed offsets starts (committed: then latest).' }),
+};
+
+export const SOURCE: KindBase<typeof SOURCE_OPTIONS> = { kind: 'kafka', doc: 'Kafka topics read by the one consumer group of the process.', options: SOURCE_OPTIONS };
 
 function deadLetterTopic(value: unknown, at: At, c: Checker): ValidTopology['deadLetters'] {
   const f = fields(value, at, c);

@@ -8,9 +8,10 @@ import { backfillCommand } from './backfill.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { redriveCommand } from './redrive.ts';
 import { run } from './run.ts';
+import { schema } from './schema.ts';
 import { test } from './test.ts';
 
-export const COMMANDS: readonly Command[] = [lint, test, graph, echo, provision, run, backfillCommand, reconcileCommand, redriveCommand];
+export const COMMANDS: readonly Command[] = [lint, test, graph, echo, schema, provision, run, backfillCommand, reconcileCommand, redriveCommand];
 
 /** The command with this name or alias. */
 export function findCommand(name: string): Command | undefined {
