@@ -12,6 +12,7 @@ import { parseKind } from './steps/parse.ts';
 import { mapKind, projectKind } from './steps/project.ts';
 import { renameKind } from './steps/rename.ts';
 import { routeKind } from './steps/route.ts';
+import { sampleKind } from './steps/sample.ts';
 import { validateKind } from './steps/validate.ts';
 import { windowKind } from './steps/window.ts';
 import { dynamodbKind } from './sinks/dynamodb.ts';
@@ -32,6 +33,7 @@ export const STEP_KINDS = [
   routeKind,
   parseFieldKind,
   renameKind,
+  sampleKind,
 ] as const;
 
 export const SINK_KINDS = [dynamodbKind, s3ParquetKind, s3RawKind, kafkaKind] as const;
