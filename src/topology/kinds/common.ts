@@ -67,6 +67,11 @@ export const rotation: Described<Rotation> = object(
   }),
 );
 
+/** A rotation as the S3 sinks' options name it. */
+export function fileLimits(r: Rotation): { maxFileRows: number; maxFileBytes: number; maxFileAgeMs: number } {
+  return { maxFileRows: r.rows, maxFileBytes: r.bytes, maxFileAgeMs: r.intervalMs };
+}
+
 export const prefix: Described<string> = described((value, at, c) => {
   const text = str({ nonEmpty: false })(value, at, c);
   return text === undefined ? text : text.replace(/^\/+|\/+$/g, '');

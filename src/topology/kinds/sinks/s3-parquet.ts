@@ -5,7 +5,7 @@ import { bool, bucketName, oneOf, path, positiveInt } from '../../checks.ts';
 import { ConfigError } from '../../../core/errors.ts';
 import type { Check, Described } from '../../schema.ts';
 import { child, described, entries, fail, isPlainObject, oneOrMore } from '../../schema.ts';
-import { lastSegment, object, prefix, properties, rotation, timezone, type Rotation, type RotationSpec } from '../common.ts';
+import { fileLimits, lastSegment, object, prefix, properties, rotation, timezone, type Rotation, type RotationSpec } from '../common.ts';
 import { defineSink, option, type NodeBase } from '../kind.ts';
 
 /** As the Parquet sink: `timestamp` is epoch ms (ISO strings are converted). */
@@ -128,9 +128,7 @@ export const s3ParquetKind = defineSink<S3ParquetSinkSpec, S3ParquetSink>()({
         extraFields: sink.extraFields,
         maxColumns: sink.maxColumns,
         timeZone: sink.timeZone,
-        maxFileRows: sink.rotation.rows,
-        maxFileBytes: sink.rotation.bytes,
-        maxFileAgeMs: sink.rotation.intervalMs,
+        ...fileLimits(sink.rotation),
         ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
       },
       ctx.sinkContext,

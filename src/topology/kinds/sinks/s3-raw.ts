@@ -1,7 +1,7 @@
 import { s3RawSink } from '../../../sinks/s3-raw.ts';
 import { bucketName, oneOf } from '../../checks.ts';
 import { child } from '../../schema.ts';
-import { prefix, rotation, timezone, type Rotation, type RotationSpec } from '../common.ts';
+import { fileLimits, prefix, rotation, timezone, type Rotation, type RotationSpec } from '../common.ts';
 import { defineSink, option, type NodeBase } from '../kind.ts';
 import { missingS3 } from './s3-parquet.ts';
 
@@ -79,9 +79,7 @@ export const s3RawKind = defineSink<S3RawSinkSpec, S3RawSink>()({
         compression: sink.compression,
         layout: sink.layout,
         timeZone: sink.timeZone,
-        maxFileRows: sink.rotation.rows,
-        maxFileBytes: sink.rotation.bytes,
-        maxFileAgeMs: sink.rotation.intervalMs,
+        ...fileLimits(sink.rotation),
         ...(deps.scheduler ? { scheduler: deps.scheduler } : {}),
       },
       ctx.sinkContext,
