@@ -5,6 +5,9 @@ import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import { memoryContext } from '../../src/runtime/memory-context.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { validateTopology } from '../../src/topology/validate.ts';
+import { internalTopicsOf } from '../../src/topology/repartition.ts';
+import type { StateBackend } from '../../src/core/state.ts';
+import { MemoryChangelog } from '../support/memory-changelog.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 
@@ -214,5 +217,33 @@ describe('compileTopology', () => {
     expect(alerts.map((a) => `${a.pattern_id}:${a.key}`).sort()).toEqual(['amount:whale', 'devices:hopper', 'refund:whale', 'velocity:fast']);
     expect(alerts.find((a) => a.pattern_id === 'refund')?.event_ids).toEqual(['big', 'r']);
     expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+});
+
+describe('durable state of windows', () => {
+  const spec = (repartition: boolean) =>
+    validateTopology({
+      name: 'durable-windows',
+      sources: [{ id: 'in', topics: ['t'], eventTime: { field: 'timestamp' } }],
+      steps: [
+        { id: 'parse', kind: 'parse', from: 'in' },
+        { id: 'per-user', kind: 'window', from: 'parse', key: 'user_id', window: { type: 'tumbling', size: '1m' }, aggregate: { n: { fn: 'count' } }, repartition },
+      ],
+      sinks: [{ id: 'out', kind: 'dynamodb', from: 'per-user', table: 'unused', partitionKey: { name: 'pk', value: '{key}' } }],
+    });
+
+  it('a window read without a repartition topic keeps its state in a changelog too (per source partition)', () => {
+    expect(internalTopicsOf(spec(false))).toEqual([{ name: 'tributary-durable-windows-in-per-user-changelog', kind: 'changelog' }]);
+    expect(internalTopicsOf(spec(true)).map((t) => t.kind)).toEqual(['repartition', 'changelog']);
+    const asked: string[] = [];
+    const ctx = {
+      ...memoryContext({}),
+      state: { changelog: (id: string) => (asked.push(id), new MemoryChangelog()) } as unknown as StateBackend,
+    };
+    const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const subscription = compileTopology(spec(false), { dynamo })(new Subject(), ctx).subscribe();
+    subscription.unsubscribe();
+    dynamo.destroy();
+    expect(asked).toEqual(['per-user']);
   });
 });

@@ -192,14 +192,13 @@ export const windowKind = defineStep<WindowSpec, WindowStep>()({
   mainTag: 'results',
   keepsOrder: false,
   repartitionKey: (step) => (step.repartition ? step.key : undefined),
-  durable: (step) => step.repartition,
-  internalTopics: (step, group) =>
-    step.repartition
-      ? [
-          { name: repartitionTopic(group, step.id), kind: 'repartition' },
-          { name: changelogTopic(group, step.id), kind: 'changelog' },
-        ]
-      : [],
+  // Without a repartition topic the state is kept per source partition (the input is keyed by the
+  // window's key), each partition its own watermark.
+  durable: () => true,
+  internalTopics: (step, group) => [
+    ...(step.repartition ? [{ name: repartitionTopic(group, step.id), kind: 'repartition' as const }] : []),
+    { name: changelogTopic(group, step.id), kind: 'changelog' as const },
+  ],
 });
 
 type AnyEnvelope = Envelope<unknown>;
