@@ -103,7 +103,7 @@ function source(f: Fields, id: string, topologyName: string, c: Checker): ValidS
     id,
     topics: o.get('topics'),
     client: o.get('client'),
-    group: o.get('group') ?? `tributary-${topologyName}-${id}`,
+    group: o.has('group') ? (o.get('group') as string) : `tributary-${topologyName}-${id}`,
     format: o.get('format'),
     eventTime: o.get('eventTime'),
     startFrom: o.get('startFrom'),

@@ -59,7 +59,7 @@ export const s3RawKind = defineSink<S3RawSinkSpec, S3RawSink>()({
       ...base,
       kind: 's3-raw',
       bucket: o.get('bucket'),
-      prefix: o.get('prefix') ?? (layout === 'dead-letters' ? 'errors' : 'raw'),
+      prefix: o.has('prefix') ? (o.get('prefix') as string) : layout === 'dead-letters' ? 'errors' : 'raw',
       format,
       compression: o.get('compression'),
       layout,

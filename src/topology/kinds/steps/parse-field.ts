@@ -37,7 +37,7 @@ export const parseFieldKind = defineStep<ParseFieldSpec, ParseFieldStep>()({
   },
   read: (o, base) => {
     const field = o.get('field');
-    return { ...base, kind: 'parse-field', field, into: o.get('into') ?? field, maxDepth: o.get('maxDepth'), maxBytes: o.get('maxBytes') };
+    return { ...base, kind: 'parse-field', field, into: o.has('into') ? (o.get('into') as string) : field, maxDepth: o.get('maxDepth'), maxBytes: o.get('maxBytes') };
   },
   compile: (step, io) =>
     io.apply(parseField({ id: step.id, field: step.field, into: step.into, maxDepth: step.maxDepth, maxBytes: step.maxBytes, deadLetter: io.deps.deadLetter })),
