@@ -17,7 +17,7 @@ export const METRICS = {
   consumer_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, summed' },
   partition_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, per owned partition' },
   committed_offset: { kind: 'gauge', help: 'Last committed offset, per owned partition' },
-  dead_letters_total: { kind: 'counter', help: 'Records sent to dead letters, per step' },
+  dead_letters_total: { kind: 'counter', help: 'Records sent to dead letters, per step and error code' },
   late_events_total: { kind: 'counter', help: 'Events later than a window grace, per step' },
   duplicates_total: { kind: 'counter', help: 'Duplicates removed, per step' },
   state_limit_total: { kind: 'counter', help: 'Records refused because a state bound was hit' },

@@ -6,13 +6,13 @@ describe('Prometheus exposition', () => {
   it('exposes every registry series with its labels, and the process metrics', async () => {
     const metrics = new Metrics();
     metrics.inc('source_records_total', { topic: 'logins' }, 42);
-    metrics.inc('dead_letters_total', { step: 'parse' }, 3);
+    metrics.inc('dead_letters_total', { step: 'parse', code: 'TRIB_DECODE' }, 3);
     metrics.inc('sink_records_total', { step: 'ddb', outcome: 'superseded' }, 2);
     metrics.set('consumer_lag_records', {}, 1234);
     const text = await createPrometheusExposition(metrics, { group: 'g1' }).text();
     expect(text).toContain('# TYPE tributary_source_records_total counter');
     expect(text).toContain('tributary_source_records_total{topic="logins",group="g1"} 42');
-    expect(text).toContain('tributary_dead_letters_total{step="parse",group="g1"} 3');
+    expect(text).toContain('tributary_dead_letters_total{step="parse",code="TRIB_DECODE",group="g1"} 3');
     expect(text).toContain('tributary_sink_records_total{step="ddb",outcome="superseded",group="g1"} 2');
     expect(text).toContain('# TYPE tributary_consumer_lag_records gauge');
     expect(text).toContain('tributary_consumer_lag_records{group="g1"} 1234');
