@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../config.ts';
-import { loadSettings, parseBoolean } from '../config-env.ts';
+import { loadSettings, parseBoolean, type Settings } from '../config-env.ts';
 import { startOps, terminalView, type Terminal } from './ops.ts';
 import { mskIamTokenProvider } from '../sources/msk-iam.ts';
 import { ConfigError, UnavailableError } from '../core/errors.ts';
@@ -184,6 +184,13 @@ function untilExpired<T>(promise: Promise<T>, dependency: Dependency): Promise<T
   return Promise.race([promise, expired]).finally(() => clearInterval(timer));
 }
 
+/** Settings the process starts with but that leave something broken: logged as warnings at start. */
+export function startupWarnings(settings: Pick<Settings, 'httpPort'>): string[] {
+  return settings.httpPort === undefined
+    ? ['TRIBUTARY_HTTP_PORT=off: no /healthz, so the image HEALTHCHECK and an ECS health check on it always fail (ECS replaces the task); drop the health check or keep the HTTP server']
+    : [];
+}
+
 export interface RunOptions {
   /** Local mode (`--local`): no TRIBUTARY_BROKERS needed. */
   readonly local?: boolean;
@@ -209,6 +216,7 @@ export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEn
   const runEnv = { ...env, ...(options.local ? { TRIBUTARY_LOCAL: '1' } : {}), ...(logFile === undefined ? {} : { TRIBUTARY_LOG_FILE: logFile }) };
   const started = startTopology(topology, await withGroupInstanceId(topology, runEnv));
   const removeHandlers = installSignalHandlers(started.runtime);
+  for (const warning of startupWarnings(settings)) started.runtime.logger.warn(warning);
   const abort = () => void started.runtime.shutdown('aborted').catch(() => {});
   options.signal?.addEventListener('abort', abort, { once: true });
   if (options.signal?.aborted) abort();
