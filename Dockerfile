@@ -22,6 +22,8 @@ USER node
 # /healthz, /readyz, /metrics (Prometheus) and the status page; TRIBUTARY_HTTP_PORT moves it.
 EXPOSE 9464
 # The slim image has no curl; Node's fetch does the probe (the ECS task definition repeats it).
+# With TRIBUTARY_HTTP_PORT=off there is no /healthz and this check always fails (tributary run warns
+# at start): run such a container with --no-healthcheck, and drop the task definition's check.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.TRIBUTARY_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "src/cli.ts"]

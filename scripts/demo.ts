@@ -18,27 +18,31 @@ import { countItems } from '../src/sinks/dynamodb-table.ts';
 import { loadTopologyFile } from '../src/topology/load.ts';
 import { provisionTopology } from '../src/topology/provision.ts';
 import { loadSettings } from '../src/config-env.ts';
-import { startOps } from '../src/topology/ops.ts';
+import { startOps, terminalView } from '../src/topology/ops.ts';
 import { startTopology } from '../src/topology/run.ts';
 import type { ValidTopology } from '../src/topology/types.ts';
 import { up } from './stack.ts';
 
 // A short idle timeout and rotation interval let the demo's last windows close and last Parquet files
 // land soon after the traffic stops (the defaults, 1 minute and 5 minutes, suit a continuous stream).
-const env: NodeJS.ProcessEnv = {
+const base: NodeJS.ProcessEnv = {
   ...process.env,
   TRIBUTARY_LOCAL: '1',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   WINDOW_IDLE_TIMEOUT: process.env.WINDOW_IDLE_TIMEOUT ?? '10s',
   PARQUET_ROTATION_INTERVAL: process.env.PARQUET_ROTATION_INTERVAL ?? '10s',
 };
+// The same rules as `tributary run` (src/topology/ops.ts terminalView): on a terminal, the progress
+// line replaces the periodic status lines and the JSON logs go to TRIBUTARY_LOG_FILE (tributary.log).
+const view = terminalView(loadSettings(base), process.stdout, process.stderr);
+const env: NodeJS.ProcessEnv = { ...base, ...(view.logFile === undefined ? {} : { TRIBUTARY_LOG_FILE: view.logFile }) };
 const file = env.TOPOLOGY ?? 'topologies/game-events.yaml';
 const events = Number(env.DEMO_EVENTS ?? 20_000);
 const seed = Number(env.DEMO_SEED ?? Date.now() % 1_000_000_007);
 const follow = env.DEMO_FOLLOW === '1';
-// On a terminal, the progress line replaces the periodic status lines.
-const tty = process.stdout.isTTY === true && env.TRIBUTARY_PROGRESS !== 'off';
-const say = (line: string) => process.stdout.write(`${line}\n`);
+const tty = view.progress !== undefined;
+// A line said while the progress line is drawn replaces it (the next redraw puts it back below).
+const say = (line: string) => process.stdout.write(`${view.progress === process.stdout ? '\r\x1b[2K' : ''}${line}\n`);
 
 /** Records not yet committed by the group, summed over the topology's source topics. */
 async function lag(topology: ValidTopology, admin: Admin): Promise<number> {
@@ -110,7 +114,7 @@ async function main(): Promise<number> {
   const { runtime } = started;
   const ops = await startOps(topology, runtime, {
     ...(settings.httpPort === undefined ? {} : { httpPort: settings.httpPort }),
-    ...(tty ? { progress: process.stdout } : {}),
+    ...(view.progress === undefined ? {} : { progress: view.progress }),
   });
   if (ops.server !== undefined) say(`status page: http://127.0.0.1:${ops.server.port}/ (also /metrics, /readyz, /healthz)`);
 

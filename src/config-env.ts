@@ -29,7 +29,7 @@ export interface Settings {
   readonly logLevel: string | undefined;
   /** `undefined`: no HTTP server (`TRIBUTARY_HTTP_PORT=off`). */
   readonly httpPort: number | undefined;
-  /** `auto`: a progress line when stdout is a terminal. */
+  /** `auto`: a progress line when stdout (stderr with EMF on) is a terminal; see `terminalView`. */
   readonly progress: 'auto' | 'on' | 'off';
   readonly logFile: string | undefined;
   readonly emf: boolean;
@@ -75,7 +75,7 @@ export const SETTINGS: Readonly<Record<string, Spec>> = {
   TRIBUTARY_LOG_RECORD_CONTENT: { kind: 'boolean', help: 'logs may carry record content (value prefixes, quoted field values)', default: 'false' },
   TRIBUTARY_LOG_FILE: { kind: 'string', help: 'JSON logs to this file instead of stdout (default on a terminal: tributary.log)' },
   TRIBUTARY_HTTP_PORT: { kind: 'port', help: 'health, readiness, /metrics and the status page; off disables', default: '9464' },
-  TRIBUTARY_PROGRESS: { kind: { oneOf: ['auto', 'on', 'off'] }, help: 'terminal progress line (auto: when stdout is a terminal)', default: 'auto' },
+  TRIBUTARY_PROGRESS: { kind: { oneOf: ['auto', 'on', 'off'] }, help: 'terminal progress line (auto: when stdout is a terminal; stderr with EMF on)', default: 'auto' },
   TRIBUTARY_EMF: { kind: 'boolean', help: 'CloudWatch EMF metric lines on stdout', default: 'false' },
   TRIBUTARY_EMF_INTERVAL_MS: { kind: 'positive', help: 'EMF period', default: '60000' },
   TRIBUTARY_EMF_NAMESPACE: { kind: 'string', help: 'EMF CloudWatch namespace', default: 'Tributary' },

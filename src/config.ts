@@ -68,7 +68,9 @@ export function localStack(env: NodeJS.ProcessEnv = process.env) {
  * `TRIBUTARY_DYNAMODB_ENDPOINT`, `TRIBUTARY_S3_ENDPOINT`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`,
  * and the AWS clients' timeouts `TRIBUTARY_AWS_CONNECT_TIMEOUT_MS`, `TRIBUTARY_DYNAMODB_REQUEST_TIMEOUT_MS`,
  * `TRIBUTARY_S3_REQUEST_TIMEOUT_MS`. `TRIBUTARY_LOCAL=1` (or no `TRIBUTARY_BROKERS` at all) starts
- * from the local stack's values.
+ * from the local stack's values. That fallback serves tests and benchmarks: every CLI command that
+ * connects checks the settings first (`parseSettings`: `run`, `connectingEnv` for the others), which
+ * refuses a missing `TRIBUTARY_BROKERS` outside local mode.
  */
 export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connections {
   const local = parseBoolean(env.TRIBUTARY_LOCAL) === true || env.TRIBUTARY_BROKERS === undefined;

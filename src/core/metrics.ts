@@ -17,7 +17,7 @@ export const METRICS = {
   consumer_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, summed' },
   partition_lag_records: { kind: 'gauge', help: 'High watermark minus committed offset, per owned partition' },
   committed_offset: { kind: 'gauge', help: 'Last committed offset, per owned partition' },
-  dead_letters_total: { kind: 'counter', help: 'Records sent to dead letters, per step' },
+  dead_letters_total: { kind: 'counter', help: 'Records sent to dead letters, per step and error code' },
   late_events_total: { kind: 'counter', help: 'Events later than a window grace, per step' },
   duplicates_total: { kind: 'counter', help: 'Duplicates removed, per step' },
   state_limit_total: { kind: 'counter', help: 'Records refused because a state bound was hit' },
@@ -25,7 +25,10 @@ export const METRICS = {
   alerts_total: { kind: 'counter', help: 'Fraud alerts, per pattern' },
   sink_records_total: { kind: 'counter', help: 'Records a sink made durable' },
   sink_retries_total: { kind: 'counter', help: 'Sink retries (unprocessed items, throttling, failed uploads)' },
-  sink_latency_ms: { kind: 'histogram', help: 'Sink write latency' },
+  sink_batches_total: { kind: 'counter', help: 'Batches the runner handed a sink, per step and outcome: written (first try), retried (written after overload retries), failed' },
+  sink_batch_latency_ms: { kind: 'histogram', help: 'One batch handed to a sink until it returned, retries inside the sink included (a buffering sink: the time to buffer it)' },
+  sink_request_latency_ms: { kind: 'histogram', help: 'One request to the destination: a DynamoDB request, one try of an S3 upload' },
+  sink_uploads_total: { kind: 'counter', help: 'S3 uploads per step and outcome: uploaded, revoked (partition lost; its next owner writes it), failed; aborted counts tries a rebalance aborted (sent again if the partition stays)' },
   sink_files_total: { kind: 'counter', help: 'Files a sink uploaded' },
   state_changelog_records_total: { kind: 'counter', help: 'State records written to changelog topics' },
   state_changelog_bytes_total: { kind: 'counter', help: 'State bytes written to changelog topics' },
@@ -35,7 +38,6 @@ export const METRICS = {
   dependency_available: { kind: 'gauge', help: 'Whether a dependency (kafka, s3, dynamodb) answers (1) or is in an outage (0)' },
   dependency_failures_total: { kind: 'counter', help: 'Calls to a dependency that failed and were retried, per dependency' },
   revoked_records_total: { kind: 'counter', help: 'Records of partitions revoked from this member that a sink let go unwritten (their next owner writes them), per step' },
-  uploads_aborted_total: { kind: 'counter', help: 'S3 uploads in flight aborted because a rebalance began (sent again if the partition stays), per step' },
 } as const;
 
 export type MetricName = keyof typeof METRICS;

@@ -47,6 +47,8 @@ export interface DeadLetterWriterOptions {
 interface Pending {
   readonly envelope: Envelope<unknown>;
   readonly stepId: string;
+  /** The error's code: with the step, the labels of `dead_letters_total` (both bounded sets). */
+  readonly code: TributaryError['code'];
   readonly record: OutgoingRecord;
 }
 
@@ -109,7 +111,7 @@ export class KafkaDeadLetters {
     this.#options = options;
     const content = options.logRecordContent ?? logsRecordContent();
     this.deadLetter = (envelope, error, stepId) => {
-      this.#queue.push({ envelope, stepId, record: deadLetterRecord(options.topic, envelope, error, stepId) });
+      this.#queue.push({ envelope, stepId, code: error.code, record: deadLetterRecord(options.topic, envelope, error, stepId) });
       const { topic, partition, offset } = envelope.meta;
       options.logger.warn(
         {
@@ -170,7 +172,7 @@ export class KafkaDeadLetters {
       for (const [i, p] of todo.entries()) {
         const outcome = outcomes[i];
         if (outcome === undefined) {
-          metrics.inc('dead_letters_total', { step: p.stepId });
+          metrics.inc('dead_letters_total', { step: p.stepId, code: p.code });
           p.envelope.lease.release();
         } else if (p.record.value === null) {
           throw new Error(`the broker refused a dead letter even without its value: ${outcome.message}`, { cause: outcome });

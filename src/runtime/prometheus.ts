@@ -21,7 +21,7 @@ interface Value {
   readonly metricName?: string;
 }
 
-/** The Prometheus name of a registry series: `sink_latency_ms` becomes `tributary_sink_latency_seconds`. */
+/** The Prometheus name of a registry series: `sink_batch_latency_ms` becomes `tributary_sink_batch_latency_seconds`. */
 export function prometheusName(name: MetricName): string {
   return PROMETHEUS_PREFIX + (METRICS[name].kind === 'histogram' ? name.replace(/_ms$/, '_seconds') : name);
 }

@@ -118,6 +118,11 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
   const { metrics, logger } = host;
   const scheduler = host.scheduler ?? asyncScheduler;
   const labels = { step: sink.id };
+  const batches = {
+    written: { step: sink.id, outcome: 'written' },
+    retried: { step: sink.id, outcome: 'retried' },
+    failed: { step: sink.id, outcome: 'failed' },
+  } as const;
   const holdName = `sink:${sink.id}`;
   const flushOnCheckpoint = options.flushOnCheckpoint ?? true;
 
@@ -167,11 +172,15 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
           const started = performance.now();
           try {
             await sink.write(batch);
-            metrics.observe('sink_latency_ms', labels, performance.now() - started);
+            metrics.observe('sink_batch_latency_ms', labels, performance.now() - started);
+            metrics.inc('sink_batches_total', attempt === 1 ? batches.written : batches.retried);
             host.unhold(`${holdName}:overload`);
             return;
           } catch (error) {
-            if (!(error instanceof SinkOverloadError) || failed || closed) throw error;
+            if (!(error instanceof SinkOverloadError) || failed || closed) {
+              metrics.inc('sink_batches_total', batches.failed);
+              throw error;
+            }
             metrics.inc('sink_retries_total', labels);
             host.hold(`${holdName}:overload`);
             const log = { step: sink.id, retryAfterMs: error.retryAfterMs, attempt };

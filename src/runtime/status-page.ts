@@ -59,7 +59,7 @@ async function refresh() {
     const parts = node.classList.contains('source')
       ? ['read ' + fmt(s.out)]
       : node.classList.contains('sink')
-      ? ['wrote ' + fmt(s.written), s.retries ? 'retries ' + fmt(s.retries) : '', s.buffered ? 'buffer ' + fmt(s.buffered) : '', s.p99Ms ? 'p99 ' + fmt(s.p99Ms) + ' ms' : '']
+      ? ['wrote ' + fmt(s.written), s.retries ? 'retries ' + fmt(s.retries) : '', s.buffered ? 'buffer ' + fmt(s.buffered) : '', s.batchP99Ms ? 'batch p99 ' + fmt(s.batchP99Ms) + ' ms' : '', s.requestP99Ms ? 'request p99 ' + fmt(s.requestP99Ms) + ' ms' : '']
       : ['in ' + fmt(s.in), 'out ' + fmt(s.out), s.deadLetters ? 'dead ' + fmt(s.deadLetters) : '', s.duplicates ? 'dup ' + fmt(s.duplicates) : '', s.late ? 'late ' + fmt(s.late) : '', s.alerts ? 'alerts ' + fmt(s.alerts) : ''];
     label(node).textContent = parts.filter(Boolean).join(' · ');
   }

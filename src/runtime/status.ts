@@ -13,11 +13,16 @@ export interface StepStatus {
   readonly duplicates: number;
   readonly late: number;
   readonly alerts: number;
-  /** Sinks: records made durable, retries, records waiting in the buffer, write latency p99 (ms). */
+  /**
+   * Sinks: records made durable, retries, records waiting in the buffer; p99 (ms) of a batch handed
+   * to the sink (`sink_batch_latency_ms`) and of one request to the destination
+   * (`sink_request_latency_ms`: DynamoDB, S3; 0 for sinks that record none).
+   */
   readonly written: number;
   readonly retries: number;
   readonly buffered: number;
-  readonly p99Ms: number;
+  readonly batchP99Ms: number;
+  readonly requestP99Ms: number;
 }
 
 export interface Status {
@@ -44,6 +49,11 @@ export interface StatusSources {
   readonly now?: () => number;
 }
 
+const P99_FIELDS = {
+  sink_batch_latency_ms: 'batchP99Ms',
+  sink_request_latency_ms: 'requestP99Ms',
+} as const;
+
 const FIELDS = {
   records_in_total: 'in',
   records_out_total: 'out',
@@ -67,12 +77,13 @@ export function readStatus(sources: StatusSources): Status {
   const now = (sources.now ?? Date.now)();
   const steps: Record<string, Record<keyof StepStatus, number>> = {};
   const entry = (id: string) =>
-    (steps[id] ??= { in: 0, out: 0, deadLetters: 0, duplicates: 0, late: 0, alerts: 0, written: 0, retries: 0, buffered: 0, p99Ms: 0 });
+    (steps[id] ??= { in: 0, out: 0, deadLetters: 0, duplicates: 0, late: 0, alerts: 0, written: 0, retries: 0, buffered: 0, batchP99Ms: 0, requestP99Ms: 0 });
   for (const sample of metrics.snapshot()) {
     const id = stepOf(sample.labels);
     if (id === undefined) continue;
     if (typeof sample.value !== 'number') {
-      if (sample.name === 'sink_latency_ms') entry(id).p99Ms = Math.max(entry(id).p99Ms, sample.value.p99);
+      const field = P99_FIELDS[sample.name as keyof typeof P99_FIELDS];
+      if (field !== undefined) entry(id)[field] = Math.max(entry(id)[field], sample.value.p99);
       continue;
     }
     const field = FIELDS[sample.name as keyof typeof FIELDS];

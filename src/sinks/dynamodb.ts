@@ -402,7 +402,7 @@ export class DynamoDbSink implements Sink {
     try {
       return await this.#client.send(command);
     } finally {
-      this.#context.metrics.observe('sink_latency_ms', this.#labels, performance.now() - started);
+      this.#context.metrics.observe('sink_request_latency_ms', this.#labels, performance.now() - started);
     }
   }
 

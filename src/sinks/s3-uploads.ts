@@ -111,7 +111,7 @@ export class S3Uploads {
       this.#hold = { ended: Promise.withResolvers<void>(), timer };
     }
     if (this.#requests.size > 0) {
-      this.#context.metrics.inc('uploads_aborted_total', this.#labels, this.#requests.size);
+      this.#context.metrics.inc('sink_uploads_total', { ...this.#labels, outcome: 'aborted' }, this.#requests.size);
       this.#context.logger.info({ step: this.#o.id, aborted: this.#requests.size, waiting: this.#running.size }, 'rebalance: uploads in flight aborted; uploads wait for the next assignment');
     }
     for (const request of this.#requests) request.abort();
@@ -144,8 +144,7 @@ export class S3Uploads {
   }
 
   async #upload(object: ClosedObject): Promise<void> {
-    const { id, bucket, scheduler } = this.#o;
-    const startedAt = scheduler.now();
+    const { id, bucket } = this.#o;
     let outcome: 'uploaded' | 'revoked' | 'failed' = 'failed';
     try {
       let body: Uint8Array;
@@ -164,7 +163,6 @@ export class S3Uploads {
         outcome = 'uploaded';
         this.#context.metrics.inc('sink_files_total', this.#labels);
         this.#context.metrics.inc('sink_records_total', this.#labels, object.rows);
-        this.#context.metrics.observe('sink_latency_ms', this.#labels, scheduler.now() - startedAt);
       } else {
         outcome = 'revoked';
         this.#context.metrics.inc('revoked_records_total', this.#labels, object.rows);
@@ -174,6 +172,7 @@ export class S3Uploads {
       this.failure ??= error as Error;
       this.#context.logger.error({ step: id, key: object.key, err: message(error) }, `${this.#o.noun} not written`);
     } finally {
+      this.#context.metrics.inc('sink_uploads_total', { ...this.#labels, outcome });
       object.settled?.(outcome);
     }
   }
@@ -188,6 +187,7 @@ export class S3Uploads {
       if (revoked(object)) return false;
       const request = new AbortController();
       this.#requests.add(request);
+      const startedAt = this.#o.scheduler.now();
       try {
         await this.#send(object.key, body, request.signal);
         return true;
@@ -195,6 +195,7 @@ export class S3Uploads {
         if (!request.signal.aborted) throw error;
       } finally {
         this.#requests.delete(request);
+        if (!request.signal.aborted) this.#context.metrics.observe('sink_request_latency_ms', this.#labels, this.#o.scheduler.now() - startedAt);
       }
     }
   }

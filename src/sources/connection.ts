@@ -9,14 +9,15 @@
  *   sasl: { mechanism: 'scram-sha-512', username: 'app', password: process.env.KAFKA_PASSWORD! } };
  * ```
  *
- * @example MSK with IAM: OAUTHBEARER with a token provider (`aws-msk-iam-sasl-signer-js`, not a
- * dependency of Tributary; install it in the deployment that needs it)
+ * @example MSK with IAM: OAUTHBEARER with the token provider of `./msk-iam.ts` (over
+ * `aws-msk-iam-sasl-signer-js`, a dependency; tokens cached and signed again before they expire)
  * ```ts
- * import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
  * const connection = { brokers: ['b-1.msk.example:9098'], tls: true,
- *   sasl: { mechanism: 'oauthbearer', token: async () => (await generateAuthToken({ region: 'eu-west-1' })).token } };
+ *   sasl: { mechanism: 'oauthbearer', token: mskIamTokenProvider({ region: 'eu-west-1' }) } };
  * ```
- * The provider is called for every new connection (and re-authentication), so tokens stay fresh.
+ * The provider is called for every authentication: each new connection, and each re-authentication
+ * (@platformatic/kafka re-authenticates at 80% of the session lifetime; kafkajs only before a request
+ * near its end, so an idle kafkajs connection is closed by the broker and opened again).
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { findErrorBy, type SASLOptions } from '@platformatic/kafka';

@@ -3,6 +3,7 @@
  * metrics, the status page over the topology's picture), and optionally the terminal progress line
  * and CloudWatch EMF lines. Attached to a started topology by `runTopology` and `npm start`.
  */
+import type { Settings } from '../config-env.ts';
 import { startEmf } from '../runtime/emf.ts';
 import { DEFAULT_LIMITS } from '../runtime/inflight.ts';
 import { showProgress, type ProgressTarget } from '../runtime/progress.ts';
@@ -33,6 +34,33 @@ export interface Ops {
   readonly server: HttpServer | undefined;
   status(): Status;
   close(): Promise<void>;
+}
+
+/** A stream the progress line can be drawn on (`process.stdout`, `process.stderr`, a fake in tests). */
+export type Terminal = ProgressTarget & { readonly isTTY?: boolean };
+
+export interface TerminalView {
+  /** Where to draw the progress line; undefined: no line. */
+  readonly progress: Terminal | undefined;
+  /** Where the JSON logs go; undefined: stdout. */
+  readonly logFile: string | undefined;
+}
+
+/**
+ * Where `tributary run` and `npm start` draw the progress line and write their logs (one rule for
+ * both). The line goes to stdout, or to stderr when EMF is on, so that stdout carries only whole EMF
+ * lines; it is drawn when `TRIBUTARY_PROGRESS` is `on`, or `auto` (the default) and that stream is a
+ * terminal. While it is drawn, JSON logs go to `TRIBUTARY_LOG_FILE`, default `tributary.log`.
+ *
+ * @example
+ * ```ts
+ * const view = terminalView(loadSettings(env), process.stdout, process.stderr);
+ * ```
+ */
+export function terminalView(settings: Pick<Settings, 'progress' | 'logFile' | 'emf'>, stdout: Terminal, stderr: Terminal): TerminalView {
+  const target = settings.emf ? stderr : stdout;
+  const shown = settings.progress === 'on' || (settings.progress === 'auto' && target.isTTY === true);
+  return { progress: shown ? target : undefined, logFile: settings.logFile ?? (shown ? 'tributary.log' : undefined) };
 }
 
 /** What the status page and the metric labels name: the topology, its consumer group, its picture. */

@@ -1,8 +1,7 @@
 import { pino } from 'pino';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../config.ts';
-import { loadSettings, parseBoolean } from '../config-env.ts';
-import type { ProgressTarget } from '../runtime/progress.ts';
-import { startOps } from './ops.ts';
+import { loadSettings, parseBoolean, type Settings } from '../config-env.ts';
+import { startOps, terminalView, type Terminal } from './ops.ts';
 import { mskIamTokenProvider } from '../sources/msk-iam.ts';
 import { ConfigError, UnavailableError } from '../core/errors.ts';
 import type { Dependency } from '../core/health.ts';
@@ -185,31 +184,47 @@ function untilExpired<T>(promise: Promise<T>, dependency: Dependency): Promise<T
   return Promise.race([promise, expired]).finally(() => clearInterval(timer));
 }
 
+/** Settings the process starts with but that leave something broken: logged as warnings at start. */
+export function startupWarnings(settings: Pick<Settings, 'httpPort'>): string[] {
+  return settings.httpPort === undefined
+    ? ['TRIBUTARY_HTTP_PORT=off: no /healthz, so the image HEALTHCHECK and an ECS health check on it always fail (ECS replaces the task); drop the health check or keep the HTTP server']
+    : [];
+}
+
 export interface RunOptions {
   /** Local mode (`--local`): no TRIBUTARY_BROKERS needed. */
   readonly local?: boolean;
-  /** Where the progress line goes when it is shown (default stdout). */
-  readonly terminal?: ProgressTarget & { readonly isTTY?: boolean };
+  /** Standard output: the progress line (EMF off) and EMF lines (default `process.stdout`). */
+  readonly terminal?: Terminal;
+  /** Standard error: the progress line when EMF is on (default `process.stderr`). */
+  readonly stderr?: Terminal;
+  /** Aborting it stops the topology as SIGTERM does (drain, flush, commit). */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * Runs a validated topology until SIGTERM/SIGINT (drain, flush, commit, exit 0 within the shutdown
  * deadline; a second signal exits at once), with its HTTP server, and the progress line on a
- * terminal (JSON logs then go to `TRIBUTARY_LOG_FILE`, default `tributary.log`). Checks every
+ * terminal (see `terminalView`: JSON logs then go to `TRIBUTARY_LOG_FILE`, default `tributary.log`;
+ * with EMF on, the line goes to stderr and stdout carries only EMF and logs). Checks every
  * environment setting first: a ConfigError names each problem. Resolves with the process exit code.
  */
 export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEnv = process.env, options: RunOptions = {}): Promise<number> {
   const settings = loadSettings(env, { local: options.local === true });
-  const terminal = options.terminal ?? process.stdout;
-  const progress = settings.progress === 'on' || (settings.progress === 'auto' && terminal.isTTY === true);
-  const runEnv = { ...env, ...(options.local ? { TRIBUTARY_LOCAL: '1' } : {}), ...(progress && settings.logFile === undefined ? { TRIBUTARY_LOG_FILE: 'tributary.log' } : {}) };
+  const stdout = options.terminal ?? process.stdout;
+  const { progress, logFile } = terminalView(settings, stdout, options.stderr ?? process.stderr);
+  const runEnv = { ...env, ...(options.local ? { TRIBUTARY_LOCAL: '1' } : {}), ...(logFile === undefined ? {} : { TRIBUTARY_LOG_FILE: logFile }) };
   const started = startTopology(topology, await withGroupInstanceId(topology, runEnv));
   const removeHandlers = installSignalHandlers(started.runtime);
+  for (const warning of startupWarnings(settings)) started.runtime.logger.warn(warning);
+  const abort = () => void started.runtime.shutdown('aborted').catch(() => {});
+  options.signal?.addEventListener('abort', abort, { once: true });
+  if (options.signal?.aborted) abort();
   const ops = await startOps(topology, started.runtime, {
     ...(settings.httpPort === undefined ? {} : { httpPort: settings.httpPort }),
     limits: { ...(settings.maxInflightRecords === undefined ? {} : { maxInflightRecords: settings.maxInflightRecords }), ...(settings.maxInflightBytes === undefined ? {} : { maxInflightBytes: settings.maxInflightBytes }) },
-    ...(progress ? { progress: terminal } : {}),
-    ...(settings.emf ? { emf: { namespace: settings.emfNamespace, intervalMs: settings.emfIntervalMs, write: (line: string) => process.stdout.write(line) } } : {}),
+    ...(progress === undefined ? {} : { progress }),
+    ...(settings.emf ? { emf: { namespace: settings.emfNamespace, intervalMs: settings.emfIntervalMs, write: (line: string) => stdout.write(line) } } : {}),
   }).catch(async (error: unknown) => {
     await started.runtime.shutdown('the HTTP server could not start');
     throw error;
@@ -221,6 +236,7 @@ export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEn
     started.runtime.logger.error({ err: error }, 'topology stopped on an error');
     return 1;
   } finally {
+    options.signal?.removeEventListener('abort', abort);
     removeHandlers();
     await ops.close();
     started.close();

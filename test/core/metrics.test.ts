@@ -26,7 +26,7 @@ describe('Metrics', () => {
 
   it('summarizes histograms', () => {
     const metrics = new Metrics();
-    for (let i = 1; i <= 100; i++) metrics.observe('sink_latency_ms', { step: 's' }, i);
+    for (let i = 1; i <= 100; i++) metrics.observe('sink_batch_latency_ms', { step: 's' }, i);
     const [sample] = metrics.snapshot();
     expect(sample?.value).toMatchObject({ count: 100, sum: 5050, min: 1, max: 100, p50: 51, p99: 100 });
   });

@@ -5,6 +5,7 @@ import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
 import type { OutgoingRecord, RecordSender } from '../../src/runtime/kafka-producer.ts';
 import { createLogger, silentLogger, type Logger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
+import { createPrometheusExposition } from '../../src/runtime/prometheus.ts';
 
 const meta = { topic: 'events', partition: 2, offset: 41, key: Buffer.from('k1'), headers: { trace: 'abc' } };
 
@@ -102,6 +103,21 @@ describe('dead letters', () => {
     const retried = sender.sent[1]?.[0];
     expect(retried?.value).toBeNull();
     expect(retried?.headers[DEAD_LETTER_HEADERS.dropped]).toMatch(/^100 bytes refused/);
+  });
+
+  it('counts acknowledged dead letters by step and error code, and exports both labels on /metrics', async () => {
+    const metrics = new Metrics();
+    const dl = new KafkaDeadLetters({ topic: 'dlq', producer: new FakeSender(), logger: silentLogger, metrics, onFatal: () => {} });
+    dl.deadLetter(envelopeOf(Buffer.from('x'), meta), new DecodeError('bad'), 'parse');
+    dl.deadLetter(envelopeOf(Buffer.from('y'), meta), new DecodeError('bad'), 'parse');
+    dl.deadLetter(envelopeOf({ points: 'x' }, meta), new ValidationError('points must be a number'), 'parse');
+    await dl.flush();
+    expect(metrics.value('dead_letters_total', { step: 'parse', code: 'TRIB_DECODE' })).toBe(2);
+    expect(metrics.value('dead_letters_total', { step: 'parse', code: 'TRIB_VALIDATION' })).toBe(1);
+    expect(metrics.total('dead_letters_total')).toBe(3);
+    const text = await createPrometheusExposition(metrics).text();
+    expect(text).toContain('tributary_dead_letters_total{step="parse",code="TRIB_DECODE"} 2');
+    expect(text).toContain('tributary_dead_letters_total{step="parse",code="TRIB_VALIDATION"} 1');
   });
 
   it('reports a failed send (the producer retried it already) as fatal at once and keeps the lease', async () => {

@@ -17,10 +17,11 @@ describe('status, progress line and EMF', () => {
     metrics.inc('sink_records_total', { step: 'ddb' }, 5);
     metrics.inc('sink_records_total', { step: 'ddb', outcome: 'superseded' }, 2);
     metrics.inc('sink_retries_total', { step: 'ddb' }, 4);
-    metrics.observe('sink_latency_ms', { step: 'ddb' }, 12);
+    metrics.observe('sink_batch_latency_ms', { step: 'ddb' }, 40);
+    metrics.observe('sink_request_latency_ms', { step: 'ddb' }, 12);
     const status = statusAt(metrics, 1000);
     expect(status.steps.parse).toMatchObject({ in: 10, out: 9, deadLetters: 1 });
-    expect(status.steps.ddb).toMatchObject({ written: 7, retries: 4, p99Ms: 12 });
+    expect(status.steps.ddb).toMatchObject({ written: 7, retries: 4, batchP99Ms: 40, requestP99Ms: 12 });
     expect(status.deadLetters).toBe(1);
   });
 

@@ -64,6 +64,8 @@ describe('sinkRunner', () => {
     expect(sink.log.at(-1)).toBe('flush');
     expect(items.every((e) => (e.lease as CountingLease).done)).toBe(true);
     expect(h.metrics.value('records_in_total', { step: 'fake' })).toBe(10);
+    expect(h.metrics.value('sink_batches_total', { step: 'fake', outcome: 'written' })).toBe(3);
+    expect(h.metrics.snapshot().find((s) => s.name === 'sink_batch_latency_ms')?.value).toMatchObject({ count: 3 });
   });
 
   it('batches by bytes and seals a partial batch after lingerMs', async () => {
@@ -117,6 +119,10 @@ describe('sinkRunner', () => {
     expect(sink.attempts).toBe(3);
     expect(history).toEqual(['hold:sink:fake:overload', 'unhold:sink:fake:overload']);
     expect(h.metrics.value('sink_retries_total', { step: 'fake' })).toBe(2);
+    // One batch, counted once: written after retries; its latency is the successful write's.
+    expect(h.metrics.value('sink_batches_total', { step: 'fake', outcome: 'retried' })).toBe(1);
+    expect(h.metrics.value('sink_batches_total', { step: 'fake', outcome: 'written' })).toBe(0);
+    expect(h.metrics.snapshot().find((s) => s.name === 'sink_batch_latency_ms')?.value).toMatchObject({ count: 1 });
   });
 
   it('fails the pipeline on any other error and leaves the leases unreleased', async () => {
@@ -129,6 +135,7 @@ describe('sinkRunner', () => {
     for (const e of items) input.next(e);
     await expect(done).rejects.toThrow('table missing');
     expect(items.some((e) => (e.lease as CountingLease).done)).toBe(false);
+    expect(h.metrics.value('sink_batches_total', { step: 'fake', outcome: 'failed' })).toBe(1);
   });
 
   it('holds the source when its queue is full and lets go when half of it is written', async () => {

@@ -113,7 +113,7 @@ describe('dynamoDbSink (put)', () => {
     expect(allDone(batch)).toBe(true);
     expect(dead).toEqual([]);
     expect(metrics.value('sink_records_total', { step: 'sessions' })).toBe(1000);
-    expect(metrics.snapshot().find((s) => s.name === 'sink_latency_ms')?.value).toMatchObject({ count: 40 });
+    expect(metrics.snapshot().find((s) => s.name === 'sink_request_latency_ms')?.value).toMatchObject({ count: 40 });
   });
 
   it('retries unprocessed items and throttling with backoff; every item lands exactly once', async () => {

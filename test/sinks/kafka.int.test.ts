@@ -98,6 +98,6 @@ describe('Kafka sink', () => {
     });
     expect(JSON.parse(letter?.headers[DEAD_LETTER_HEADERS.error] ?? '{}')).toMatchObject({ code: 'TRIB_SINK_PERMANENT', stepId: 'to-small' });
     expect(await committedOffsets(brokers, groupId, source)).toEqual(await endOffsets(brokers, source));
-    expect(runtime.metrics.value('dead_letters_total', { step: 'to-small' })).toBe(1);
+    expect(runtime.metrics.value('dead_letters_total', { step: 'to-small', code: 'TRIB_SINK_PERMANENT' })).toBe(1);
   });
 });

@@ -60,13 +60,16 @@ describe('S3Uploads', () => {
     expect(s3.sends).toBe(3);
     expect(leases.map((l) => l.done)).toEqual([true, true]);
     expect(metrics.value('sink_retries_total', { step: 'to-s3' })).toBe(2);
+    // Each try is one request (the failed ones too); the upload is counted once, by its outcome.
+    expect(metrics.snapshot().find((s) => s.name === 'sink_request_latency_ms')?.value).toMatchObject({ count: 3 });
+    expect(metrics.value('sink_uploads_total', { step: 'to-s3', outcome: 'uploaded' })).toBe(1);
   });
 
   it('retries for as long as the outage timeout, however many tries that takes, then fails with UnavailableError and holds the leases', async () => {
     const s3 = new FakeS3();
     s3.failures = 1_000;
     const scheduler = new VirtualTimeScheduler();
-    const { uploads: u } = uploads(s3, { scheduler, unavailableTimeoutMs: 10_000 });
+    const { uploads: u, metrics } = uploads(s3, { scheduler, unavailableTimeoutMs: 10_000 });
     const leases = [new CountingLease()];
     u.start(object('k', leases));
     await runUntil(scheduler, () => u.size === 0);
@@ -75,6 +78,7 @@ describe('S3Uploads', () => {
     // Waits of 50, 100, then 175 ms (half the 350 ms cap): 59 of them cover 10 s, so 60 tries.
     expect(s3.sends).toBe(60);
     expect(leases[0]?.done).toBe(false);
+    expect(metrics.value('sink_uploads_total', { step: 'to-s3', outcome: 'failed' })).toBe(1);
   });
 
   it('does not retry what is not retriable', async () => {
@@ -107,13 +111,16 @@ describe('S3Uploads', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // The request in flight was aborted; nothing was sent since.
     expect([s3.sends, s3.objects.size, outcomes]).toEqual([1, 0, []]);
-    expect(metrics.value('uploads_aborted_total', { step: 'to-s3' })).toBe(1);
+    expect(metrics.value('sink_uploads_total', { step: 'to-s3', outcome: 'aborted' })).toBe(1);
     u.rebalanceEnded();
     await u.all();
     expect([...s3.objects.keys()].sort()).toEqual(['a', 'b']);
     expect(outcomes).toEqual(['uploaded', 'uploaded']);
     expect([inFlight[0]?.done, closedDuring[0]?.done]).toEqual([true, true]);
     expect(u.failure).toBeUndefined();
+    expect(metrics.value('sink_uploads_total', { step: 'to-s3', outcome: 'uploaded' })).toBe(2);
+    // The aborted try is not a request latency: only the two that completed are.
+    expect(metrics.snapshot().find((s) => s.name === 'sink_request_latency_ms')?.value).toMatchObject({ count: 2 });
   });
 
   it("drops a held object whose partition the rebalance revoked: not uploaded, leases released, counted", async () => {
@@ -133,6 +140,8 @@ describe('S3Uploads', () => {
     expect(outcomes.sort()).toEqual(['revoked', 'uploaded']);
     expect(lost.map((l) => l.done)).toEqual([true, true]);
     expect(metrics.value('revoked_records_total', { step: 'to-s3' })).toBe(2);
+    expect(metrics.value('sink_uploads_total', { step: 'to-s3', outcome: 'revoked' })).toBe(1);
+    expect(metrics.value('sink_uploads_total', { step: 'to-s3', outcome: 'uploaded' })).toBe(1);
   });
 
   it('lets uploads go ahead when no assignment follows a rebalance within rebalanceHoldMs', async () => {

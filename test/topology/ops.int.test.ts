@@ -62,9 +62,10 @@ describe('operating endpoints on a running pipeline', () => {
       await eventually(() => sink.written >= 2000, 60_000);
       let text = '';
       await eventually(async () => metric((text = await scrape()), new RegExp(`tributary_source_records_total\\{topic="${topic}".*\\} (\\d+)`)) === 2000, 10_000);
-      expect(metric(text, /tributary_sink_latency_seconds_count\{step="out".*\} (\d+)/)).toBeGreaterThan(0);
-      expect(metric(text, /tributary_sink_latency_seconds_bucket\{step="out",le="\+Inf".*\} (\d+)/)).toBe(metric(text, /tributary_sink_latency_seconds_count\{step="out".*\} (\d+)/));
+      expect(metric(text, /tributary_sink_batch_latency_seconds_count\{step="out".*\} (\d+)/)).toBeGreaterThan(0);
+      expect(metric(text, /tributary_sink_batch_latency_seconds_bucket\{step="out",le="\+Inf".*\} (\d+)/)).toBe(metric(text, /tributary_sink_batch_latency_seconds_count\{step="out".*\} (\d+)/));
       expect(metric(text, /tributary_records_in_total\{step="out".*\} (\d+)/)).toBe(2000);
+      expect(metric(text, /tributary_sink_batches_total\{step="out",outcome="written".*\} (\d+)/)).toBeGreaterThan(0);
       expect(metric(text, /tributary_nodejs_eventloop_lag_seconds\{.*\} ([\d.e-]+)/)).toBeGreaterThanOrEqual(0);
       // Per owned partition: the committed offsets add up to what was read, and the lag falls to 0.
       const perPartition = (body: string, name: string) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { groupMembershipFromEnv, runtimeOptionsOf, withGroupInstanceId } from '../../src/topology/run.ts';
+import { parseSettings } from '../../src/config-env.ts';
+import { groupMembershipFromEnv, runtimeOptionsOf, startupWarnings, withGroupInstanceId } from '../../src/topology/run.ts';
 import { validateTopology } from '../../src/topology/validate.ts';
 import { shopSpec, shopWith } from './fixtures.ts';
 
@@ -30,5 +31,14 @@ describe('group membership from the environment', () => {
     const kafkajs = validateTopology(shopWith('tx', (s) => (s.client = 'kafkajs')), { env: {} });
     expect((await withGroupInstanceId(kafkajs, ecs, task)).TRIBUTARY_GROUP_INSTANCE_ID).toBeUndefined();
     expect((await withGroupInstanceId(topology, { LOG_LEVEL: 'silent' }, task)).TRIBUTARY_GROUP_INSTANCE_ID).toBeUndefined();
+  });
+});
+
+describe('start-up warnings', () => {
+  it('warns that the health check fails with TRIBUTARY_HTTP_PORT=off (any case), and only then', () => {
+    const warnings = (env: Record<string, string>) => startupWarnings(parseSettings({ TRIBUTARY_LOCAL: '1', ...env }).settings);
+    expect(warnings({ TRIBUTARY_HTTP_PORT: 'OFF' })).toEqual([expect.stringMatching(/^TRIBUTARY_HTTP_PORT=off: no \/healthz, so the image HEALTHCHECK .* always fail/)]);
+    expect(warnings({})).toEqual([]);
+    expect(warnings({ TRIBUTARY_HTTP_PORT: '0' })).toEqual([]);
   });
 });

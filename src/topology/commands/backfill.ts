@@ -8,7 +8,7 @@
  * the largest dedup ttl or window span of the topology) and goes on a lead-out past `to` (so windows
  * close), and only records and window results whose event time is in `[from, to)` reach the sinks.
  */
-import { onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { connectingEnv, LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Admin } from '@platformatic/kafka';
@@ -39,6 +39,8 @@ export interface BackfillOptions {
   readonly leadOut?: string;
   /** Gives up when no record comes for this long before the ends are reached (default 2m). */
   readonly idleTimeout?: string;
+  /** Local mode (`--local`): no TRIBUTARY_BROKERS needed; without it (or TRIBUTARY_LOCAL=1) a missing one is refused. */
+  readonly local?: boolean;
 }
 
 /** A terminal to draw progress on (`isTTY`), besides the command io. */
@@ -106,10 +108,12 @@ export async function backfill(options: BackfillOptions, io: BackfillIo): Promis
     io.stderr(`${(error as Error).message}\n`);
     return 2;
   }
+  const connecting = connectingEnv(io, options.local === true);
+  if (connecting === undefined) return 1;
   const base = topology.sources[0]?.group ?? 'tributary';
   const group = `${base}-backfill-${formatInstant(fromMs).replace(/[-:]/g, '')}-${randomBytes(3).toString('hex')}`;
   const run = backfillTopology(topology, group);
-  const env = { ...io.env, LOG_LEVEL: io.env.LOG_LEVEL ?? 'warn' };
+  const env = { ...connecting, LOG_LEVEL: connecting.LOG_LEVEL ?? 'warn' };
   const kafka = kafkaConnectionFromEnv(env);
   const topics = [...new Set(topology.sources.flatMap((s) => s.topics))];
   let ranges: PartitionRange[];
@@ -227,13 +231,14 @@ export async function backfill(options: BackfillOptions, io: BackfillIo): Promis
   return 0;
 }
 
-const BACKFILL_HELP = `Usage: tributary backfill <topology> --from <time> --to <time> [--lead-in <duration>] [--lead-out <duration>] [--idle-timeout <duration>]
+const BACKFILL_HELP = `Usage: tributary backfill <topology> --from <time> --to <time> [--lead-in <duration>] [--lead-out <duration>] [--idle-timeout <duration>] [--local]
 
 Runs the topology again over event times [from, to), in its own consumer group, from the offsets of
 those times (with a lead-in before --from that warms up dedup and windows, and a lead-out past --to
 that closes the last windows), writing to the sinks only what falls in [from, to); the idempotent
 sinks overwrite what was there. Stops when the sources are read to their ends. Times: epoch ms or
-ISO-8601, UTC unless zoned; with S3 sinks, whole hours. A progress line on a terminal.`;
+ISO-8601, UTC unless zoned; with S3 sinks, whole hours. A progress line on a terminal.
+TRIBUTARY_BROKERS is required unless --local or TRIBUTARY_LOCAL=1 (the local stack).`;
 
 export const backfillCommand: Command = {
   name: 'backfill',
@@ -244,7 +249,7 @@ export const backfillCommand: Command = {
       const { values, positionals } = parseArgs({
         args: [...args],
         allowPositionals: true,
-        options: { from: { type: 'string' }, to: { type: 'string' }, 'lead-in': { type: 'string' }, 'lead-out': { type: 'string' }, 'idle-timeout': { type: 'string' } },
+        options: { from: { type: 'string' }, to: { type: 'string' }, 'lead-in': { type: 'string' }, 'lead-out': { type: 'string' }, 'idle-timeout': { type: 'string' }, ...LOCAL_OPTION },
       });
       const topology = onePositional(positionals, 'topology file');
       if (values.from === undefined || values.to === undefined) throw new UsageError('--from and --to are required');
@@ -256,6 +261,7 @@ export const backfillCommand: Command = {
           ...(values['lead-in'] === undefined ? {} : { leadIn: values['lead-in'] }),
           ...(values['lead-out'] === undefined ? {} : { leadOut: values['lead-out'] }),
           ...(values['idle-timeout'] === undefined ? {} : { idleTimeout: values['idle-timeout'] }),
+          local: values.local === true,
         },
         { ...io, isTTY: process.stderr.isTTY === true },
       );

@@ -1,6 +1,7 @@
 /** What every `tributary` command is, and the helpers they share: usage errors, `--env-file`, reading a topology. */
 import { readFile } from 'node:fs/promises';
 import { parseEnv } from 'node:util';
+import { parseSettings } from '../../config-env.ts';
 import { checkTopologyFile, formatAt, type Checked } from '../load.ts';
 import type { ValidTopology } from '../types.ts';
 
@@ -44,6 +45,28 @@ export function onePositional(positionals: readonly string[], what: string): str
   if (first === undefined) throw new UsageError(`missing ${what}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
   return first;
+}
+
+/** The `--local` option of the commands that connect to Kafka, DynamoDB or S3. */
+export const LOCAL_OPTION = { local: { type: 'boolean' } } as const;
+
+/**
+ * The environment a command that connects runs with, or undefined after writing each problem the
+ * start-up check finds to stderr (the command then exits 1). `TRIBUTARY_BROKERS` is required unless
+ * local mode is asked for (`--local`, here `local`, or `TRIBUTARY_LOCAL=1`): a command never falls
+ * back to the local stack because a variable is missing. With `local`, `TRIBUTARY_LOCAL=1` is added.
+ *
+ * @example
+ * ```ts
+ * const env = connectingEnv(io, values.local === true);
+ * if (env === undefined) return 1;
+ * ```
+ */
+export function connectingEnv(io: Io, local = false): NodeJS.ProcessEnv | undefined {
+  const { problems } = parseSettings(io.env, { local });
+  for (const problem of problems) io.stderr(`${problem}\n`);
+  if (problems.length > 0) return undefined;
+  return local ? { ...io.env, TRIBUTARY_LOCAL: '1' } : io.env;
 }
 
 /** The `--env-file` option: `KEY=VALUE` lines whose values `${KEY}` references read. */

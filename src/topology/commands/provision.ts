@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { parseSettings } from '../../config-env.ts';
 import { connectionsFromEnv } from '../../config.ts';
 import { bucketsOf, planProvision, provisionTopology, tablesOf, topicsOf, type PlannedItem } from '../provision.ts';
 import { kafkaConnectionFromEnv } from '../run.ts';
-import { ENV_FILE_OPTION, environment, onePositional, readTopology, UsageError, withUsage, type Command } from './command.ts';
+import { connectingEnv, ENV_FILE_OPTION, environment, LOCAL_OPTION, onePositional, readTopology, UsageError, withUsage, type Command } from './command.ts';
 
 const HELP = `Usage: tributary provision <topology> [--dry-run] [--local] [--partitions <n>] [--env-file <file>]
 
@@ -29,18 +28,15 @@ export const provision: Command = {
       const { values, positionals } = parseArgs({
         args: [...args],
         allowPositionals: true,
-        options: { 'dry-run': { type: 'boolean' }, local: { type: 'boolean' }, partitions: { type: 'string' }, ...ENV_FILE_OPTION },
+        options: { 'dry-run': { type: 'boolean' }, ...LOCAL_OPTION, partitions: { type: 'string' }, ...ENV_FILE_OPTION },
       });
       const file = onePositional(positionals, 'topology file');
       const partitions = values.partitions === undefined ? 3 : Number(values.partitions);
       if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`--partitions must be a positive integer (got "${values.partitions}")`);
       const topology = await readTopology(file, io, await environment(io.env, values['env-file']));
       if (topology === undefined) return 1;
-      const local = values.local === true;
-      const { problems } = parseSettings(io.env, { local });
-      for (const problem of problems) io.stderr(`${problem}\n`);
-      if (problems.length > 0) return 1;
-      const env = local ? { ...io.env, TRIBUTARY_LOCAL: '1' } : io.env;
+      const env = connectingEnv(io, values.local === true);
+      if (env === undefined) return 1;
       const connections = connectionsFromEnv(env);
       // Kafka as run connects (TLS, SASL), but an unreachable cluster fails in 30 s rather than run's 5 min.
       const options = { partitions, kafka: { unavailableTimeoutMs: 30_000, ...kafkaConnectionFromEnv(env) } };

@@ -6,7 +6,7 @@
  * kept off the path. Prints a table; exit 0 when every line balances, 1 when one does not (or
  * Parquet holds an id twice), 2 on bad options.
  */
-import { onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { connectingEnv, LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
 import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { connectionsFromEnv, createS3Client } from '../../config.ts';
@@ -25,6 +25,8 @@ const HOUR_MS = 3_600_000;
 
 export interface ReconcileOptions {
   readonly topology: string;
+  /** Local mode (`--local`): no TRIBUTARY_BROKERS needed; without it (or TRIBUTARY_LOCAL=1) a missing one is refused. */
+  readonly local?: boolean;
   /** `YYYY-MM-DDTHH`, UTC. */
   readonly hour: string;
   /**
@@ -180,10 +182,12 @@ export async function reconcile(options: ReconcileOptions, io: CommandIo): Promi
   }
   const topology = await loadForCommand(options.topology, io);
   if (topology === undefined) return 1;
-  const s3 = createS3Client(connectionsFromEnv(io.env));
+  const env = connectingEnv(io, options.local === true);
+  if (env === undefined) return 1;
+  const s3 = createS3Client(connectionsFromEnv(env));
   try {
     const { lines, late } = await reconcileHour(topology, hourStartMs, {
-      connection: kafkaConnectionFromEnv(io.env),
+      connection: kafkaConnectionFromEnv(env),
       s3,
       ...(scanFrom === undefined ? {} : { scanFrom }),
       onSkip: (sink, reason) => io.stderr(`sink ${sink} not reconciled: ${reason}\n`),
@@ -207,12 +211,13 @@ export async function reconcile(options: ReconcileOptions, io: CommandIo): Promi
   }
 }
 
-const RECONCILE_HELP = `Usage: tributary reconcile <topology> --hour <YYYY-MM-DDTHH> [--scan-from <earliest|time>]
+const RECONCILE_HELP = `Usage: tributary reconcile <topology> --hour <YYYY-MM-DDTHH> [--scan-from <earliest|time>] [--local]
 
 The completeness check to run before publishing an hour: for each Parquet sink and source topic,
 the records in Kafka whose event time falls in the hour against the rows in Parquet on S3 for that
 hour, plus dead letters, duplicates removed and records filtered out on the way; late events shown.
-A table; exit 1 when a line does not add up (the gap named by partition).`;
+A table; exit 1 when a line does not add up (the gap named by partition).
+TRIBUTARY_BROKERS is required unless --local or TRIBUTARY_LOCAL=1 (the local stack).`;
 
 export const reconcileCommand: Command = {
   name: 'reconcile',
@@ -220,9 +225,9 @@ export const reconcileCommand: Command = {
   help: RECONCILE_HELP,
   run: (args, io) =>
     withUsage(reconcileCommand, io, async () => {
-      const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { hour: { type: 'string' }, 'scan-from': { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { hour: { type: 'string' }, 'scan-from': { type: 'string' }, ...LOCAL_OPTION } });
       const topology = onePositional(positionals, 'topology file');
       if (values.hour === undefined) throw new UsageError('missing --hour');
-      return reconcile({ topology, hour: values.hour, ...(values['scan-from'] === undefined ? {} : { scanFrom: values['scan-from'] }) }, io);
+      return reconcile({ topology, hour: values.hour, ...(values['scan-from'] === undefined ? {} : { scanFrom: values['scan-from'] }), local: values.local === true }, io);
     }),
 };

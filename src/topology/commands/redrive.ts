@@ -7,7 +7,7 @@
  * to its source topic and partition, with `tributary.redriven-from: <topic>:<partition>:<offset>`
  * naming the dead letter. `--dry-run` only counts.
  */
-import { onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { connectingEnv, LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.ts';
 import { DEAD_LETTER_HEADERS } from '../../runtime/dead-letters.ts';
@@ -30,6 +30,8 @@ export interface RedriveOptions {
   readonly from?: string;
   /** Dead-lettered before. */
   readonly to?: string;
+  /** Local mode (`--local`): no TRIBUTARY_BROKERS needed; without it (or TRIBUTARY_LOCAL=1) a missing one is refused. */
+  readonly local?: boolean;
   /** Count by step and error code; send nothing. */
   readonly dryRun?: boolean;
 }
@@ -120,7 +122,9 @@ export async function redrive(options: RedriveOptions, io: CommandIo): Promise<n
   }
   const topology = await loadForCommand(options.topology, io);
   if (topology === undefined) return 1;
-  const connection = kafkaConnectionFromEnv(io.env);
+  const env = connectingEnv(io, options.local === true);
+  if (env === undefined) return 1;
+  const connection = kafkaConnectionFromEnv(env);
   const dlTopic = topology.deadLetters.topic;
   const group = topology.sources[0]?.group ?? 'tributary';
   const producer = options.dryRun ? undefined : new KafkaProducer({ ...connection, clientId: `${group}-redrive` });
@@ -171,14 +175,15 @@ export async function redrive(options: RedriveOptions, io: CommandIo): Promise<n
   return 0;
 }
 
-const REDRIVE_HELP = `Usage: tributary redrive <topology> [--step <id>]... [--code <code>]... [--from <time>] [--to <time>] [--dry-run]
+const REDRIVE_HELP = `Usage: tributary redrive <topology> [--step <id>]... [--code <code>]... [--from <time>] [--to <time>] [--dry-run] [--local]
 
 Reads the topology's dead-letter topic from its start to its end at the moment, and sends the
 original records (key, bytes, headers other than tributary.*, plus tributary.redriven-from) back to
 their source topic and partition: after a fix, so that they go through the topology again.
 --step, --code: only dead letters of these steps or error codes (repeat or comma-separate them).
 --from, --to: only those dead-lettered in [from, to) (epoch ms or ISO-8601, UTC unless zoned).
---dry-run: counts by step and error code; sends nothing.`;
+--dry-run: counts by step and error code; sends nothing.
+TRIBUTARY_BROKERS is required unless --local or TRIBUTARY_LOCAL=1 (the local stack).`;
 
 export const redriveCommand: Command = {
   name: 'redrive',
@@ -189,7 +194,7 @@ export const redriveCommand: Command = {
       const { values, positionals } = parseArgs({
         args: [...args],
         allowPositionals: true,
-        options: { step: { type: 'string', multiple: true }, code: { type: 'string', multiple: true }, from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+        options: { step: { type: 'string', multiple: true }, code: { type: 'string', multiple: true }, from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...LOCAL_OPTION },
       });
       const topology = onePositional(positionals, 'topology file');
       return redrive(
@@ -200,6 +205,7 @@ export const redriveCommand: Command = {
           ...(values.from === undefined ? {} : { from: values.from }),
           ...(values.to === undefined ? {} : { to: values.to }),
           dryRun: values['dry-run'] === true,
+          local: values.local === true,
         },
         io,
       );
