@@ -25,12 +25,20 @@ export const COLUMNS: readonly Column[] = [
   col('event_data_currency', 'string'),
   col('event_data_score', 'int64'),
   col('event_data_level', 'int64'),
+  col('event_data_duration_ms', 'int64'),
+  col('event_data_item_id', 'string'),
+  col('device_model', 'string'),
+  col('os_version', 'string'),
+  col('ab_group', 'string'),
+  col('received_at', 'timestamp'),
 ];
 
 const EVENT_TYPES = ['session_start', 'level_start', 'level_complete', 'level_complete', 'ad_view', 'purchase', 'session_end'];
 const VERSIONS = ['1.12.0', '1.12.1', '1.13.0', '2.0.0-beta'];
 const PLATFORMS = ['ios', 'android', 'pc', 'console'];
 const COUNTRIES = ['US', 'DE', 'BR', 'JP', 'FR', 'GB', 'IN', 'KR', 'MX', 'CA'];
+const DEVICES = ['iPhone15,2', 'iPhone14,5', 'iPad13,4', 'SM-S918B', 'SM-A546B', 'Pixel 8', 'Pixel 7a', 'M2101K6G', 'PC', 'PS5', 'Xbox Series X'];
+const OS_VERSIONS = ['17.1', '17.2', '16.6', '14', '13', '12', 'Windows 11', 'Windows 10'];
 
 /** mulberry32: a tiny, fast, seedable 32-bit PRNG. */
 function mulberry32(seed: number): () => number {
@@ -58,12 +66,13 @@ export class EventRows {
       const type = pick(EVENT_TYPES);
       const level = type.startsWith('level');
       const purchase = type === 'purchase';
+      const timestamp = BASE_MS + i * 3 + Math.floor(r() * 1000);
       rows[k] = {
         event_id: `${i.toString(16).padStart(8, '0')}-${Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0')}`,
         user_id: `user-${Math.floor(r() * 200_000)}`,
         session_id: r() < 0.02 ? null : `sess-${Math.floor(r() * 1_000_000)}`,
         event_type: type,
-        timestamp: BASE_MS + i * 3 + Math.floor(r() * 1000),
+        timestamp,
         game_version: pick(VERSIONS),
         platform: pick(PLATFORMS),
         country: pick(COUNTRIES),
@@ -73,6 +82,12 @@ export class EventRows {
         event_data_currency: purchase ? pick(['USD', 'EUR', 'BRL']) : null,
         event_data_score: type === 'level_complete' ? Math.floor(r() * 1_000_000) : null,
         event_data_level: level ? 1 + Math.floor(r() * 100) : null,
+        event_data_duration_ms: type === 'level_complete' || type === 'session_end' ? Math.floor(r() * 3_600_000) : null,
+        event_data_item_id: purchase ? `sku-${Math.floor(r() * 500)}` : null,
+        device_model: pick(DEVICES),
+        os_version: pick(OS_VERSIONS),
+        ab_group: r() < 0.3 ? null : pick(['A', 'B', 'control']),
+        received_at: timestamp + 20 + Math.floor(r() * 2000),
       };
     }
     return rows;

@@ -1,23 +1,31 @@
 /**
  * For a 100k-row file with the default writer: encode time against upload time (PutObject to the
- * local S3 server), and what handing the rows to a worker thread would cost (a structured clone).
+ * local S3 server); then the sink end to end encoding inline, in one worker and in two.
  */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client, localStack } from '../src/config.ts';
 import { envelopeOf } from '../src/core/envelope.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { Metrics } from '../src/core/metrics.ts';
+import { toColumns } from '../src/sinks/parquet/columns.ts';
 import type { ParquetRow } from '../src/sinks/parquet/schema.ts';
 import { DEFAULT_PARQUET_WRITER, loadParquetWriter } from '../src/sinks/parquet/writer.ts';
-import { hourPartitioner, objectKey } from '../src/sinks/s3-parquet-key.ts';
 import { s3ParquetSink } from '../src/sinks/s3-parquet.ts';
 import { COLUMNS, EventRows } from './parquet-writers-data.ts';
 
 const ROWS = 100_000;
 const REPEAT = 5;
-/** The sink comparison streams this many records, rotating files every SINK_FILE_ROWS. */
-const SINK_ROWS = 300_000;
+/** The sink comparison streams this many records from SINK_PARTITIONS partitions, rotating files every SINK_FILE_ROWS. */
+const SINK_ROWS = 400_000;
+const SINK_PARTITIONS = 4;
 const SINK_FILE_ROWS = 50_000;
+const MODES = ['inline', 'worker', 'workers-2'] as const;
+type Mode = (typeof MODES)[number];
+const MODE_LABEL: Record<Mode, string> = {
+  inline: 'main thread (`encodeInWorker: false`)',
+  worker: 'one worker thread (`encodeInWorker: true`, the default)',
+  'workers-2': 'two worker threads (`encoderWorkers: 2`)',
+};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -32,22 +40,18 @@ export async function encodeVersusUpload(): Promise<{ markdown: string; json: Re
   const sinkRows = new EventRows().next(SINK_ROWS);
   const rows = sinkRows.slice(0, ROWS);
   const encode: number[] = [];
-  const clone: number[] = [];
-  const json: number[] = [];
   let bytes: Uint8Array = new Uint8Array();
   for (let i = 0; i < REPEAT; i++) {
     const [ms, out] = await time(async () => {
       const file = factory.open({ columns: COLUMNS, compression: 'snappy' });
-      await file.write(rows);
+      await file.write(toColumns(rows, COLUMNS));
       return file.finish();
     });
     encode.push(ms);
     bytes = out;
-    clone.push((await time(() => structuredClone(rows)))[0]);
-    json.push((await time(() => JSON.stringify(rows)))[0]);
   }
   const upload: number[] = [];
-  const sink: Record<'inline' | 'worker', { wallMs: number; mainThreadCpuMs: number }[]> = { inline: [], worker: [] };
+  const sink: Record<Mode, { wallMs: number; mainThreadCpuMs: number }[]> = { inline: [], worker: [], 'workers-2': [] };
   let uploadError: string | undefined;
   const client = createS3Client(localStack().connections);
   const bucket = `bench-parquet-${process.pid}`;
@@ -58,7 +62,7 @@ export async function encodeVersusUpload(): Promise<{ markdown: string; json: Re
     }
     for (let i = 0; i < REPEAT; i++) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `f${i}.parquet` }));
     for (let i = 0; i < 3; i++) {
-      for (const mode of ['inline', 'worker'] as const) sink[mode].push(await sinkRun(client, bucket, sinkRows, mode === 'worker'));
+      for (const mode of MODES) sink[mode].push(await sinkRun(client, bucket, sinkRows, mode));
     }
     await client.send(new DeleteBucketCommand({ Bucket: bucket }));
   } catch (error) {
@@ -71,8 +75,6 @@ export async function encodeVersusUpload(): Promise<{ markdown: string; json: Re
     rows: ROWS,
     fileBytes: bytes.byteLength,
     encodeMs: median(encode),
-    structuredCloneMs: median(clone),
-    jsonStringifyMs: median(json),
     putObjectMs: upload.length > 0 ? median(upload) : null,
     sink: Object.fromEntries(
       Object.entries(sink).map(([mode, runs]) => [
@@ -86,33 +88,49 @@ export async function encodeVersusUpload(): Promise<{ markdown: string; json: Re
   const markdown = [
     `Encode versus upload, one ${ROWS.toLocaleString('en-US')}-row file (${(bytes.byteLength / 2 ** 20).toFixed(1)} MB), ${DEFAULT_PARQUET_WRITER}, snappy, median of ${REPEAT}:`,
     '',
-    '| encode ms | PutObject ms (local versitygw) | hand-off to a worker: JSON.stringify ms (used) | structuredClone ms |',
-    '|---:|---:|---:|---:|',
-    `| ${result.encodeMs.toFixed(0)} | ${putText} | ${result.jsonStringifyMs.toFixed(0)} | ${result.structuredCloneMs.toFixed(0)} |`,
+    '| toColumns + encode ms | PutObject ms (local versitygw) |',
+    '|---:|---:|',
+    `| ${result.encodeMs.toFixed(0)} | ${putText} |`,
     '',
-    `The sink end to end: ${SINK_ROWS.toLocaleString('en-US')} records in batches of 1,000, files of ${SINK_FILE_ROWS.toLocaleString('en-US')} rows (row groups of 50,000), real uploads, then flush; after a 20,000-record warm-up; median of 3:`,
+    `The sink end to end (${DEFAULT_PARQUET_WRITER}): ${SINK_ROWS.toLocaleString('en-US')} records from ${SINK_PARTITIONS} partitions in batches of 1,000, files of ${SINK_FILE_ROWS.toLocaleString('en-US')} rows (row groups of 50,000), real uploads, then flush; after a 20,000-record warm-up; median of 3:`,
     '',
     '| encoding | wall ms (records/s) | main-thread CPU ms (process.threadCpuUsage) |',
     '|---|---:|---:|',
-    ...(['inline', 'worker'] as const).map((mode) => {
+    ...MODES.map((mode) => {
       const r = result.sink[mode];
       const rate = r ? Math.round(SINK_ROWS / (r.wallMs / 1000)).toLocaleString('en-US') : '';
-      return r ? `| ${mode === 'worker' ? 'worker thread' : 'main thread'} | ${r.wallMs.toFixed(0)} (${rate}) | ${r.mainThreadCpuMs.toFixed(0)} |` : `| ${mode} | n/a | n/a |`;
+      return r ? `| ${MODE_LABEL[mode]} | ${r.wallMs.toFixed(0)} (${rate}) | ${r.mainThreadCpuMs.toFixed(0)} |` : `| ${MODE_LABEL[mode]} | n/a | n/a |`;
     }),
   ].join('\n');
   return { markdown, json: result };
 }
 
 /** One sink run over `rows` (rotating files), closed at the end; wall time and main-thread busy time. */
-async function sinkRun(client: S3Client, bucket: string, rows: readonly ParquetRow[], worker: boolean) {
+async function sinkRun(client: S3Client, bucket: string, rows: readonly ParquetRow[], mode: Mode) {
+  const prefix = `sink-${mode}`;
   const sink = s3ParquetSink(
-    { id: 'bench', client, bucket, prefix: 'sink', columns: COLUMNS, encodeInWorker: worker, maxFileRows: SINK_FILE_ROWS, rowGroupRows: 50_000 },
+    {
+      id: 'bench',
+      client,
+      bucket,
+      prefix,
+      columns: COLUMNS,
+      encodeInWorker: mode !== 'inline',
+      encoderWorkers: mode === 'workers-2' ? 2 : 1,
+      maxFileRows: SINK_FILE_ROWS,
+      rowGroupRows: 50_000,
+    },
     { metrics: new Metrics(), logger: silentLogger, deadLetter: () => {} },
   );
   const at = Date.UTC(2025, 5, 1, 12);
-  const envelopes = rows.map((row, offset) => envelopeOf(row, { topic: 'games', partition: 0, offset }, undefined, at));
+  // Batches of 1,000 from each partition in turn, offsets counted per partition.
+  const envelopes = rows.map((row, i) => {
+    const batch = Math.floor(i / 1000);
+    const offset = Math.floor(batch / SINK_PARTITIONS) * 1000 + (i % 1000);
+    return envelopeOf(row, { topic: 'games', partition: batch % SINK_PARTITIONS, offset }, undefined, at);
+  });
   // Warm up (worker start, JIT) on another partition, outside the measurement.
-  await sink.write(envelopes.slice(0, 20_000).map((e) => ({ ...e, meta: { ...e.meta, partition: 1 } })));
+  await sink.write(envelopes.slice(0, 20_000).map((e, offset) => ({ ...e, meta: { ...e.meta, partition: SINK_PARTITIONS, offset } })));
   await sink.flush();
   const cpu0 = process.threadCpuUsage();
   const t0 = performance.now();
@@ -120,12 +138,11 @@ async function sinkRun(client: S3Client, bucket: string, rows: readonly ParquetR
   await sink.close();
   const wallMs = performance.now() - t0;
   const cpu = process.threadCpuUsage(cpu0);
-  for (let offset = 0; offset < rows.length; offset += SINK_FILE_ROWS) {
-    for (const partition of offset < 20_000 ? [0, 1] : [0]) {
-      // Names carry the last offset too; a leftover object would make the next run skip its records.
-      const last = Math.min(offset + SINK_FILE_ROWS, partition === 1 ? 20_000 : rows.length) - 1;
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey('sink', 'games', hourPartitioner()(at), partition, offset, last) }));
-    }
+  // Object names carry the offsets; a leftover object would make the next run skip its records.
+  for (;;) {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+    if (!listed.Contents?.length) break;
+    for (const object of listed.Contents) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key as string }));
   }
   return { wallMs, mainThreadCpuMs: (cpu.user + cpu.system) / 1000 };
 }

@@ -92,7 +92,6 @@ export const SETTINGS: Readonly<Record<string, Spec>> = {
   // Test runs: children inherit these, so they must not be refused as unknown.
   TRIBUTARY_KEEP_STACK: { kind: 'boolean', help: 'tests: leave the local stack running after the run', default: 'false' },
   TRIBUTARY_KEEP_EXACTNESS: { kind: 'boolean', help: 'tests: keep the exactness runs\' topics, tables and objects', default: 'false' },
-  TRIBUTARY_DSNP_PARQUETJS: { kind: 'string', help: 'module path of the dsnp Parquet writer (bench)' },
 };
 
 const TRUE = ['1', 'true', 'yes', 'on'];

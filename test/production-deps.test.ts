@@ -1,17 +1,15 @@
 /**
  * The production image installs `npm ci --omit=dev`: every package the CLI can load (statically, by a
- * literal dynamic import, or in a worker) must be a runtime dependency. The two Parquet writers kept
- * for the bake-off are the declared exception: they load only when a topology asks for them by name.
+ * literal dynamic import, or in a worker) must be a runtime dependency, and so must every package any
+ * file under src/ imports (bench-only code, like the bake-off's other Parquet writers, lives in bench/).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-/** Files that load dev dependencies on purpose (bench rivals), reachable only through an explicit writer name. */
-const DEV_ONLY = new Set(['src/sinks/parquet/dsnp.ts', 'src/sinks/parquet/parquet-wasm.ts']);
 const ENTRY_POINTS = ['src/cli.ts'];
 
 function packageName(specifier: string): string {
@@ -26,7 +24,7 @@ function reachablePackages(): { packages: Map<string, string[]>; files: Set<stri
   const pending = [...ENTRY_POINTS];
   while (pending.length > 0) {
     const file = pending.pop() as string;
-    if (files.has(file) || DEV_ONLY.has(file)) continue;
+    if (files.has(file)) continue;
     files.add(file);
     const text = readFileSync(join(ROOT, file), 'utf8');
     const specifiers = [
@@ -61,11 +59,18 @@ describe('production dependencies', () => {
     expect(missing).toEqual([]);
   });
 
-  it('the dev-only writers are the bake-off rivals, and what they load is a devDependency', () => {
-    for (const file of DEV_ONLY) {
-      const text = readFileSync(join(ROOT, file), 'utf8');
-      const names = [...text.matchAll(/(?:from |import\()'([^.'$][^']*)'/g)].map((m) => packageName(m[1] as string)).filter((n) => !n.startsWith('node:'));
-      for (const name of names) expect(pkg.devDependencies[name] ?? pkg.dependencies[name], `${file}: ${name}`).toBeDefined();
+  it('no file under src/ imports a package that is only a devDependency', () => {
+    const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const devOnly: string[] = [];
+    for (const file of sources) {
+      const text = readFileSync(join(ROOT, 'src', file), 'utf8');
+      const typeOnly = new Set([...text.matchAll(/^\s*import\s+type\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1] as string));
+      const names = [...text.matchAll(/(?:from |import\(|require\()'([^.'][^']*)'/g)]
+        .filter((m) => !typeOnly.has(m[1] as string))
+        .map((m) => packageName(m[1] as string))
+        .filter((n) => !n.startsWith('node:') && !builtinModules.includes(n));
+      for (const name of names) if (pkg.dependencies[name] === undefined) devOnly.push(`src/${file}: ${name}`);
     }
+    expect(devOnly).toEqual([]);
   });
 });

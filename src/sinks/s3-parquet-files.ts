@@ -1,7 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Envelope, Lease, RecordMeta } from '../core/envelope.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
+import type { Column, ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
 import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from './parquet/writer.ts';
 import type { HourPartition } from './s3-parquet-key.ts';
 import { partitionKey } from '../core/partition.ts';
@@ -25,6 +25,8 @@ export interface OpenFile {
   /** The directory below the sink's prefix (`<topic>/[<field>=<value>/…]<hour>`). */
   readonly dir: string;
   /** The file's columns, fixed when its writer opens (`FileTable.openWriter`); `undefined` before. */
+  columns: readonly Column[] | undefined;
+  /** The same columns' types by name. */
   types: ReadonlyMap<string, ColumnType> | undefined;
   /** The schema version the columns were taken at. */
   schemaVersion: number;
@@ -116,6 +118,7 @@ export class FileTable {
     if (file.writer !== undefined) return file.writer;
     const { schema } = this.#o;
     const columns = schema.columns;
+    file.columns = columns;
     file.types = new Map(columns.map((c) => [c.name, c.type]));
     file.schemaVersion = schema.version;
     file.writer = file.factory.open({ columns, compression: this.#o.compression, rowGroupRows: this.#o.rowGroupRows });
@@ -180,6 +183,7 @@ export class FileTable {
       lastOffset: meta.offset,
       hour,
       dir,
+      columns: undefined,
       types: undefined,
       schemaVersion: -1,
       writer: undefined,

@@ -32,9 +32,12 @@ export interface S3ParquetSinkOptions {
    * see `partitionValue` for how values are made safe. The fields stay in the rows. Default none.
    */
   readonly partitionBy?: readonly string[];
-  /** Default `hyparquet`, the bake-off's winner. */
-  readonly writer?: ParquetWriterName;
-  /** Default `snappy`; `zstd` with `hyparquet` or `parquet-wasm`. */
+  /**
+   * One of `PARQUET_WRITERS` (default `hyparquet`, the bake-off's winner); any other name is refused
+   * with a ConfigError.
+   */
+  readonly writer?: string;
+  /** Default `snappy`; `zstd` with `hyparquet`. */
   readonly compression?: ParquetCompression;
   /** Typed columns from the topology; without them every column is inferred from the records. */
   readonly columns?: readonly ColumnSpec[];
@@ -78,6 +81,8 @@ export interface S3ParquetSinkOptions {
   readonly unavailableTimeoutMs?: number;
   /** Encode in a worker thread (default true): encoding costs far more than uploading. */
   readonly encodeInWorker?: boolean;
+  /** Encoder worker threads when `encodeInWorker` (default 1); each file is encoded by one of them. */
+  readonly encoderWorkers?: number;
   /**
    * Replay recovery: the (topic, partition, hour) entries whose listed object ranges stay cached
    * (default 10,000); the least recently used is dropped and listed again when needed.
@@ -113,6 +118,7 @@ export interface ResolvedOptions {
   readonly retry: RetryPolicy;
   readonly unavailableTimeoutMs: number | undefined;
   readonly encodeInWorker: boolean;
+  readonly encoderWorkers: number;
   readonly maxRecoveryEntries: number;
   readonly scheduler: SchedulerLike;
   readonly random: () => number;
@@ -131,6 +137,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
   if (options.client === undefined) problems.push(`${id}: client is required (createS3Client from src/config.ts)`);
   const writer = options.writer ?? DEFAULT_PARQUET_WRITER;
   const compression = options.compression ?? 'snappy';
+  checkWriter(writer, compression, id);
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   problems.push(...retryPolicyProblems(retry).map((p) => `${id}: ${p}`));
   if (options.unavailableTimeoutMs !== undefined) positive('unavailableTimeoutMs', options.unavailableTimeoutMs, 0);
@@ -158,6 +165,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     retry,
     unavailableTimeoutMs: options.unavailableTimeoutMs,
     encodeInWorker: options.encodeInWorker ?? true,
+    encoderWorkers: positive('encoderWorkers', options.encoderWorkers ?? 1),
     maxRecoveryEntries: positive('maxRecoveryEntries', options.maxRecoveryEntries ?? 10_000),
     scheduler: options.scheduler ?? asyncScheduler,
     random: options.random ?? Math.random,
@@ -171,6 +179,5 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
       problems.push(`${id}: partitionBy: ${JSON.stringify(field)} is not a field path like platform or event_data.game_id`);
   if (new Set(resolved.partitionBy.map((f) => f.replaceAll('.', '_'))).size !== resolved.partitionBy.length) problems.push(`${id}: partitionBy lists a field twice`);
   if (problems.length > 0) throw new ConfigError(problems, { stepId: id });
-  checkWriter(writer, compression, id);
   return Object.freeze(resolved);
 }

@@ -1,7 +1,8 @@
 import { EventTimeFutureError, EventTimeTooOldError, SchemaLimitError, SinkOverloadError, SinkPermanentError, TributaryError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
+import { toColumns } from './parquet/columns.ts';
 import { flattenRecord } from './parquet/flatten.ts';
-import { SchemaTracker, type FitResult, type ParquetRow } from './parquet/schema.ts';
+import { SchemaTracker, type Column, type FitResult, type ParquetRow } from './parquet/schema.ts';
 import { loadParquetWriter, type ParquetFileWriter, type ParquetWriterFactory } from './parquet/writer.ts';
 import { WorkerParquetEncoder } from './parquet/worker-writer.ts';
 import { appendRow, FileTable, OPEN_WRITER_ROWS, type OpenFile } from './s3-parquet-files.ts';
@@ -223,7 +224,7 @@ class S3ParquetSink<T> implements Sink<T> {
 
   #writerFactory(): Promise<ParquetWriterFactory> {
     this.#factory ??= this.#o.encodeInWorker
-      ? Promise.resolve((this.#encoder = new WorkerParquetEncoder(this.#o.writer)).factory)
+      ? Promise.resolve((this.#encoder = new WorkerParquetEncoder(this.#o.writer, this.#o.encoderWorkers)).factory)
       : loadParquetWriter(this.#o.writer);
     return this.#factory;
   }
@@ -237,7 +238,9 @@ class S3ParquetSink<T> implements Sink<T> {
     const writer = this.#files.openWriter(file);
     const rows = file.pending;
     file.pending = [];
-    if (rows.length > 0) file.chain = file.chain.then(() => writer.write(rows));
+    if (rows.length === 0) return file.chain;
+    const batch = toColumns(rows, file.columns as readonly Column[]);
+    file.chain = file.chain.then(() => writer.write(batch));
     return file.chain;
   }
 

@@ -1,11 +1,10 @@
 import { zstdCompressSync, gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { compressSync as snappyCompressSync } from 'snappy';
-import type { Column, ParquetRow } from './schema.ts';
+import { pushValues, type ColumnBatch } from './columns.ts';
+import type { Column } from './schema.ts';
 import {
   DEFAULT_ROW_GROUP_ROWS,
-  inheritedName,
-  ownCell,
   type ParquetCompression,
   type ParquetFileOptions,
   type ParquetFileWriter,
@@ -59,9 +58,8 @@ function element(column: Column): SchemaElement {
 
 class HyparquetFile implements ParquetFileWriter {
   readonly #names: string[];
+  /** hyparquet takes INT64 as bigint; timestamps are converted by their logical type. */
   readonly #int64: boolean[];
-  /** Columns named like an inherited property (`constructor`): read as own fields only. */
-  readonly #inherited: boolean[];
   readonly #rowGroupRows: number;
   readonly #bytes = new ByteWriter(1 << 16);
   readonly #writer: ParquetWriter;
@@ -71,9 +69,7 @@ class HyparquetFile implements ParquetFileWriter {
   constructor(options: ParquetFileOptions, compressors: Partial<typeof COMPRESSORS>) {
     const { columns } = options;
     this.#names = columns.map((c) => c.name);
-    // hyparquet takes INT64 as bigint; timestamps are converted by their logical type.
     this.#int64 = columns.map((c) => c.type === 'int64');
-    this.#inherited = columns.map((c) => inheritedName(c.name));
     this.#rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
     this.#data = columns.map(() => []);
     this.#writer = new ParquetWriter({
@@ -85,20 +81,13 @@ class HyparquetFile implements ParquetFileWriter {
     });
   }
 
-  write(rows: readonly ParquetRow[]): void {
-    const names = this.#names;
-    const int64 = this.#int64;
-    const inherited = this.#inherited;
-    let data = this.#data;
-    for (const row of rows) {
-      for (let i = 0; i < names.length; i++) {
-        const value = inherited[i] ? ownCell(row, names[i] as string) : (row[names[i] as string] ?? null);
-        (data[i] as unknown[]).push(value !== null && int64[i] ? BigInt(value as number) : value);
-      }
-      if (++this.#buffered >= this.#rowGroupRows) {
-        this.#flushGroup();
-        data = this.#data;
-      }
+  write(batch: ColumnBatch): void {
+    for (let start = 0; start < batch.length; ) {
+      const end = Math.min(batch.length, start + this.#rowGroupRows - this.#buffered);
+      batch.vectors.forEach((vector, i) => pushValues(vector, this.#data[i] as never, start, end, this.#int64[i]));
+      this.#buffered += end - start;
+      start = end;
+      if (this.#buffered >= this.#rowGroupRows) this.#flushGroup();
     }
   }
 

@@ -1,16 +1,10 @@
 import { Writable } from 'node:stream';
 import { setOwn } from '../../core/json.ts';
-import type { Column, ParquetRow } from './schema.ts';
-import {
-  DEFAULT_ROW_GROUP_ROWS,
-  inheritedName,
-  type ParquetFileOptions,
-  type ParquetFileWriter,
-  type ParquetWriterFactory,
-  WRITER_COMPRESSIONS,
-} from './writer.ts';
+import { toRows, type ColumnBatch } from './columns.ts';
+import type { Column } from './schema.ts';
+import { DEFAULT_ROW_GROUP_ROWS, type ParquetCompression, type ParquetFileOptions, type ParquetFileWriter, type ParquetWriterFactory } from './writer.ts';
 
-/** The part of the parquetjs API (parquetjs-lite and @dsnp/parquetjs share it) that Tributary uses. */
+/** The part of the parquetjs API (parquetjs-lite and its forks share it) that Tributary uses. */
 export interface ParquetjsLib {
   ParquetSchema: new (fields: Record<string, ParquetjsField>) => object;
   ParquetWriter: {
@@ -40,13 +34,13 @@ const TYPES: Record<Column['type'], string> = {
 class ParquetjsFile implements ParquetFileWriter {
   readonly #chunks: Buffer[] = [];
   readonly #writer: Promise<ParquetjsWriter>;
-  readonly #inherited: boolean;
+  readonly #columns: readonly Column[];
 
   constructor(lib: ParquetjsLib, options: ParquetFileOptions) {
     const compression = (options.compression ?? 'snappy').toUpperCase();
     const fields: Record<string, ParquetjsField> = {};
     for (const column of options.columns) setOwn(fields, column.name, { type: TYPES[column.type], optional: column.nullable, compression });
-    this.#inherited = options.columns.some((c) => inheritedName(c.name));
+    this.#columns = options.columns;
     const chunks = this.#chunks;
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -61,10 +55,10 @@ class ParquetjsFile implements ParquetFileWriter {
     this.#writer.catch(() => {});
   }
 
-  async write(rows: readonly ParquetRow[]): Promise<void> {
+  async write(batch: ColumnBatch): Promise<void> {
     const writer = await this.#writer;
-    // A row without a `constructor` field must not hand the writer Object.prototype's.
-    for (const row of rows) await writer.appendRow(this.#inherited ? Object.assign(Object.create(null) as ParquetRow, row) : row);
+    // Rows without a prototype: one without a `constructor` field must not hand the writer Object.prototype's.
+    for (const row of toRows(batch, this.#columns)) await writer.appendRow(row);
   }
 
   async finish(): Promise<Uint8Array> {
@@ -74,7 +68,6 @@ class ParquetjsFile implements ParquetFileWriter {
 }
 
 /** A writer factory over a parquetjs-style library. */
-export function parquetjsFactory(name: 'parquetjs-lite' | 'dsnp', lib: ParquetjsLib): ParquetWriterFactory {
-  const compressions = WRITER_COMPRESSIONS[name];
+export function parquetjsFactory(name: string, lib: ParquetjsLib, compressions: readonly ParquetCompression[]): ParquetWriterFactory {
   return { name, compressions, timestampLogicalType: false, open: (options) => new ParquetjsFile(lib, options) };
 }
