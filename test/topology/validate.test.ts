@@ -96,7 +96,7 @@ describe('validateTopology: bad specs and their exact messages', () => {
         delete s.topic;
       }),
       [
-        '/sinks/alerts/compression: zstd needs the hyparquet or parquet-wasm writer (writer is parquetjs-lite)',
+        '/sinks/alerts/compression: zstd needs the hyparquet writer (writer is parquetjs-lite)',
         '/sinks/alerts/timezone: must be an IANA time zone like "UTC" or "Europe/Paris" (got "Mars/Olympus")',
       ],
     ],

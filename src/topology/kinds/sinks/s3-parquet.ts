@@ -28,12 +28,14 @@ export interface S3ParquetSinkSpec {
   readonly maxColumns?: number;
   /** Close a file at whichever comes first. Defaults 100,000 rows, `64MiB`, `5m`. */
   readonly rotation?: RotationSpec;
-  /** Default `snappy`; `none` (or `uncompressed`) for none. zstd needs a writer that has it. */
+  /** Default `snappy`; `none` (or `uncompressed`) for none. zstd needs the hyparquet writer. */
   readonly compression?: 'snappy' | 'zstd' | 'gzip' | 'none' | 'uncompressed';
   /** Time zone of the hour partitions. Default `UTC`. */
   readonly timezone?: string;
   /** Default `hyparquet`. */
   readonly writer?: ParquetWriterName;
+  /** Worker threads encoding files. Default 1. */
+  readonly encoderWorkers?: number;
 }
 
 export interface S3ParquetSink extends NodeBase {
@@ -49,6 +51,7 @@ export interface S3ParquetSink extends NodeBase {
   readonly compression: 'snappy' | 'zstd' | 'gzip' | 'uncompressed';
   readonly timeZone: string;
   readonly writer: ParquetWriterName;
+  readonly encoderWorkers: number;
 }
 
 const pathList = oneOrMore(path);
@@ -88,6 +91,7 @@ export const s3ParquetKind = defineSink<S3ParquetSinkSpec, S3ParquetSink>()({
     compression: option(oneOf('snappy', 'zstd', 'gzip', 'none', 'uncompressed'), { default: 'snappy', doc: 'The codec; none (or uncompressed) for none.' }),
     timezone: option(timezone, { default: 'UTC', doc: 'Time zone of the hour partitions.' }),
     writer: option(oneOf(...PARQUET_WRITERS), { default: DEFAULT_PARQUET_WRITER, doc: 'The Parquet encoder (see the README on writers).' }),
+    encoderWorkers: option(positiveInt, { default: 1, doc: 'Worker threads encoding files; more than one only pays with more than two cores.' }),
   },
   read: (o, base, c) => {
     const writer = o.get('writer');
@@ -111,6 +115,7 @@ export const s3ParquetKind = defineSink<S3ParquetSinkSpec, S3ParquetSink>()({
       compression,
       timeZone: o.get('timezone'),
       writer,
+      encoderWorkers: o.get('encoderWorkers'),
     };
   },
   compile: (sink, ctx, deps) => {
@@ -123,6 +128,7 @@ export const s3ParquetKind = defineSink<S3ParquetSinkSpec, S3ParquetSink>()({
         prefix: sink.prefix,
         partitionBy: sink.partitionBy,
         writer: sink.writer,
+        encoderWorkers: sink.encoderWorkers,
         compression: sink.compression,
         ...(sink.columns ? { columns: sink.columns } : {}),
         extraFields: sink.extraFields,
