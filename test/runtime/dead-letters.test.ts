@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError, ValidationError } from '../../src/core/errors.ts';
 import { DEAD_LETTER_HEADERS, deadLetterRecord, KafkaDeadLetters } from '../../src/runtime/dead-letters.ts';
 import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
-import type { OutgoingRecord, RecordSender } from '../../src/runtime/kafka-producer.ts';
+import type { OutgoingRecord, RecordSender } from '../../src/sinks/kafka-producer.ts';
 import { createLogger, silentLogger, type Logger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
+import { DEAD_LETTER_HEADERS as CORE_HEADERS } from '../../src/core/sink.ts';
 
 const meta = { topic: 'events', partition: 2, offset: 41, key: Buffer.from('k1'), headers: { trace: 'abc' } };
 
@@ -45,6 +46,10 @@ function deepValue(levels: number): unknown {
 }
 
 describe('dead letters', () => {
+  it("writes the headers core declares (the error archive reads them from core/sink.ts)", () => {
+    expect(DEAD_LETTER_HEADERS).toEqual(CORE_HEADERS);
+  });
+
   it('builds a record with the original key, headers and bytes plus tributary headers', () => {
     const error = new DecodeError('Unexpected token } in JSON', { stepId: 'parse' });
     const record = deadLetterRecord('dlq', envelopeOf(Buffer.from('{bad'), meta), error, 'parse');
