@@ -17,7 +17,7 @@ export function markdown(r: ExactnessResult): string {
   const lines = [
     `Run ${r.run}, ${r.startedAt} to ${r.finishedAt}. Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GB, Node ${m.node}; load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${m.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' / ')}.`,
     '',
-    `Reproduce: \`${r.command}\` (local stack running). Input: ${n(r.input.records)} records (${n(r.input.unique)} unique valid events, ${n(r.input.duplicates)} duplicates of which ${n(r.input.longDuplicates)} thousands of records later, ${n(r.input.malformed)} malformed, ${n(r.input.late)} clearly late, ${r.input.ticks} end-of-stream ticks), ${n(r.input.bytes / 2 ** 20, 1)} MiB, ${n(r.options.spanMinutes)} min of event time, seed ${r.options.seed}; 3 topics x 3 partitions; produced in ${r.options.segments} segments${r.options.segmentMs > 0 ? ` of ${n(r.options.segmentMs)} ms each` : ', unpaced'}.`,
+    `Reproduce: \`${r.command}\` (local stack running). Input: ${n(r.input.records)} records (${n(r.input.unique)} unique valid events, ${n(r.input.duplicates)} duplicates of which ${n(r.input.longDuplicates)} thousands of records later, ${n(r.input.malformed)} malformed, ${n(r.input.late)} clearly late, ${r.input.ticks} end-of-stream ticks; ${n(r.input.fraudCases)} planted fraud cases, ${n(r.input.alerts)} fraud alerts expected), ${n(r.input.bytes / 2 ** 20, 1)} MiB, ${n(r.options.spanMinutes)} min of event time, seed ${r.options.seed}; 3 topics x 3 partitions; produced in ${r.options.segments} segments${r.options.segmentMs > 0 ? ` of ${n(r.options.segmentMs)} ms each` : ', unpaced'}.`,
     '',
     '| measure | value |',
     '|---|---:|',

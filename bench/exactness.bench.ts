@@ -194,7 +194,7 @@ async function scenario() {
   await sleep(Number(args['linger-ms']));
   const exitCodes = await run.stopAll();
   const reading = performance.now();
-  const actual = await readBack({ tablePrefix: run.tablePrefix, bucket: run.tag, deadLetterTopic: run.topic('tributary-dead-letters'), lateTopic: run.topic('late-events'), inputTopics: TOPICS.map((t) => run.topic(t)) });
+  const actual = await readBack({ tablePrefix: run.tablePrefix, bucket: run.tag, deadLetterTopic: run.topic('tributary-dead-letters'), lateTopic: run.topic('late-events'), alertTopic: run.topic('fraud-alerts'), inputTopics: TOPICS.map((t) => run.topic(t)) });
   const readBackMs = since(reading);
   const diffs = compare(input.truth, actual);
   const errorLogLines = Object.fromEntries(run.instances.map((i) => [i.name, readFileSync(join(run.logDir, `${i.name}.log`), 'utf8').split('\n').filter((l) => /"level":(50|60)/.test(l)).length]));

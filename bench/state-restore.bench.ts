@@ -21,7 +21,7 @@ import { count, distinct, eventTimeFromEnvelope, tumbling, window } from '../src
 import type { Aggregator } from '../src/operators/aggregators.ts';
 import { ensureInternalTopics, KafkaChangelogs } from '../src/runtime/changelog.ts';
 import { envelopeOf, type Envelope } from '../src/core/envelope.ts';
-import { KafkaProducer } from '../src/runtime/kafka-producer.ts';
+import { KafkaProducer } from '../src/sinks/kafka-producer.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { Metrics } from '../src/core/metrics.ts';
 

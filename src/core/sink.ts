@@ -48,6 +48,18 @@ export interface Sink<T = unknown> {
 /** Takes ownership of the envelope's lease; releases it once the dead letter is durable. */
 export type DeadLetter = (envelope: Envelope<unknown>, error: TributaryError, stepId: string) => void;
 
+/** The headers a dead letter carries: where its record came from and why it failed (written by `runtime/dead-letters.ts`, read by the error archive and `redrive`). */
+export const DEAD_LETTER_HEADERS = {
+  topic: 'tributary.source.topic',
+  partition: 'tributary.source.partition',
+  offset: 'tributary.source.offset',
+  step: 'tributary.step',
+  code: 'tributary.error.code',
+  message: 'tributary.error.message',
+  error: 'tributary.error',
+  dropped: 'tributary.value.dropped',
+} as const;
+
 /** What the runtime gives each sink when it builds it. */
 export interface SinkContext {
   readonly deadLetter: DeadLetter;

@@ -7,7 +7,8 @@ import { partitionKey, type TopicPartition } from '../core/partition.ts';
  * beside `scan`: state kept per input partition ("part"), written to changelog partition `p` under
  * key `topic:partition` as one record per checkpoint (a whole snapshot of the part, so a restore never
  * sees half a checkpoint), restored before the part's first record is applied, written once more and
- * dropped when the partition is revoked. A part holds the leases of the records it applied until the
+ * dropped when the partition is revoked; records of a revoked partition still in flight are released
+ * unapplied (the new owner reads them again). A part holds the leases of the records it applied until the
  * snapshot holding them is durable.
  */
 export interface Part {
@@ -54,6 +55,10 @@ export class DurableParts<P extends Part, T> {
   }
 
   next(envelope: Envelope<T>, nowMs: number): void {
+    // A record of a partition revoked from this member (in flight when it went) is done here: its new
+    // owner reads it again from the last commit. Applying it would restore the part from a changelog
+    // that may not hold the part's last write yet, and act (an alert) on that stale state.
+    if (envelope.lease.revoked === true) return envelope.lease.release();
     const { topic, partition } = envelope.meta;
     const key = partitionKey(topic, partition);
     const waiting = this.#restoring.get(key);
@@ -78,6 +83,7 @@ export class DurableParts<P extends Part, T> {
   revoke(partitions: readonly TopicPartition[]): void {
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
+      for (const waiting of this.#restoring.get(key) ?? []) waiting.lease.release();
       this.#restoring.delete(key);
       const part = this.#parts.get(key);
       if (part === undefined) continue;

@@ -32,7 +32,8 @@ const SWEEP_EVERY = 256;
  * window; the 1M benchmark missed 5 of 50 refund-after-purchase cases that way. A partition that
  * stops sending holds expiry back; `maxKeys` still bounds the state.
  *
- * Keys are kept in CLOCK order, the usual approximation of least recently used: an access only marks
+ * An expired key starts from fresh state even before a sweep drops it, so results do not depend on
+ * when sweeps run. Keys are kept in CLOCK order, the usual approximation of least recently used: an access only marks
  * the key (moving a Map entry on every event costs more than the detection). Every `SWEEP_EVERY`
  * acquisitions, a sweep walks the old end: expired keys are dropped, marked keys get a second chance
  * (moved to the new end, mark cleared), and it stops at the first live unmarked key. A new key
@@ -68,9 +69,18 @@ export class KeyedWindows<S> {
    */
   acquire(key: string, timeMs: number, partition = ''): KeySlot<S> | undefined {
     const newest = this.#newestByPartition.get(partition);
-    if (newest === undefined || timeMs > newest) this.#newestByPartition.set(partition, timeMs);
+    if (newest === undefined || timeMs > newest) {
+      this.#newestByPartition.set(partition, timeMs);
+      this.#updateWatermark();
+    }
     if (--this.#untilSweep === 0) this.sweep();
     let slot = this.#slots.get(key);
+    // An expired key starts fresh whether or not a sweep has dropped it yet: what an event sees must
+    // not depend on when sweeps ran (their count restarts with a restore, so a replay would differ).
+    if (slot !== undefined && this.#expired(slot)) {
+      this.#slots.delete(key);
+      slot = undefined;
+    }
     if (slot !== undefined) {
       if (timeMs <= slot.newestMs - this.#withinMs) return undefined;
       slot.referenced = true;

@@ -139,7 +139,7 @@ export class DurableWindows<T> {
     let clock: TopicPartition = envelope.meta;
     if (origin !== undefined) {
       const [topic, partition, upstream] = splitOrigin(origin);
-      const from = `${topic}:${partition}`;
+      const from = partitionKey(topic, partition);
       clock = { topic, partition };
       if (offset > part.applied) {
         const mark = part.marks.get(from);

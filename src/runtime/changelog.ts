@@ -8,7 +8,7 @@
 import { Admin, Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { changelogTopic, type Changelog, type ChangelogEntry, type StateBackend, type StatefulStep } from '../core/state.ts';
 import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
-import type { RecordSender } from './kafka-producer.ts';
+import type { RecordSender } from '../sinks/kafka-producer.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 

@@ -4,7 +4,7 @@
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { StateBackend } from '../core/state.ts';
 import type { DeadLetter, Sink, SinkContext } from '../core/sink.ts';
-import type { KafkaProducerOptions } from './kafka-producer.ts';
+import type { KafkaProducerOptions } from '../sinks/kafka-producer.ts';
 import type { CommitOffset, TopicPartition } from '../core/partition.ts';
 import type { KafkaSource, SourceOptions } from '../sources/source.ts';
 import type { Envelope } from '../core/envelope.ts';

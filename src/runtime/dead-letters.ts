@@ -12,22 +12,13 @@
  */
 import { describeError, type TributaryError } from '../core/errors.ts';
 import { stringifyJson } from '../core/json.ts';
-import type { DeadLetter } from '../core/sink.ts';
+import { DEAD_LETTER_HEADERS, type DeadLetter } from '../core/sink.ts';
 import type { Envelope } from '../core/envelope.ts';
-import type { OutgoingRecord, RecordSender } from './kafka-producer.ts';
+import type { OutgoingRecord, RecordSender } from '../sinks/kafka-producer.ts';
 import { logsRecordContent, type Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 
-export const DEAD_LETTER_HEADERS = {
-  topic: 'tributary.source.topic',
-  partition: 'tributary.source.partition',
-  offset: 'tributary.source.offset',
-  step: 'tributary.step',
-  code: 'tributary.error.code',
-  message: 'tributary.error.message',
-  error: 'tributary.error',
-  dropped: 'tributary.value.dropped',
-} as const;
+export { DEAD_LETTER_HEADERS } from '../core/sink.ts';
 
 export interface DeadLetterWriterOptions {
   readonly topic: string;

@@ -13,6 +13,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { HealthReport } from '../core/health.ts';
+import { partitionKey } from '../core/partition.ts';
 import type { RuntimeEvent } from './context.ts';
 
 export interface ReadinessTarget {
@@ -56,8 +57,8 @@ export class Readiness {
         if (event.type === 'joined') this.#joined = true;
         else if (event.type === 'assigned') {
           this.#joined = true;
-          for (const p of event.partitions) this.#partitions.add(`${p.topic}/${p.partition}`);
-        } else if (event.type === 'revoked') for (const p of event.partitions) this.#partitions.delete(`${p.topic}/${p.partition}`);
+          for (const p of event.partitions) this.#partitions.add(partitionKey(p.topic, p.partition));
+        } else if (event.type === 'revoked') for (const p of event.partitions) this.#partitions.delete(partitionKey(p.topic, p.partition));
         else if (event.type === 'stopping') this.#stopping = event.reason;
       },
       complete: () => {

@@ -6,7 +6,7 @@ import { KafkajsSource } from '../sources/kafkajs.ts';
 import { PlatformaticSource } from '../sources/platformatic.ts';
 import type { KafkaSource, SourceOptions } from '../sources/source.ts';
 import type { RuntimeOptions } from './context.ts';
-import type { KafkaProducerOptions } from './kafka-producer.ts';
+import type { KafkaProducerOptions } from '../sinks/kafka-producer.ts';
 import type { Logger } from '../core/logger.ts';
 
 /** The source for `options.client` (default @platformatic/kafka). */

@@ -21,7 +21,7 @@ import { KafkaDeadLetters } from './dead-letters.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { InflightGate } from './inflight.ts';
 import { Intake } from './intake.ts';
-import { KafkaProducer } from './kafka-producer.ts';
+import { KafkaProducer } from '../sinks/kafka-producer.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { Metrics } from '../core/metrics.ts';
 import { PartitionBook } from './partitions.ts';

@@ -8,7 +8,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
-import { connectionsFromEnv, createDynamoClient } from '../config.ts';
 import { ConfigError, SinkPermanentError, SinkRetriableError, TributaryError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { logsRecordContent } from '../core/logger.ts';
@@ -31,11 +30,10 @@ export interface DynamoSinkOptions extends DynamoItemOptions, DynamoUpdateOption
   readonly id: string;
   readonly table: string;
   /**
-   * Default: a client for `connectionsFromEnv()` making one attempt per call, destroyed by
-   * `close()`. A client given should make one attempt too (`createDynamoClient(c, { maxAttempts: 1 })`):
-   * the sink is the one retry layer.
+   * The client, owned by the caller (the sink does not destroy it). It should make one attempt per
+   * call (`createDynamoClient(c, { maxAttempts: 1 })` in `src/config.ts`): the sink is the one retry layer.
    */
-  readonly client?: DynamoSender;
+  readonly client: DynamoSender;
   /** `BatchWriteItem` chunks (put) or keys (max, add, update) in flight at once; default 8. */
   readonly concurrency?: number;
   /**
@@ -112,7 +110,6 @@ export class DynamoDbSink implements Sink {
   readonly #table: string;
   readonly #context: SinkContext;
   readonly #client: DynamoSender;
-  readonly #ownsClient: boolean;
   readonly #concurrency: number;
   readonly #retry: RetryOptions;
   /** What a refused condition means: a lower value (`max`, `latest`) or an offset applied already (`applyOnce`). */
@@ -157,8 +154,7 @@ export class DynamoDbSink implements Sink {
     this.#knownMax = mode === 'max' && options.ttl === undefined && knownMaxKeys > 0 ? new LRUCache({ max: knownMaxKeys }) : undefined;
     this.#concurrency = concurrency;
     this.#labels = { step: options.id };
-    this.#ownsClient = options.client === undefined;
-    this.#client = options.client ?? createDynamoClient(connectionsFromEnv(), { maxAttempts: 1 });
+    this.#client = options.client;
     const dynamodb =
       context.health?.dependency('dynamodb') ??
       new Dependency('dynamodb', {
@@ -197,7 +193,6 @@ export class DynamoDbSink implements Sink {
     if (this.#closed) return;
     this.#closed = true;
     await this.flush();
-    if (this.#ownsClient) (this.#client as { destroy?: () => void }).destroy?.();
   }
 
   async #write(batch: readonly Envelope<unknown>[]): Promise<void> {

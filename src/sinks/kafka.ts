@@ -23,7 +23,7 @@ import {
   type KafkaCompression,
   type OutgoingRecord,
   type RecordProducer,
-} from '../runtime/kafka-producer.ts';
+} from './kafka-producer.ts';
 import { validateConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from '../core/health.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';

@@ -1,6 +1,7 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
+import { fraudAmount } from '../../src/operators/fraud-amount.ts';
 import { fraudSequence } from '../../src/operators/fraud-sequence.ts';
 import { fraudVelocity } from '../../src/operators/fraud-velocity.ts';
 import { CountingLease, envelopeOf, type Envelope, type Lease } from '../../src/core/envelope.ts';
@@ -103,5 +104,47 @@ describe('fraud patterns with durable state: crashes and replays', () => {
     const ids = new Set(expectedAlerts.map((a) => a.alert_id));
     expect(emitted.filter((a) => !ids.has(a.alert_id))).toEqual([]);
     expect([...expected].filter((id) => !stored.has(id))).toEqual([]);
+  });
+});
+
+describe('fraud patterns with durable state: a record in flight when its partition is revoked', () => {
+  /** A changelog whose writes land only when `land()` is called (the broker is slow to acknowledge). */
+  class SlowChangelog extends MemoryChangelog {
+    readonly #held: (() => void)[] = [];
+    override write(entries: Parameters<MemoryChangelog['write']>[0]): Promise<void> {
+      return new Promise((done) => this.#held.push(() => (this.append(entries), done())));
+    }
+    land(): void {
+      for (const write of this.#held.splice(0)) write();
+    }
+  }
+
+  it('is released unapplied: no alert from a part rebuilt before the revoked part\'s last write landed', async () => {
+    const changelog = new SlowChangelog();
+    const revoked = new Subject<{ topic: string; partition: number }[]>();
+    let gone = false;
+    const leases: { released: number }[] = [];
+    const record = (offset: number, amount: number): Envelope<{ event_id: string; user_id: string; amount: number }> => {
+      const lease = { released: 0, retain() {}, release() { this.released++; }, get revoked() { return gone; } };
+      leases.push(lease);
+      return envelopeOf({ event_id: `p${offset}`, user_id: 'u1', amount }, { topic: 'tx', partition: 0, offset }, lease, 1_000 + offset);
+    };
+    const alerts: FraudAlert[] = [];
+    const input = new Subject<Envelope<{ event_id: string; user_id: string; amount: number }>>();
+    input
+      .pipe(fraudAmount({ id: 'amount', key: (v) => v.user_id, severity: 'high', amount: (v) => v.amount, factor: 10, windowMs: 86_400_000, absoluteThreshold: 1000, state: changelog, revoked }))
+      .subscribe((a) => alerts.push(a.value));
+    for (const offset of [0, 1, 2]) input.next(record(offset, 10));
+    await tick();
+    gone = true;
+    revoked.next([{ topic: 'tx', partition: 0 }]); // its last state (three purchases) is on its way
+    input.next(record(3, 1500)); // fetched before the revocation
+    await tick();
+    changelog.land();
+    changelog.checkpoint();
+    // Before: the part was restored without the three purchases and raised an alert without the ratio rule.
+    expect(alerts).toEqual([]);
+    expect(leases[3]?.released).toBe(1);
+    expect([...(await changelog.restore(0)).keys()]).toEqual(['tx:0']);
   });
 });

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { changelogTopic } from '../../src/core/state.ts';
 import { KafkaChangelogs } from '../../src/runtime/changelog.ts';
-import { KafkaProducer } from '../../src/runtime/kafka-producer.ts';
+import { KafkaProducer } from '../../src/sinks/kafka-producer.ts';
 import { brokers, kafkaAdmin, uniqueName } from '../support/stack.ts';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError, ValidationError } from '../../src/core/errors.ts';
 import { DEAD_LETTER_HEADERS, deadLetterRecord, KafkaDeadLetters } from '../../src/runtime/dead-letters.ts';
 import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
-import type { OutgoingRecord, RecordSender } from '../../src/runtime/kafka-producer.ts';
+import type { OutgoingRecord, RecordSender } from '../../src/sinks/kafka-producer.ts';
 import { createLogger, silentLogger, type Logger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { createPrometheusExposition } from '../../src/runtime/prometheus.ts';

@@ -2,7 +2,7 @@ import { NetworkError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError, type TributaryError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
-import type { OutgoingRecord, RecordProducer } from '../../src/runtime/kafka-producer.ts';
+import type { OutgoingRecord, RecordProducer } from '../../src/sinks/kafka-producer.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { encodeValue, KafkaSink } from '../../src/sinks/kafka.ts';

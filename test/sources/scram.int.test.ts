@@ -15,7 +15,7 @@ import { Admin } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/config-env.ts';
 import { createLogger } from '../../src/core/logger.ts';
-import { KafkaProducer } from '../../src/runtime/kafka-producer.ts';
+import { KafkaProducer } from '../../src/sinks/kafka-producer.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import { platformaticConnection, type KafkaConnectionOptions } from '../../src/sources/connection.ts';
 import { kafkaConnectionFromEnv } from '../../src/topology/run.ts';

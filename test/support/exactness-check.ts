@@ -10,6 +10,7 @@ import { Admin, Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { scanTable } from '../../src/sinks/dynamodb-table.ts';
 import { query } from '../sinks/parquet/duckdb.ts';
 import { download, listKeys } from '../sinks/s3-parquet-s3.ts';
+import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
 import type { Truth } from './exactness-input.ts';
 import { createDynamoClient, createS3Client } from '../../src/config.ts';
 import { brokers, connections, dynamoClient, s3Client, uniqueName } from './stack.ts';
@@ -27,13 +28,16 @@ export interface Actual {
   readonly late: { records: number; distinct: Set<string> };
   /** The raw tier (`raw/`): lines, and distinct topic/partition/offset among them; `expected`: records the input topics hold. */
   readonly raw: { records: number; distinct: Set<string>; expected: number };
+  /** Fraud alerts: the `fraud_alerts` table's items, and every record of the fraud-alerts topic (values parsed). */
+  readonly alerts: { table: Item[]; topic: Item[] };
   /** The S3 error archive (`errors/`): lines, and distinct dead-letter partition/offset among them; `expected`: records the dead-letter topic holds. */
   readonly errors: { records: number; distinct: Set<string>; expected: number };
 }
 
 /** Everything a run wrote, read back after it stopped. */
-export async function readBack(names: { tablePrefix: string; bucket: string; deadLetterTopic: string; lateTopic: string; inputTopics: readonly string[] }): Promise<Actual> {
+export async function readBack(names: { tablePrefix: string; bucket: string; deadLetterTopic: string; lateTopic: string; alertTopic: string; inputTopics: readonly string[] }): Promise<Actual> {
   const dynamo = dynamoClient();
+  const alertItems = await scanTable(dynamo, `${names.tablePrefix}fraud_alerts`);
   const tableNames = ['game_metrics', 'transactions', 'leaderboard', 'user_sessions', 'game_concurrency'] as const;
   const scanned = await Promise.all(tableNames.map((n) => scanTable(dynamo, `${names.tablePrefix}${n}`)));
   const tables = Object.fromEntries(tableNames.map((n, i) => [n, scanned[i] ?? []])) as Actual['tables'];
@@ -48,9 +52,11 @@ export async function readBack(names: { tablePrefix: string; bucket: string; dea
   }
   const deadLetters = await readTopic(names.deadLetterTopic, (_, h) => `${h['tributary.source.topic']}/${h['tributary.source.partition']}/${h['tributary.source.offset']}`);
   const late = await readTopic(names.lateTopic, (value) => String((JSON.parse(value) as { event_id?: unknown }).event_id));
+  const alertRecords: Item[] = [];
+  await readTopic(names.alertTopic, (value) => (alertRecords.push(JSON.parse(value) as Item), ''));
   const raw = { ...(await readLines(s3, names.bucket, 'raw/')), expected: await endOffsets(names.inputTopics) };
   const errors = { ...(await readLines(s3, names.bucket, 'errors/')), expected: deadLetters.records };
-  return { tables, parquet, parquetFiles: files.length, deadLetters, late, raw, errors };
+  return { tables, parquet, parquetFiles: files.length, deadLetters, late, raw, errors, alerts: { table: alertItems, topic: alertRecords } };
 }
 
 /** The JSON lines of the s3-raw objects under `prefix`: how many, and distinct topic/partition/offset. */
@@ -172,6 +178,52 @@ function diffSet(table: string, expected: number | ReadonlySet<string>, actual: 
   return { table, expected: size, actual: actual.distinct.size, missing, unexpected, different: 0, examples };
 }
 
+/** JSON with object keys sorted at every level: DynamoDB gives maps back in any order. */
+const canonical = (x: unknown): string => JSON.stringify(x, (_, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+
+const ALERT_FIELDS = ['pattern_id', 'pattern', 'key', 'severity', 'event_ids', 'first_event_time', 'last_event_time', 'details'] as const;
+const alertText = (a: Item): string => canonical(Object.fromEntries(ALERT_FIELDS.map((f) => [f, a[f]])));
+/** What one detection is: its step, key and newest event. Two alerts for one detection are a duplicate. */
+const detection = (a: Item): string => `${String(a.pattern_id)}|${String(a.key)}|${String((a.event_ids as unknown[] | undefined)?.at(-1))}`;
+
+/**
+ * Alerts by `alert_id` against the expected ones, every field compared. `different` counts alerts
+ * whose fields differ and alerts of a detection already alerted under another id (duplicated);
+ * `unexpected`, other alerts. Records repeating an alert (same id, same fields) are only noted:
+ * the Kafka sink is at least once, its consumers deduplicate by key (`alert_id`).
+ */
+function diffAlerts(table: string, expected: ReadonlyMap<string, FraudAlert>, got: readonly Item[]): TableDiff {
+  const actual = new Map<string, Item>();
+  const examples: string[] = [];
+  let different = 0;
+  let repeats = 0;
+  for (const a of got) {
+    const id = String(a.alert_id);
+    const before = actual.get(id);
+    if (before === undefined) actual.set(id, a);
+    else if (alertText(before) === alertText(a)) repeats++;
+    else {
+      different++;
+      examples.push(`${id}: two different alerts with this id: ${alertText(before)} and ${alertText(a)}`);
+    }
+  }
+  let missing = 0;
+  for (const [id, want] of expected) {
+    const have = actual.get(id);
+    if (have === undefined) missing++;
+    else if (alertText(have) !== alertText(want as unknown as Item)) different++;
+    else continue;
+    if (examples.length < EXAMPLES) examples.push(`${id}: expected ${alertText(want as unknown as Item)}, actual ${have === undefined ? 'missing' : alertText(have)}`);
+  }
+  const detections = new Set([...expected.values()].map((a) => detection(a as unknown as Item)));
+  const extra = [...actual].filter(([id]) => !expected.has(id));
+  const duplicated = extra.filter(([, a]) => detections.has(detection(a)));
+  different += duplicated.length;
+  for (const [id, a] of extra.slice(0, EXAMPLES)) examples.push(`${id}: ${detections.has(detection(a)) ? 'a second alert of an expected detection' : 'not expected'}: ${alertText(a)}`);
+  if (repeats > 0) examples.push(`${repeats} records repeat an alert already there (${got.length} in all); not counted as a difference`);
+  return { table, expected: expected.size, actual: actual.size, missing, unexpected: extra.length - duplicated.length, different, examples };
+}
+
 /** Every comparison of a run with the truth; a clean run has all counts of differences 0. */
 export function compare(truth: Truth, actual: Actual): TableDiff[] {
   const t = actual.tables;
@@ -198,6 +250,8 @@ export function compare(truth: Truth, actual: Actual): TableDiff[] {
   diffs.push({ table: 'parquet rows', expected: truth.eventIds.size, actual: rows, missing, unexpected: extra.length, different: duplicated, examples });
   diffs.push(diffSet('dead letters (distinct source records)', truth.deadLetters, actual.deadLetters));
   diffs.push(diffSet('late events (distinct event ids)', truth.lateIds, actual.late));
+  diffs.push(diffAlerts('fraud_alerts (table)', truth.alerts, actual.alerts.table));
+  diffs.push(diffAlerts('fraud-alerts (topic, distinct alert ids)', truth.alerts, actual.alerts.topic));
   // S3 objects, unlike topics, must not repeat a record: a repeat counts as a difference.
   for (const [table, got] of [['raw tier (source records)', actual.raw], ['error archive (dead-letter records)', actual.errors]] as const) {
     const diff = diffSet(table, got.expected, got);
@@ -211,7 +265,7 @@ export const isExact = (d: TableDiff): boolean => d.missing === 0 && d.unexpecte
 /** One line per comparison, then the examples of those that differ. */
 export function formatDiffs(diffs: readonly TableDiff[]): string {
   const lines = diffs.map(
-    (d) => `${isExact(d) ? 'OK  ' : 'DIFF'} ${d.table}: expected ${d.expected}, actual ${d.actual}; missing ${d.missing}, unexpected ${d.unexpected}, ${d.table === 'parquet rows' ? 'duplicated' : 'different'} ${d.different}`,
+    (d) => `${isExact(d) ? 'OK  ' : 'DIFF'} ${d.table}: expected ${d.expected}, actual ${d.actual}; missing ${d.missing}, unexpected ${d.unexpected}, ${d.table === 'parquet rows' ? 'duplicated' : d.table.startsWith('fraud') ? 'different or duplicated' : 'different'} ${d.different}`,
   );
   for (const d of diffs) if (d.examples.length > 0) lines.push(`  ${d.table}:`, ...d.examples.map((e) => `    ${e}`));
   return lines.join('\n');

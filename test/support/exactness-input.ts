@@ -5,9 +5,12 @@
  * Every event is stamped within 1.5 s of its position's stream time (far inside the game-minute
  * window's 5 s out-of-orderness), except a few clearly late ones (dated before the stream began, > 12 min behind). Duplicates re-send
  * an earlier record byte for byte, some a few records later, some thousands later. The stream ends
- * with a tick per partition two minutes ahead, so every real minute closes on event time.
+ * with a tick per partition two minutes ahead, so every real minute closes on event time. Planted
+ * fraud cases (exactness-fraud.ts) are sent as the stream reaches their times, on users of their own.
  */
 
+import type { FraudAlert } from '../../src/operators/fraud-alert.ts';
+import { checkPlanted, expectedAlerts, planFraud } from './exactness-fraud.ts';
 import { rng } from './random.ts';
 export { rng } from './random.ts';
 
@@ -50,7 +53,9 @@ export interface Truth {
   readonly deadLetters: number;
   /** Events the window must route to `late` (clearly late, never duplicated). */
   readonly lateIds: Set<string>;
-  readonly stats: Record<'records' | 'unique' | 'duplicates' | 'longDuplicates' | 'malformed' | 'late' | 'ticks', number>;
+  /** `alert_id` -> the alert the fraud steps raise (exactness-fraud.ts): on the fraud-alerts topic and table. */
+  readonly alerts: Map<string, FraudAlert>;
+  readonly stats: Record<'records' | 'unique' | 'duplicates' | 'longDuplicates' | 'malformed' | 'late' | 'ticks' | 'fraudCases' | 'alerts', number>;
 }
 
 export interface ExactnessInput {
@@ -79,7 +84,7 @@ const TOPIC_OF: Record<string, Topic> = {
 };
 const PLATFORMS = ['ios', 'android', 'pc', 'web'];
 
-type Event = { event_id: string; user_id: string; event_type: string; timestamp: string; event_data: Record<string, unknown>; game_version: string; platform: string };
+export type Event = { event_id: string; user_id: string; event_type: string; timestamp: string; event_data: Record<string, unknown>; game_version: string; platform: string };
 
 /** Generates the input and its ground truth; the same options give the same bytes. */
 export function generateInput(options: InputOptions): ExactnessInput {
@@ -100,9 +105,20 @@ export function generateInput(options: InputOptions): ExactnessInput {
   // that never logged out), the logout closes it; a user with none emits a device change instead.
   const open = new Map<string, { session_id: string; game_id: string; atMs: number }>();
   let serial = 0;
+  const fraud = planFraud(seed, count, spanMs, epochMs);
+  let planted = 0;
+  /** Sends the planted records due by `streamMs` (their own rng: the rest of the input is unchanged). */
+  const plant = (streamMs: number) => {
+    for (let r = fraud.records[planted]; r !== undefined && r.atMs <= streamMs; r = fraud.records[++planted]) {
+      records.push({ topic: r.topic, key: r.key, value: r.value });
+      if (r.duplicate) truth.stats.duplicates++;
+      else truth.add(JSON.parse(r.value) as Event, false);
+    }
+  };
 
   for (let i = 0; i < count; i++) {
     const streamMs = epochMs + Math.floor((i * spanMs) / count);
+    plant(streamMs);
     const roll = random();
     if (roll < 0.03 && valid.length > 100) {
       const long = random() < 0.5 && valid.length > 3000;
@@ -148,6 +164,7 @@ export function generateInput(options: InputOptions): ExactnessInput {
     truth.add(event, late);
     if (!late) valid.push(records.length - 1);
   }
+  plant(Infinity);
   // Ticks: one per partition, 3 minutes past the last minute. They carry no game, so they feed no
   // window; they move every partition's event time past the last minute (watermark markers carry
   // that across the repartition topic), which closes every real window without any idle timeout.
@@ -162,7 +179,10 @@ export function generateInput(options: InputOptions): ExactnessInput {
     }
   }
   truth.stats.records = records.length;
-  return { records, truth: truth.build() };
+  const alerts = expectedAlerts(records, truth.eventIds, partitions);
+  checkPlanted(fraud.cases, alerts);
+  Object.assign(truth.stats, { fraudCases: fraud.cases.length, alerts: alerts.size });
+  return { records, truth: truth.build(alerts) };
 }
 
 /**
@@ -215,7 +235,7 @@ function malformed(event: Event, kind: number): string {
 }
 
 class TruthBuilder {
-  readonly stats = { records: 0, unique: 0, duplicates: 0, longDuplicates: 0, malformed: 0, late: 0, ticks: 0 };
+  readonly stats = { records: 0, unique: 0, duplicates: 0, longDuplicates: 0, malformed: 0, late: 0, ticks: 0, fraudCases: 0, alerts: 0 };
   readonly #metrics = new Map<string, { events: number; users: Set<string>; revenue: number }>();
   readonly #transactions = new Map<string, Transaction>();
   readonly #leaderboard = new Map<string, number>();
@@ -268,8 +288,12 @@ class TruthBuilder {
     }
   }
 
-  build(): Truth {
+  get eventIds(): ReadonlySet<string> {
+    return this.#eventIds;
+  }
+
+  build(alerts = new Map<string, FraudAlert>()): Truth {
     const metrics = new Map([...this.#metrics].map(([k, c]) => [k, { events: c.events, active_users: c.users.size, revenue: c.revenue }]));
-    return { metrics, transactions: this.#transactions, leaderboard: this.#leaderboard, sessions: this.#sessions, concurrency: this.#concurrency, eventIds: this.#eventIds, lateIds: this.#lateIds, deadLetters: this.stats.malformed, stats: this.stats };
+    return { metrics, transactions: this.#transactions, leaderboard: this.#leaderboard, sessions: this.#sessions, concurrency: this.#concurrency, eventIds: this.#eventIds, lateIds: this.#lateIds, alerts, deadLetters: this.stats.malformed, stats: this.stats };
   }
 }

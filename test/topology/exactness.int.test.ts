@@ -36,7 +36,7 @@ async function finish(run: ExactnessRun, feeder: Feeder, name: string, measured:
   await run.watch.complete(180_000);
   run.log('complete: every partition the group committed is committed to its end');
   const exits = await run.stopAll();
-  const actual = await readBack({ tablePrefix: run.tablePrefix, bucket: run.tag, deadLetterTopic: run.topic('tributary-dead-letters'), lateTopic: run.topic('late-events'), inputTopics: TOPICS.map((t) => run.topic(t)) });
+  const actual = await readBack({ tablePrefix: run.tablePrefix, bucket: run.tag, deadLetterTopic: run.topic('tributary-dead-letters'), lateTopic: run.topic('late-events'), alertTopic: run.topic('fraud-alerts'), inputTopics: TOPICS.map((t) => run.topic(t)) });
   const diffs = compare(INPUT.truth, actual);
   console.log(`\n=== ${name} ===\n${JSON.stringify({ ...measured, exitCodes: exits, parquetFiles: actual.parquetFiles }, null, 1)}\n${formatDiffs(diffs)}\n`);
   return diffs;

@@ -11,7 +11,7 @@ import { connectingEnv, LOCAL_OPTION, onePositional, UsageError, withUsage, type
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.ts';
 import { DEAD_LETTER_HEADERS } from '../../runtime/dead-letters.ts';
-import { KafkaProducer, type OutgoingRecord } from '../../runtime/kafka-producer.ts';
+import { KafkaProducer, type OutgoingRecord } from '../../sinks/kafka-producer.ts';
 import { kafkaConnectionFromEnv } from '../run.ts';
 import type { ValidTopology } from '../types.ts';
 import { formatInstant, formatTable, loadForCommand, parseInstant, upstreamOf, type CommandIo } from './common.ts';

@@ -5,7 +5,7 @@ import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { scanTable } from '../../../src/sinks/dynamodb-table.ts';
-import { KafkaProducer } from '../../../src/runtime/kafka-producer.ts';
+import { KafkaProducer } from '../../../src/sinks/kafka-producer.ts';
 import { backfill } from '../../../src/topology/commands/backfill.ts';
 import { deleteObjects, listHourObjects, readHourObject } from '../../../src/topology/commands/parquet-hour.ts';
 import { reconcile } from '../../../src/topology/commands/reconcile.ts';

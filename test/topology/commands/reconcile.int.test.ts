@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KafkaProducer } from '../../../src/runtime/kafka-producer.ts';
+import { KafkaProducer } from '../../../src/sinks/kafka-producer.ts';
 import { deleteObjects, listHourObjects, readHourObject } from '../../../src/topology/commands/parquet-hour.ts';
 import { reconcile } from '../../../src/topology/commands/reconcile.ts';
 import { loadTopologyFile } from '../../../src/topology/load.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deadLetterRecord } from '../../../src/runtime/dead-letters.ts';
-import { KafkaProducer } from '../../../src/runtime/kafka-producer.ts';
+import { KafkaProducer } from '../../../src/sinks/kafka-producer.ts';
 import { ValidationError } from '../../../src/core/errors.ts';
 import { envelopeOf } from '../../../src/core/envelope.ts';
 import { redrive, REDRIVEN_FROM_HEADER } from '../../../src/topology/commands/redrive.ts';
