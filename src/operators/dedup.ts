@@ -117,6 +117,10 @@ export function dedup<T>(options: DedupOptions): OperatorFunction<Envelope<T>, E
 
       const subscription = source.subscribe({
         next(envelope) {
+          // A record of a partition revoked from this member (in flight when it went) is done here:
+          // its new owner reads it again from the last commit. Claiming it would recreate the
+          // partition's claims from a changelog that may not hold the old part's last write yet.
+          if (envelope.lease.revoked === true) return envelope.lease.release();
           try {
             const key = keyOf(envelope.value, envelope.meta);
             if (key === undefined) return deadLetter(envelope, new ValidationError(`${keyName} yields no value: cannot deduplicate`, { stepId: id }), id);

@@ -1,4 +1,4 @@
-import { from } from 'rxjs';
+import { asyncScheduler, from, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ValidationError } from '../../src/core/errors.ts';
 import { dedup, type DedupOptions } from '../../src/operators/dedup.ts';
@@ -150,5 +150,20 @@ describe('dedup (in memory)', () => {
     const build = () => dedup({ id: 'dd', ttlMs: 1_000, maxKeys: 100, scheduler: testScheduler(), deadLetter, ...(override as object) } as DedupOptions);
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(message);
+  });
+});
+
+describe('dedup: a record whose partition was revoked while it was in flight', () => {
+  it('is released unclaimed and not passed on (its new owner reads it again)', () => {
+    let gone = false;
+    const lease = { released: 0, retain() {}, release() { this.released++; }, get revoked() { return gone; } };
+    const out: unknown[] = [];
+    const input = new Subject<Envelope<unknown>>();
+    input.pipe(dedup({ id: 'd', key: ['event_id'], ttlMs: 60_000, maxKeys: 100, scheduler: asyncScheduler, deadLetter: () => {} })).subscribe((e) => out.push(e));
+    input.next({ value: { event_id: 'a' }, meta: { topic: 't', partition: 0, offset: 0, timestamp: 0, key: null, headers: {} }, lease });
+    gone = true;
+    input.next({ value: { event_id: 'b' }, meta: { topic: 't', partition: 0, offset: 1, timestamp: 0, key: null, headers: {} }, lease });
+    expect(out).toHaveLength(1);
+    expect(lease.released).toBe(1);
   });
 });
