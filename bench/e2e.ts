@@ -5,8 +5,10 @@
  *
  *   node_modules/.bin/node bench/e2e.ts --quick     # ~100k events, Kafka Streams reference skipped
  *   node_modules/.bin/node bench/e2e.ts --full      # 1M events, everything; copies JSON + SVG to bench/results/
- *   options: --events N, --seed 42, --skip reference,naive,dynamo,stall,latency,kafkajs,operators,
- *            --stall-ms 15000, --naive-events 3000, --cpu-prof (profile the Tributary child)
+ *   options: --events N, --seed 42, --skip reference,naive,dynamo,stall,latency,hot-kafka,kafkajs,operators,
+ *            json,bare,bare-parse,bare-kafkajs,bare-kafkajs-parse,tributary,
+ *            --stall-ms 15000, --naive-events 3000, --hot-rate 5000 (events/s of the hot-Kafka-path run),
+ *            --cpu-prof (profile the Tributary child)
  *
  * Writes bench/out/e2e/e2e-<mode>.json, e2e-<mode>.md and e2e-<mode>.svg.
  */
@@ -25,6 +27,7 @@ const { values: args } = parseArgs({
     skip: { type: 'string' },
     'stall-ms': { type: 'string' },
     'naive-events': { type: 'string' },
+    'hot-rate': { type: 'string', default: '5000' },
     'cpu-prof': { type: 'boolean', default: false },
   },
   strict: true,
@@ -38,6 +41,7 @@ const result = await runE2e({
   skip: new Set((args.skip ?? (mode === 'quick' ? 'reference' : '')).split(',').filter(Boolean)),
   stallMs: Number(args['stall-ms'] ?? (mode === 'full' ? 60_000 : 15_000)),
   naiveEvents: Number(args['naive-events'] ?? (mode === 'full' ? 5000 : 3000)),
+  hotRate: Number(args['hot-rate']),
   cpuProf: args['cpu-prof'],
   outDir,
 });

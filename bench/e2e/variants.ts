@@ -12,9 +12,28 @@ export interface Variant {
   client?: 'platformatic' | 'kafkajs';
   /** Drop the per-minute window step and the sinks that read it (a diagnostic: does the window hold commits?). */
   noWindow?: boolean;
+  /**
+   * The hot Kafka path only: parse, validate, dedup, route (every output, unmatched included) to one
+   * Kafka sink `hot-events`; no window, fraud, flatten, DynamoDB or S3.
+   */
+  hotKafka?: boolean;
 }
 
+/** The steps the hot Kafka path keeps, and its one sink's id. */
+const HOT_STEPS = ['parse', 'validate', 'dedup', 'by-type'];
+export const HOT_KAFKA_SINK = 'hot-events';
+
 const DEFAULT = 'topologies/game-events.yaml';
+
+function hotKafkaOnly(spec: { sources: { id: string }[]; steps: { id: string; routes?: { output: string }[]; default?: string }[]; sinks: object[] }): void {
+  spec.sources = spec.sources.filter((s) => s.id !== 'dead-letter-topic');
+  spec.steps = spec.steps.filter((s) => HOT_STEPS.includes(s.id));
+  const route = spec.steps.find((s) => s.id === 'by-type');
+  if (route?.routes === undefined) throw new Error(`${DEFAULT} no longer has the route step by-type`);
+  route.default = 'other';
+  const outputs = [...new Set([...route.routes.map((r) => r.output), 'other'])];
+  spec.sinks = [{ id: HOT_KAFKA_SINK, kind: 'kafka', from: outputs.map((o) => `by-type.${o}`), topic: `\${TOPIC_PREFIX:-}${HOT_KAFKA_SINK}`, key: 'user_id' }];
+}
 
 /** Writes the variant's YAML under `dir` and returns its path. */
 export function writeVariant(dir: string, name: string, variant: Variant): string {
@@ -24,7 +43,12 @@ export function writeVariant(dir: string, name: string, variant: Variant): strin
     if (!text.includes(from)) throw new Error(`${DEFAULT} no longer names its source topic as ${from}`);
     text = text.replace(from, `"\${INPUT_PREFIX}${topic}"`);
   }
-  const spec = parse(text) as { sources: { client?: string }[]; steps: { id: string }[]; sinks: { kind: string; from: string | string[] }[] };
+  const spec = parse(text) as {
+    sources: { id: string; client?: string }[];
+    steps: { id: string; routes?: { output: string }[]; default?: string }[];
+    sinks: { id?: string; kind: string; from: string | string[]; topic?: string; key?: string }[];
+  };
+  if (variant.hotKafka === true) hotKafkaOnly(spec);
   if (variant.noWindow === true) {
     spec.steps = spec.steps.filter((s) => s.id !== 'game-minute');
     spec.sinks = spec.sinks.filter((s) => ![s.from].flat().some((f) => f.startsWith('game-minute')));
