@@ -7,7 +7,7 @@
  *   node_modules/.bin/node bench/e2e.ts --full      # 1M events, everything; copies JSON + SVG to bench/results/
  *   options: --events N, --seed 42, --skip reference,naive,dynamo,stall,latency,hot-kafka,kafkajs,operators,
  *            json,bare,bare-parse,bare-kafkajs,bare-kafkajs-parse,tributary,
- *            --stall-ms 15000, --naive-events 3000, --hot-rate 5000 (events/s of the hot-Kafka-path run),
+ *            --stall-ms 15000, --naive-events 3000, --hot-rate 2000 (events/s of the hot-Kafka-path run),
  *            --cpu-prof (profile the Tributary child)
  *
  * Writes bench/out/e2e/e2e-<mode>.json, e2e-<mode>.md and e2e-<mode>.svg.
@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
     skip: { type: 'string' },
     'stall-ms': { type: 'string' },
     'naive-events': { type: 'string' },
-    'hot-rate': { type: 'string', default: '5000' },
+    'hot-rate': { type: 'string', default: '2000' },
     'cpu-prof': { type: 'boolean', default: false },
   },
   strict: true,
