@@ -53,6 +53,10 @@ export function markdown(r: E2eResult, command: string): string {
   lines.push(`## End-to-end benchmark (${r.options.mode}, ${n(r.input.records)} events)`, '');
   lines.push(`Run ${r.runId}, ${r.startedAt} to ${r.finishedAt ?? '?'}. Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGb} GB, Node ${r.machine.node} (Tributary child: \`${(r.machine.nodeFlags ?? []).join(' ') || 'no flags'}\`); load average at start ${r.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${(r.machine.loadAverageAtEnd ?? []).map((l) => l.toFixed(2)).join(' / ')} (shared machine: other work ran meanwhile).`, '');
   lines.push(`Reproduce: \`${command}\` (local stack running). Input: ${n(r.input.records)} generated records + ${r.input.ticks} end-of-stream ticks on 3 topics x 3 partitions, ${n(r.input.bytes / 2 ** 20, 1)} MiB, event time ${r.input.eventsPerSecondOfEventTime} events/s, seed ${r.options.seed}.`, '');
+  const inflight = ['TRIBUTARY_MAX_INFLIGHT_RECORDS', 'TRIBUTARY_MAX_INFLIGHT_BYTES'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
+  if (r.options.bounds !== undefined || inflight.length > 0) {
+    lines.push(`Bounds changed from the defaults: ${[...inflight, ...Object.entries(r.options.bounds ?? {}).map(([k, v]) => `${k} ${n(v)}`)].join(', ')}.`, '');
+  }
   lines.push('### Throughput', '',
     'Ratios: to the bare consumer + `JSON.parse` per record of the same client (the ceiling), and to the same consumer without parsing (a reference).', '',
     '| contender | input | events | seconds | events/s | vs bare + JSON.parse, same client | vs bare, no parse | read-only events/s (vs ceiling) | RSS peak / steady MB (V8 heap used, peak) | CPU steady % |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -78,6 +82,10 @@ export function markdown(r: E2eResult, command: string): string {
   base('json', 'JSON.parse loop, in memory (3 passes)', 'generated records');
   base('operators', 'Tributary operators alone, in memory (no Kafka, no sinks)', 'generated records');
   lines.push('');
+  const td = t['no-dynamo']?.resources;
+  if (td?.heapTotalSteadyMb !== undefined && td.externalSteadyMb !== undefined) {
+    lines.push(`RSS of the no-DynamoDB run, steady ${td.rssSteadyMb} MB: main V8 heap reserved ${td.heapTotalSteadyMb} MB, Buffers/ArrayBuffers ${td.externalSteadyMb} MB, the rest ${td.rssSteadyMb - td.heapTotalSteadyMb - td.externalSteadyMb} MB (the Parquet encoder worker's heap, code, native allocations).`, '');
+  }
   const kj = ratio(t['no-dynamo-kafkajs']?.eventsPerSec, t['no-dynamo']?.eventsPerSec);
   lines.push(`kafkajs source / @platformatic/kafka source: ${n(kj, 2)}x.`);
   if (t.full !== undefined && r.dynamoRawItemsPerSec !== undefined) {

@@ -17,7 +17,7 @@ import { rawBatchWriteRate } from './dynamo-raw.ts';
 import { expectationsOf } from './expectations.ts';
 import { holdBackOf, produceInput, type Input } from './input.ts';
 import { operatorsAlone } from './operators-alone.ts';
-import { HOT_KAFKA_SINK, writeVariant } from './variants.ts';
+import { HOT_KAFKA_SINK, writeVariant as writeSpec, type OperatorBounds, type Variant } from './variants.ts';
 
 export interface E2eOptions {
   mode: 'quick' | 'full';
@@ -28,6 +28,8 @@ export interface E2eOptions {
   naiveEvents: number;
   /** Offered load of the hot-Kafka-path run, events/s. */
   hotRate: number;
+  /** Operator bounds set on every Tributary variant (default: the topology's). */
+  bounds?: OperatorBounds;
   cpuProf: boolean;
   outDir: string;
 }
@@ -85,6 +87,8 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     }
     save();
   };
+
+  const writeVariant = (dir: string, name: string, variant: Variant) => writeSpec(dir, name, { ...variant, ...(o.bounds ? { bounds: o.bounds } : {}) });
 
   // 1. Input.
   const inputPrefix = `e2e-${runId}-in-`;
