@@ -116,7 +116,7 @@ export function markdown(r: E2eResult, command: string): string {
   if (st?.stall !== undefined) {
     lines.push('', '### Memory with a stalled sink', '', `cold-storage writes stalled for ${n(r.options.stallMs / 1000)} s from its first write: RSS peak during the stall ${st.stall.rssPeakMb} MB (steady ${st.stall.rssSteadyMb} MB, V8 heap used peak ${st.stall.heapUsedPeakMb ?? 'n/a'} MB); run RSS peak ${st.resources.rssPeakMb} MB; records lost afterwards: ${r.correctness.find((c) => c.run === st.name)?.lost ?? 'n/a'}.`);
   }
-  lines.push('', '### Targets (issue "Benchmark harness")', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
+  lines.push('', '### Targets (issue "Benchmark harness"; RSS: issue #14 item 4)', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
   for (const x of targets(r)) lines.push(`| ${x.what} | ${x.figure} | ${x.target} | ${x.met === undefined ? 'not measured' : x.met ? 'met' : '**missed**'} | ${x.by} |`);
   lines.push('', '### Correctness against the ground truth', '');
   for (const c of r.correctness) {
