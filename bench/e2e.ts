@@ -5,8 +5,12 @@
  *
  *   node_modules/.bin/node bench/e2e.ts --quick     # ~100k events, Kafka Streams reference skipped
  *   node_modules/.bin/node bench/e2e.ts --full      # 1M events, everything; copies JSON + SVG to bench/results/
- *   options: --events N, --seed 42, --skip reference,naive,dynamo,stall,latency,kafkajs,operators,
- *            --stall-ms 15000, --naive-events 3000, --cpu-prof (profile the Tributary child)
+ *   options: --events N, --seed 42, --skip reference,naive,dynamo,stall,latency,hot-kafka,kafkajs,operators,
+ *            json,bare,bare-parse,bare-kafkajs,bare-kafkajs-parse,tributary,
+ *            --stall-ms 15000, --naive-events 3000, --hot-rate 2000 (events/s of the hot-Kafka-path run),
+ *            --bounds dedup=250000,windows=10000,fraud=25000 (operator bounds of every Tributary variant),
+ *            --cpu-prof (profile the Tributary child)
+ *   env: TRIBUTARY_MAX_INFLIGHT_RECORDS/_BYTES (the children's in-flight bound), BENCH_NODE_FLAGS (their V8 flags)
  *
  * Writes bench/out/e2e/e2e-<mode>.json, e2e-<mode>.md and e2e-<mode>.svg.
  */
@@ -15,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { chart } from './e2e/chart.ts';
 import { markdown } from './e2e/report.ts';
 import { runE2e } from './e2e/run.ts';
+import { parseBounds } from './e2e/variants.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,6 +30,8 @@ const { values: args } = parseArgs({
     skip: { type: 'string' },
     'stall-ms': { type: 'string' },
     'naive-events': { type: 'string' },
+    'hot-rate': { type: 'string', default: '2000' },
+    bounds: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
   },
   strict: true,
@@ -38,6 +45,8 @@ const result = await runE2e({
   skip: new Set((args.skip ?? (mode === 'quick' ? 'reference' : '')).split(',').filter(Boolean)),
   stallMs: Number(args['stall-ms'] ?? (mode === 'full' ? 60_000 : 15_000)),
   naiveEvents: Number(args['naive-events'] ?? (mode === 'full' ? 5000 : 3000)),
+  hotRate: Number(args['hot-rate']),
+  ...(args.bounds === undefined ? {} : { bounds: parseBounds(args.bounds) }),
   cpuProf: args['cpu-prof'],
   outDir,
 });

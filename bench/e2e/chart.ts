@@ -8,7 +8,9 @@ export function chart(r: E2eResult): string {
   const b = (label: string, value: number | undefined, ours = false) => {
     if (value !== undefined && Number.isFinite(value)) bars.push({ label, value, ours });
   };
-  b('bare @platformatic/kafka consumer', r.baselines.bare?.eventsPerSec);
+  b('bare @platformatic/kafka + JSON.parse (ceiling)', r.baselines['bare-parse']?.eventsPerSec);
+  b('bare @platformatic/kafka, no parse', r.baselines.bare?.eventsPerSec);
+  b('bare kafkajs + JSON.parse', r.baselines['bare-kafkajs-parse']?.eventsPerSec);
   b('Kafka Streams reference', r.baselines.reference?.eventsPerSec);
   b('Tributary (Kafka + S3 Parquet sinks)', r.tributary['no-dynamo']?.eventsPerSec, true);
   b('Tributary, kafkajs source', r.tributary['no-dynamo-kafkajs']?.eventsPerSec, true);

@@ -8,6 +8,7 @@ import type { Expected } from './expectations.ts';
 import { TICK_GAME } from './input.ts';
 import { scanTable } from '../../src/sinks/dynamodb-table.ts';
 import { queryParquet, readTopic } from './read-back.ts';
+import { HOT_KAFKA_SINK } from './variants.ts';
 
 /** The topology's pattern step for each injected fraud kind. */
 export const PATTERN_OF: Record<FraudKind, string> = {
@@ -105,5 +106,29 @@ export async function checkRun(run: TributaryRun, truth: GroundTruth, expected: 
     }
     dynamo.destroy();
   }
+  return { run: run.name, checks, lost, fraud };
+}
+
+/** The hot-Kafka-path run: every unique valid event (ticks included) once on its one Kafka topic. */
+export async function checkHotKafka(run: TributaryRun, expected: Expected, ticks: number): Promise<Correctness> {
+  const brokers = [...localStack().connections.brokers];
+  const topic = (name: string) => `${run.names.topicPrefix}${name}`;
+  const checks: Check[] = [];
+  checks.push({ ...check('consumer caught up (committed = end offsets)', run.progress.end, run.progress.committed), ok: run.progress.committed >= run.progress.end });
+  checks.push(check('duplicates removed (duplicates_total)', expected.duplicates, metricSum(run.metrics, 'duplicates_total')));
+  checks.push(check('dead letters (topic records)', expected.deadLetters, await countRecords(brokers, [topic('tributary-dead-letters')])));
+  const ids = new Set<string>();
+  let records = 0;
+  for (const value of await readTopic(brokers, topic(HOT_KAFKA_SINK))) {
+    records++;
+    const id = (JSON.parse(value) as { event_id: string }).event_id;
+    if (!id.startsWith(TICK_GAME)) ids.add(id);
+  }
+  let lost = 0;
+  for (const id of expected.uniqueEventIds) if (!ids.has(id)) lost++;
+  checks.push({ ...check(`${HOT_KAFKA_SINK} topic records = unique valid events + ticks`, expected.uniqueEventIds.size + ticks, records), note: `${ids.size} distinct event ids` });
+  checks.push(check(`records lost (unique valid events missing from ${HOT_KAFKA_SINK})`, 0, lost));
+  // No fraud step on this path: nothing to find.
+  const fraud = Object.fromEntries(FRAUD_KINDS.map((k) => [k, { cases: 0, found: 0, missed: 0, extraAlerts: 0 }])) as Correctness['fraud'];
   return { run: run.name, checks, lost, fraud };
 }

@@ -5,6 +5,8 @@ import type { E2eResult } from './run.ts';
 const n = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !Number.isFinite(a / b) ? undefined : a / b);
 
+type Client = 'platformatic' | 'kafkajs';
+
 interface Target {
   what: string;
   figure: string;
@@ -23,15 +25,19 @@ function targets(r: E2eResult): Target[] {
     out.push({ what, figure: `${n(value, 2)}${unit}`, target: `>= ${goal}${unit}`, met: value === undefined ? undefined : value >= goal, by: value === undefined ? '' : `${n((value / goal - 1) * 100, 0)}%` });
   const atMost = (what: string, value: number | undefined, goal: number, unit: string) =>
     out.push({ what, figure: `${n(value)} ${unit}`, target: `<= ${goal} ${unit}`, met: value === undefined ? undefined : value <= goal, by: value === undefined ? '' : `${n((1 - value / goal) * 100, 0)}%` });
-  atLeast('end to end vs bare consumer', ratio(tr?.eventsPerSec, b.bare?.eventsPerSec), 0.7);
-  atLeast('(read pace only, commit tail excluded) vs bare consumer', ratio(tr === undefined ? undefined : tr.events / tr.readSeconds, b.bare?.eventsPerSec), 0.7);
+  atLeast('end to end vs bare consumer + JSON.parse (same client)', ratio(tr?.eventsPerSec, b['bare-parse']?.eventsPerSec), 0.7);
+  atLeast('(read pace only, commit tail excluded) vs bare consumer + JSON.parse', ratio(tr === undefined ? undefined : tr.events / tr.readSeconds, b['bare-parse']?.eventsPerSec), 0.7);
+  const kj = t['no-dynamo-kafkajs'];
+  atLeast('kafkajs source, end to end vs bare kafkajs + JSON.parse', ratio(kj?.eventsPerSec, b['bare-kafkajs-parse']?.eventsPerSec), 0.7);
   atLeast('end to end vs naive service', ratio(tr?.eventsPerSec, b.naive?.eventsPerSec), 3);
   atLeast('end to end vs Kafka Streams reference', ratio(tr?.eventsPerSec, b.reference?.eventsPerSec), 1);
   atLeast('operators alone vs JSON.parse loop', ratio(b.operators?.eventsPerSec, b.json?.eventsPerSec), 0.6);
   atMost('p99 latency at 50% load, hot sinks (DynamoDB/Kafka acknowledgement)', t.latency?.sinkLatency?.hot.p99, 100, 'ms');
+  atMost('p99 latency, hot Kafka path alone (parse, validate, dedup, route, Kafka sink ack)', t['hot-kafka']?.sinkLatency?.hot.p99, 100, 'ms');
   atMost('(p99 to every sink incl. window close and Parquet rotation, by design not a hot path)', t.latency?.latency?.p99, 100, 'ms');
-  atMost('RSS steady', tr?.resources.rssSteadyMb, 256, 'MB');
-  atMost('RSS peak with a stalled sink', t['stalled-cold-storage']?.stall?.rssPeakMb, 384, 'MB');
+  // Issue #14 item 4: steady RSS of a 512 MB task with headroom.
+  atMost('RSS steady', tr?.resources.rssSteadyMb, 384, 'MB');
+  atMost('RSS peak with a stalled sink', t['stalled-cold-storage']?.stall?.rssPeakMb, 320, 'MB');
   const lost = r.correctness.reduce((s, c) => s + c.lost, 0);
   out.push({ what: 'records lost (all runs)', figure: String(lost), target: '0', met: r.correctness.length === 0 ? undefined : lost === 0, by: '' });
   return out;
@@ -40,31 +46,46 @@ function targets(r: E2eResult): Target[] {
 export function markdown(r: E2eResult, command: string): string {
   const t = r.tributary;
   const b = r.baselines;
-  const bare = b.bare?.eventsPerSec;
+  /** Each client's ceiling: its bare consumer with JSON.parse per record; the no-parse one is a reference. */
+  const ceiling = (client: Client) => b[client === 'kafkajs' ? 'bare-kafkajs-parse' : 'bare-parse']?.eventsPerSec;
+  const noParse = (client: Client) => b[client === 'kafkajs' ? 'bare-kafkajs' : 'bare']?.eventsPerSec;
   const lines: string[] = [];
   lines.push(`## End-to-end benchmark (${r.options.mode}, ${n(r.input.records)} events)`, '');
   lines.push(`Run ${r.runId}, ${r.startedAt} to ${r.finishedAt ?? '?'}. Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGb} GB, Node ${r.machine.node} (Tributary child: \`${(r.machine.nodeFlags ?? []).join(' ') || 'no flags'}\`); load average at start ${r.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' / ')}, at end ${(r.machine.loadAverageAtEnd ?? []).map((l) => l.toFixed(2)).join(' / ')} (shared machine: other work ran meanwhile).`, '');
   lines.push(`Reproduce: \`${command}\` (local stack running). Input: ${n(r.input.records)} generated records + ${r.input.ticks} end-of-stream ticks on 3 topics x 3 partitions, ${n(r.input.bytes / 2 ** 20, 1)} MiB, event time ${r.input.eventsPerSecondOfEventTime} events/s, seed ${r.options.seed}.`, '');
-  lines.push('### Throughput', '', '| contender | input | events | seconds | events/s | vs bare consumer | read-only events/s | RSS peak / steady MB (V8 heap used, peak) | CPU steady % |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
-  const row = (name: string, input: string, events: number | undefined, seconds: number | undefined, eps: number | undefined, rss: string, cpu: string, readEps?: number) =>
-    lines.push(`| ${name} | ${input} | ${n(events)} | ${n(seconds, 2)} | ${n(eps)} | ${n(ratio(eps, bare), 3)} | ${readEps === undefined ? '' : `${n(readEps)} (${n(ratio(readEps, bare), 2)}x)`} | ${rss} | ${cpu} |`);
-  const base = (key: string, name: string, input: string) => {
+  const inflight = ['TRIBUTARY_MAX_INFLIGHT_RECORDS', 'TRIBUTARY_MAX_INFLIGHT_BYTES'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
+  if (r.options.bounds !== undefined || inflight.length > 0) {
+    lines.push(`Bounds changed from the defaults: ${[...inflight, ...Object.entries(r.options.bounds ?? {}).map(([k, v]) => `${k} ${n(v)}`)].join(', ')}.`, '');
+  }
+  lines.push('### Throughput', '',
+    'Ratios: to the bare consumer + `JSON.parse` per record of the same client (the ceiling), and to the same consumer without parsing (a reference).', '',
+    '| contender | input | events | seconds | events/s | vs bare + JSON.parse, same client | vs bare, no parse | read-only events/s (vs ceiling) | RSS peak / steady MB (V8 heap used, peak) | CPU steady % |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const row = (name: string, input: string, client: Client, events: number | undefined, seconds: number | undefined, eps: number | undefined, rss: string, cpu: string, readEps?: number) =>
+    lines.push(`| ${name} | ${input} | ${n(events)} | ${n(seconds, 2)} | ${n(eps)} | ${n(ratio(eps, ceiling(client)), 3)} | ${n(ratio(eps, noParse(client)), 3)} | ${readEps === undefined ? '' : `${n(readEps)} (${n(ratio(readEps, ceiling(client)), 2)}x)`} | ${rss} | ${cpu} |`);
+  const base = (key: string, name: string, input: string, client: Client = 'platformatic') => {
     const x = b[key];
-    if (x !== undefined) row(name, input, x.events, x.seconds, x.eventsPerSec, `${x.rssPeakMb ?? ''}`, '');
+    if (x !== undefined) row(name, input, client, x.events, x.seconds, x.eventsPerSec, `${x.rssPeakMb ?? ''}`, '');
   };
-  const trib = (key: string, name: string) => {
+  const trib = (key: string, name: string, client: Client = 'platformatic') => {
     const x = t[key];
-    if (x !== undefined) row(`**${name}**${x.ok ? '' : ' (did not catch up)'}`, 'all 3 topics', x.events, x.seconds, x.eventsPerSec, `${x.resources.rssPeakMb} / ${x.resources.rssSteadyMb}${x.resources.heapUsedPeakMb === undefined ? '' : ` (${x.resources.heapUsedPeakMb})`}`, `${x.resources.cpuSteadyPct}`, x.events / x.readSeconds);
+    if (x !== undefined) row(`**${name}**${x.ok ? '' : ' (did not catch up)'}`, 'all 3 topics', client, x.events, x.seconds, x.eventsPerSec, `${x.resources.rssPeakMb} / ${x.resources.rssSteadyMb}${x.resources.heapUsedPeakMb === undefined ? '' : ` (${x.resources.heapUsedPeakMb})`}`, `${x.resources.cpuSteadyPct}`, x.events / x.readSeconds);
   };
-  base('bare', 'bare @platformatic/kafka consumer (ceiling)', 'all 3 topics');
+  base('bare-parse', 'bare @platformatic/kafka consumer + JSON.parse per record (ceiling)', 'all 3 topics');
+  base('bare', 'bare @platformatic/kafka consumer, no parse (reference)', 'all 3 topics');
+  base('bare-kafkajs-parse', 'bare kafkajs eachBatch + JSON.parse per record (kafkajs ceiling)', 'all 3 topics', 'kafkajs');
+  base('bare-kafkajs', 'bare kafkajs eachBatch, no parse (reference)', 'all 3 topics', 'kafkajs');
   trib('no-dynamo', 'Tributary, default topology without DynamoDB sinks (Kafka + S3 Parquet)');
-  trib('no-dynamo-kafkajs', 'Tributary, same, kafkajs source');
+  trib('no-dynamo-kafkajs', 'Tributary, same, kafkajs source', 'kafkajs');
   trib('full', 'Tributary, full default topology (DynamoDB Local bound)');
   base('reference', 'Kafka Streams reference (dedup + 1-min windowed count)', 'game-events only');
   base('naive', `naive kafkajs + DynamoDB service (first ${n(b.naive?.events)} records)`, 'all 3 topics');
   base('json', 'JSON.parse loop, in memory (3 passes)', 'generated records');
   base('operators', 'Tributary operators alone, in memory (no Kafka, no sinks)', 'generated records');
   lines.push('');
+  const td = t['no-dynamo']?.resources;
+  if (td?.heapTotalSteadyMb !== undefined && td.externalSteadyMb !== undefined) {
+    lines.push(`RSS of the no-DynamoDB run, steady ${td.rssSteadyMb} MB: main V8 heap reserved ${td.heapTotalSteadyMb} MB, Buffers/ArrayBuffers ${td.externalSteadyMb} MB, the rest ${td.rssSteadyMb - td.heapTotalSteadyMb - td.externalSteadyMb} MB (the Parquet encoder worker's heap, code, native allocations).`, '');
+  }
   const kj = ratio(t['no-dynamo-kafkajs']?.eventsPerSec, t['no-dynamo']?.eventsPerSec);
   lines.push(`kafkajs source / @platformatic/kafka source: ${n(kj, 2)}x.`);
   if (t.full !== undefined && r.dynamoRawItemsPerSec !== undefined) {
@@ -82,11 +103,20 @@ export function markdown(r: E2eResult, command: string): string {
     for (const [id, x] of Object.entries(lat.sinkLatency?.bySink ?? {}).sort()) latRow(id, x);
     latRow('every sink of the record (final lease release)', lat.latency);
   }
+  const hk = t['hot-kafka'];
+  if (hk?.sinkLatency !== undefined) {
+    const x = hk.sinkLatency.hot;
+    lines.push('', '### Hot Kafka path alone (latency)', '',
+      `Topology: the default one cut to parse, validate, dedup and route (every output, unmatched included) into one Kafka sink, fed live at a fixed ${n(hk.rate)} events/s (\`--hot-rate\`), ${n(hk.events)} records. From the record's produce header to the Kafka sink's acknowledgement (acks=all write done). RSS peak / steady ${hk.resources.rssPeakMb} / ${hk.resources.rssSteadyMb} MB, CPU steady ${hk.resources.cpuSteadyPct}%.`, '',
+      '| path | records | p50 ms | p95 ms | p99 ms | max ms |', '|---|---:|---:|---:|---:|---:|',
+      `| produce → Kafka sink ack | ${n(x.count)} | ${n(x.p50)} | ${n(x.p95)} | ${n(x.p99)} | ${n(x.max)} |`);
+    if (hk.latency !== undefined) lines.push(`| produce → final release (dead letters and duplicates included) | ${n(hk.latency.count)} | ${n(hk.latency.p50)} | ${n(hk.latency.p95)} | ${n(hk.latency.p99)} | ${n(hk.latency.max)} |`);
+  }
   const st = t['stalled-cold-storage'];
   if (st?.stall !== undefined) {
     lines.push('', '### Memory with a stalled sink', '', `cold-storage writes stalled for ${n(r.options.stallMs / 1000)} s from its first write: RSS peak during the stall ${st.stall.rssPeakMb} MB (steady ${st.stall.rssSteadyMb} MB, V8 heap used peak ${st.stall.heapUsedPeakMb ?? 'n/a'} MB); run RSS peak ${st.resources.rssPeakMb} MB; records lost afterwards: ${r.correctness.find((c) => c.run === st.name)?.lost ?? 'n/a'}.`);
   }
-  lines.push('', '### Targets (issue "Benchmark harness")', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
+  lines.push('', '### Targets (issue "Benchmark harness"; RSS: issue #14 item 4)', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
   for (const x of targets(r)) lines.push(`| ${x.what} | ${x.figure} | ${x.target} | ${x.met === undefined ? 'not measured' : x.met ? 'met' : '**missed**'} | ${x.by} |`);
   lines.push('', '### Correctness against the ground truth', '');
   for (const c of r.correctness) {

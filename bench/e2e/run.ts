@@ -6,17 +6,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bareConsumer } from '../baselines/bare-consumer.ts';
+import { bareKafkajs } from '../baselines/bare-kafkajs.ts';
 import type { BaselineResult } from '../baselines/common.ts';
 import { jsonParse } from '../baselines/json-parse.ts';
 import { naiveService } from '../baselines/naive-service.ts';
 import { kafkaStreamsReference } from '../reference/run.ts';
-import { checkRun, type Correctness } from './correctness.ts';
+import { checkHotKafka, checkRun, type Correctness } from './correctness.ts';
 import { CHILD_NODE_FLAGS, metricSum, runTributary, type TributaryRun } from './contenders.ts';
 import { rawBatchWriteRate } from './dynamo-raw.ts';
 import { expectationsOf } from './expectations.ts';
 import { holdBackOf, produceInput, type Input } from './input.ts';
 import { operatorsAlone } from './operators-alone.ts';
-import { writeVariant } from './variants.ts';
+import { HOT_KAFKA_SINK, writeVariant as writeSpec, type OperatorBounds, type Variant } from './variants.ts';
 
 export interface E2eOptions {
   mode: 'quick' | 'full';
@@ -25,6 +26,10 @@ export interface E2eOptions {
   skip: Set<string>;
   stallMs: number;
   naiveEvents: number;
+  /** Offered load of the hot-Kafka-path run, events/s. */
+  hotRate: number;
+  /** Operator bounds set on every Tributary variant (default: the topology's). */
+  bounds?: OperatorBounds;
   cpuProf: boolean;
   outDir: string;
 }
@@ -83,6 +88,8 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     save();
   };
 
+  const writeVariant = (dir: string, name: string, variant: Variant) => writeSpec(dir, name, { ...variant, ...(o.bounds ? { bounds: o.bounds } : {}) });
+
   // 1. Input.
   const inputPrefix = `e2e-${runId}-in-`;
   const truthPath = `${o.outDir}/${runId}-ground-truth.json`;
@@ -94,7 +101,11 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   save();
 
   // 2. Baselines over the same topics.
+  // The ceiling of each client is its bare consumer with JSON.parse per record; without it, a reference.
   await attempt('bare', async () => void (r.baselines.bare = await bareConsumer({ topics, expected: input.expected })));
+  await attempt('bare-parse', async () => void (r.baselines['bare-parse'] = await bareConsumer({ topics, expected: input.expected, parse: true })));
+  await attempt('bare-kafkajs', async () => void (r.baselines['bare-kafkajs'] = await bareKafkajs({ topics, expected: input.expected })));
+  await attempt('bare-kafkajs-parse', async () => void (r.baselines['bare-kafkajs-parse'] = await bareKafkajs({ topics, expected: input.expected, parse: true })));
   await attempt('json', async () => void (r.baselines.json = await jsonParse({ generator: { ...input.truth.options } })));
   await attempt('naive', async () => void (r.baselines.naive = await naiveService({ topics, maxEvents: o.naiveEvents })));
   await attempt('reference', async () => void (r.baselines.reference = await kafkaStreamsReference({ inputTopics: [input.topics['game-events']], threads: 1 })));
@@ -125,6 +136,33 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   await attempt('stall', async () =>
     record(await runTributary({ ...common, name: 'stalled-cold-storage', yaml: noDynamo, stall: { sink: 'cold-storage', ms: o.stallMs } }), input, false));
 
+  /** Runs `yaml` while producing `events` live at `rate` events/s to fresh input topics. */
+  const live = async (name: string, yaml: string, rate: number, events: number, hotSinks: string[], windowed: boolean) => {
+    const livePrefix = `e2e-${runId}-${name}-in-`;
+    const liveTopics = ['game-events', 'user-activity', 'transaction-events'].map((t) => `${livePrefix}${t}`);
+    let produced: Promise<Input> | undefined;
+    const run = await runTributary({
+      ...common,
+      name,
+      inputPrefix: livePrefix,
+      inputTopics: liveTopics,
+      expected: events + 18,
+      // Without a window, nothing holds the last tick back.
+      holdBack: windowed ? holdBackOf(Object.fromEntries(liveTopics.map((t) => [t.slice(livePrefix.length), t]))) : {},
+      yaml,
+      latency: true,
+      hotSinks,
+      onStarted: () => {
+        produced = sleep(4000).then(() => produceInput({ events, seed: o.seed + 1, prefix: livePrefix, rate }));
+      },
+    });
+    const liveInput = await (produced as Promise<Input>);
+    if (liveInput.expected !== events + 18) throw new Error(`live input has ${liveInput.expected} records, expected ${events + 18}`);
+    run.rate = rate;
+    return { run, liveInput };
+  };
+  const liveSeconds = o.mode === 'full' ? 60 : 20;
+
   // 4. Latency at 50% of the measured maximum of the full default topology (of the no-DynamoDB one
   // when the full run was skipped or failed), produced live while Tributary runs.
   await attempt('latency', async () => {
@@ -132,29 +170,24 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const max = (full ?? r.tributary['no-dynamo'])?.eventsPerSec;
     if (max === undefined || !Number.isFinite(max)) throw new Error('no measured maximum (the full and no-dynamo runs failed or were skipped)');
     const rate = Math.round(max / 2);
-    const seconds = o.mode === 'full' ? 60 : 20;
-    const events = Math.max(20_000, Math.min(o.events, rate * seconds));
-    const livePrefix = `e2e-${runId}-live-`;
-    const liveTopics = ['game-events', 'user-activity', 'transaction-events'].map((t) => `${livePrefix}${t}`);
-    let live: Promise<Input> | undefined;
-    const run = await runTributary({
-      ...common,
-      name: 'latency',
-      inputPrefix: livePrefix,
-      inputTopics: liveTopics,
-      expected: events + 18,
-      holdBack: holdBackOf(Object.fromEntries(liveTopics.map((t) => [t.slice(livePrefix.length), t]))),
-      yaml: full === undefined ? noDynamo : writeVariant(o.outDir, `${runId}-latency`, {}),
-      latency: true,
-      hotSinks: HOT_SINKS,
-      onStarted: () => {
-        live = sleep(4000).then(() => produceInput({ events, seed: o.seed + 1, prefix: livePrefix, rate }));
-      },
-    });
-    const liveInput = await (live as Promise<Input>);
-    if (liveInput.expected !== events + 18) throw new Error(`live input has ${liveInput.expected} records, expected ${events + 18}`);
-    run.rate = rate;
+    const events = Math.max(20_000, Math.min(o.events, rate * liveSeconds));
+    const { run, liveInput } = await live('latency', full === undefined ? noDynamo : writeVariant(o.outDir, `${runId}-latency`, {}), rate, events, HOT_SINKS, true);
     await record(run, liveInput, full !== undefined);
+  });
+
+  // 5. The hot Kafka path alone (parse, validate, dedup, route, one Kafka sink) at a fixed rate:
+  // produce header to the Kafka sink's acknowledgement.
+  await attempt('hot-kafka', async () => {
+    const events = Math.max(20_000, Math.min(o.events, o.hotRate * liveSeconds));
+    const yaml = writeVariant(o.outDir, `${runId}-hot-kafka`, { hotKafka: true });
+    const { run, liveInput } = await live('hot-kafka', yaml, o.hotRate, events, [HOT_KAFKA_SINK], false);
+    const { samples, metrics, ...rest } = run;
+    r.tributary[run.name] = { ...rest, counters: Object.fromEntries(COUNTERS.map((c) => [c, metricSum(metrics, c)])) };
+    r.samples[run.name] = samples;
+    if (!run.ok) r.errors.push(`${run.name}: ${run.error ?? 'did not catch up'}`);
+    const hot = run.sinkLatency?.hot;
+    log(`hot-kafka: ${run.ok ? 'caught up' : 'NOT caught up'} at ${o.hotRate} ev/s, Kafka sink ack p50 ${hot?.p50} ms, p99 ${hot?.p99} ms`);
+    r.correctness.push(await checkHotKafka(run, expectationsOf(liveInput.truth), liveInput.ticks));
   });
   r.finishedAt = new Date().toISOString();
   r.machine.loadAverageAtEnd = loadavg();

@@ -5,6 +5,10 @@ export interface Sample {
   rssMb: number;
   /** V8 heap in use (live and not yet collected), main thread only. */
   heapUsedMb?: number;
+  /** V8 heap reserved by the main thread (what of the heap counts in RSS at most). */
+  heapTotalMb?: number;
+  /** Off the main heap: Buffers and ArrayBuffers (`external`, which includes `arrayBuffers`). */
+  externalMb?: number;
   /** CPU time over the last period as a share of one core, in %. */
   cpuPct: number;
 }
@@ -19,7 +23,7 @@ export function startSampler(periodMs = 500) {
     const cpu = process.cpuUsage();
     const usedUs = cpu.user - lastCpu.user + (cpu.system - lastCpu.system);
     const memory = process.memoryUsage();
-    samples.push({ t: Math.round(now - t0), rssMb: Math.round(memory.rss / 1048576), heapUsedMb: Math.round(memory.heapUsed / 1048576), cpuPct: Math.round((usedUs / 1000 / (now - lastT)) * 1000) / 10 });
+    samples.push({ t: Math.round(now - t0), rssMb: Math.round(memory.rss / 1048576), heapUsedMb: Math.round(memory.heapUsed / 1048576), heapTotalMb: Math.round(memory.heapTotal / 1048576), externalMb: Math.round(memory.external / 1048576), cpuPct: Math.round((usedUs / 1000 / (now - lastT)) * 1000) / 10 });
     lastT = now;
     lastCpu = cpu;
   }, periodMs);
@@ -40,6 +44,8 @@ export function summarize(samples: readonly Sample[], fromMs = 0, toMs = Infinit
     rssPeakMb: Math.max(...within.map((s) => s.rssMb)),
     rssSteadyMb: median(half.map((s) => s.rssMb)),
     heapUsedPeakMb: Math.max(...within.map((s) => s.heapUsedMb ?? 0)),
+    heapTotalSteadyMb: median(half.map((s) => s.heapTotalMb ?? Number.NaN)),
+    externalSteadyMb: median(half.map((s) => s.externalMb ?? Number.NaN)),
     cpuPeakPct: Math.max(...within.map((s) => s.cpuPct)),
     cpuSteadyPct: median(half.map((s) => s.cpuPct)),
   };

@@ -9,7 +9,7 @@
 import { ConfigError } from '../core/errors.ts';
 
 export interface InflightLimits {
-  /** Records read and not yet done before the source pauses. Default 100000. */
+  /** Records read and not yet done before the source pauses. Default 50000 (sized for a 512 MB task: README "Memory model"). */
   readonly maxInflightRecords?: number;
   /** Value bytes of those records before the source pauses. Default 64 MiB. */
   readonly maxInflightBytes?: number;
@@ -18,7 +18,7 @@ export interface InflightLimits {
 }
 
 export const DEFAULT_LIMITS = {
-  maxInflightRecords: 100_000,
+  maxInflightRecords: 50_000,
   maxInflightBytes: 64 * 1024 * 1024,
   resumeRatio: 0.5,
 } as const;
