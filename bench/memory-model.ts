@@ -36,6 +36,7 @@ import { window } from '../src/operators/window.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
 import { flattenRecord } from '../src/sinks/parquet/flatten.ts';
 import { hyparquetWriter } from '../src/sinks/parquet/hyparquet.ts';
+import { toColumns } from '../src/sinks/parquet/columns.ts';
 import { SchemaTracker, validateColumns } from '../src/sinks/parquet/schema.ts';
 import { generate } from './generator/generate.ts';
 import { produce } from './generator/produce.ts';
@@ -143,7 +144,7 @@ async function hold(measure: Measure, n: number): Promise<unknown> {
       if (fit.ok) rows.push(fit.row);
     }
     const file = hyparquetWriter.open({ columns: schema.columns, compression: 'snappy', rowGroupRows: n + 1 });
-    await file.write(rows);
+    await file.write(toColumns(rows, schema.columns));
     rows.length = 0;
     return file;
   }

@@ -15,6 +15,7 @@ import type { SourceOptions } from '../sources/source.ts';
 import { ensureInternalTopics } from '../runtime/changelog.ts';
 import { internalTopicsOf } from './repartition.ts';
 import { compileTopology } from './compile.ts';
+import { topologyMemoryWarning } from './memory.ts';
 import type { ValidTopology } from './types.ts';
 
 /**
@@ -217,6 +218,8 @@ export async function runTopology(topology: ValidTopology, env: NodeJS.ProcessEn
   const started = startTopology(topology, await withGroupInstanceId(topology, runEnv));
   const removeHandlers = installSignalHandlers(started.runtime);
   for (const warning of startupWarnings(settings)) started.runtime.logger.warn(warning);
+  const memory = topologyMemoryWarning(topology, settings);
+  if (memory !== undefined) started.runtime.logger.warn(memory);
   const abort = () => void started.runtime.shutdown('aborted').catch(() => {});
   options.signal?.addEventListener('abort', abort, { once: true });
   if (options.signal?.aborted) abort();
