@@ -60,7 +60,7 @@ export const SETTINGS: Readonly<Record<string, Spec>> = {
   AWS_SESSION_TOKEN: { kind: 'secret', help: 'static AWS credentials' },
   TRIBUTARY_DYNAMODB_ENDPOINT: { kind: 'string', help: 'custom DynamoDB endpoint (local servers)' },
   TRIBUTARY_S3_ENDPOINT: { kind: 'string', help: 'custom S3 endpoint (local servers)' },
-  TRIBUTARY_MAX_INFLIGHT_RECORDS: { kind: 'positive', help: 'backpressure bound, records', default: '50000' },
+  TRIBUTARY_MAX_INFLIGHT_RECORDS: { kind: 'positive', help: 'backpressure bound, records', default: '100000' },
   TRIBUTARY_MAX_INFLIGHT_BYTES: { kind: 'positive', help: 'backpressure bound, bytes', default: '67108864' },
   TRIBUTARY_COMMIT_INTERVAL_MS: { kind: 'positive', help: 'checkpoint period', default: '5000' },
   TRIBUTARY_SHUTDOWN_TIMEOUT_MS: { kind: 'positive', help: 'graceful shutdown budget', default: '25000' },

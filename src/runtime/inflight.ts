@@ -18,7 +18,7 @@ export interface InflightLimits {
 }
 
 export const DEFAULT_LIMITS = {
-  maxInflightRecords: 50_000,
+  maxInflightRecords: 100_000,
   maxInflightBytes: 64 * 1024 * 1024,
   resumeRatio: 0.5,
 } as const;
