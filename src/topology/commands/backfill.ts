@@ -8,7 +8,7 @@
  * the largest dedup ttl or window span of the topology) and goes on a lead-out past `to` (so windows
  * close), and only records and window results whose event time is in `[from, to)` reach the sinks.
  */
-import { connectingEnv, LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { connectingEnv, LOCAL_OPTION, onePositional, readTopology, UsageError, withUsage, type Command } from './command.ts';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Admin } from '@platformatic/kafka';
@@ -22,7 +22,8 @@ import { ensureTopologyTopics, kafkaConnectionFromEnv, runtimeOptionsOf } from '
 import type { ValidTopology } from '../types.ts';
 import { parseDuration } from '../units.ts';
 import { backfillTopology, defaultLeadInMs, defaultLeadOutMs, excludedSinks, intervalPipeline, type IntervalCounts } from './backfill-plan.ts';
-import { formatInstant, loadForCommand, parseInstant, type CommandIo } from './common.ts';
+import { formatInstant, parseInstant, type CommandIo } from './common.ts';
+import { sinkKind } from '../kinds/index.ts';
 import { offsetsAt, rangesOf, type PartitionRange } from './read-range.ts';
 
 const HOUR_MS = 3_600_000;
@@ -86,7 +87,7 @@ async function cleanUp(connection: KafkaConnectionOptions, topology: ValidTopolo
  * read), 2 bad options. Draws `read n / total` on a TTY; prints a summary either way.
  */
 export async function backfill(options: BackfillOptions, io: BackfillIo): Promise<number> {
-  const topology = await loadForCommand(options.topology, io);
+  const topology = await readTopology(options.topology, io);
   if (topology === undefined) return 1;
   let fromMs: number;
   let toMs: number;
@@ -99,7 +100,7 @@ export async function backfill(options: BackfillOptions, io: BackfillIo): Promis
     if (toMs <= fromMs) throw new Error('--to must be after --from');
     // A Parquet object names the offsets it spans; a backfill that wrote part of an hour would name ranges holding
     // records it left out, and a later replay would skip those as already stored.
-    if (topology.sinks.some((s) => s.kind === 's3-parquet' || s.kind === 's3-raw') && (fromMs % HOUR_MS !== 0 || toMs % HOUR_MS !== 0))
+    if (topology.sinks.some((s) => sinkKind(s).rotates === true) && (fromMs % HOUR_MS !== 0 || toMs % HOUR_MS !== 0))
       throw new Error('--from and --to must be whole hours (UTC) for a topology with S3 sinks');
     leadInMs = duration(options.leadIn, 'lead-in', defaultLeadInMs(topology));
     leadOutMs = duration(options.leadOut, 'lead-out', defaultLeadOutMs(topology));

@@ -1,14 +1,21 @@
 /** What the operator commands share: their io, loading the topology, times, tables. */
 import { ConfigError } from '../../core/errors.ts';
-import { readTopology, type Io } from './command.ts';
+import { connectingEnv, readTopology, type Io } from './command.ts';
 import type { InputRef, ValidTopology } from '../types.ts';
 
 /** Where a command writes, and the environment it reads (the CLI's `Io`). */
 export type CommandIo = Io;
 
-/** The topology in `file`, or undefined after writing its problems (`file:line:col: ...`) to `io.stderr`. */
-export function loadForCommand(file: string, io: CommandIo): Promise<ValidTopology | undefined> {
-  return readTopology(file, io);
+/**
+ * What a command that connects starts from: the topology in `file` and the environment to connect
+ * with (`connectingEnv`); undefined after writing the problems (the topology's `file:line:col: ...`,
+ * or the settings') to `io.stderr`.
+ */
+export async function topologyToConnect(file: string, io: CommandIo, local: boolean): Promise<{ topology: ValidTopology; env: NodeJS.ProcessEnv } | undefined> {
+  const topology = await readTopology(file, io);
+  if (topology === undefined) return undefined;
+  const env = connectingEnv(io, local);
+  return env === undefined ? undefined : { topology, env };
 }
 
 const ISO_NO_ZONE = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?$/;

@@ -6,7 +6,7 @@
  * kept off the path. Prints a table; exit 0 when every line balances, 1 when one does not (or
  * Parquet holds an id twice), 2 on bad options.
  */
-import { connectingEnv, LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
 import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { connectionsFromEnv, createS3Client } from '../../config.ts';
@@ -16,7 +16,7 @@ import { DEAD_LETTER_HEADERS } from '../../runtime/dead-letters.ts';
 import type { KafkaConnectionOptions } from '../../sources/connection.ts';
 import { kafkaConnectionFromEnv } from '../run.ts';
 import type { S3ParquetSink, ValidTopology } from '../types.ts';
-import { formatInstant, formatTable, loadForCommand, parseInstant, type CommandIo } from './common.ts';
+import { formatInstant, formatTable, parseInstant, topologyToConnect, type CommandIo } from './common.ts';
 import { listHourObjects, readHourObject } from './parquet-hour.ts';
 import { countKafka, decode, planSink, type KafkaCounts, type SinkPlan } from './reconcile-counts.ts';
 import { offsetsAt, rangesOf, readerGroup, readRange, type RangeRecord } from './read-range.ts';
@@ -180,10 +180,9 @@ export async function reconcile(options: ReconcileOptions, io: CommandIo): Promi
     io.stderr(`${(error as Error).message}\n`);
     return 2;
   }
-  const topology = await loadForCommand(options.topology, io);
-  if (topology === undefined) return 1;
-  const env = connectingEnv(io, options.local === true);
-  if (env === undefined) return 1;
+  const opened = await topologyToConnect(options.topology, io, options.local === true);
+  if (opened === undefined) return 1;
+  const { topology, env } = opened;
   const s3 = createS3Client(connectionsFromEnv(env));
   try {
     const { lines, late } = await reconcileHour(topology, hourStartMs, {

@@ -7,14 +7,14 @@
  * to its source topic and partition, with `tributary.redriven-from: <topic>:<partition>:<offset>`
  * naming the dead letter. `--dry-run` only counts.
  */
-import { connectingEnv, LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
+import { LOCAL_OPTION, onePositional, UsageError, withUsage, type Command } from './command.ts';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.ts';
 import { DEAD_LETTER_HEADERS } from '../../runtime/dead-letters.ts';
 import { KafkaProducer, type OutgoingRecord } from '../../sinks/kafka-producer.ts';
 import { kafkaConnectionFromEnv } from '../run.ts';
 import type { ValidTopology } from '../types.ts';
-import { formatInstant, formatTable, loadForCommand, parseInstant, upstreamOf, type CommandIo } from './common.ts';
+import { formatInstant, formatTable, parseInstant, topologyToConnect, upstreamOf, type CommandIo } from './common.ts';
 import { rangesOf, readerGroup, readRange, type RangeRecord } from './read-range.ts';
 
 export const REDRIVEN_FROM_HEADER = 'tributary.redriven-from';
@@ -120,10 +120,9 @@ export async function redrive(options: RedriveOptions, io: CommandIo): Promise<n
     io.stderr(`${(error as Error).message}\n`);
     return 2;
   }
-  const topology = await loadForCommand(options.topology, io);
-  if (topology === undefined) return 1;
-  const env = connectingEnv(io, options.local === true);
-  if (env === undefined) return 1;
+  const opened = await topologyToConnect(options.topology, io, options.local === true);
+  if (opened === undefined) return 1;
+  const { topology, env } = opened;
   const connection = kafkaConnectionFromEnv(env);
   const dlTopic = topology.deadLetters.topic;
   const group = topology.sources[0]?.group ?? 'tributary';
