@@ -3,7 +3,7 @@
  * through an internal topic keyed by the step's key (the Kafka Streams design), so that every key
  * has one owner across instances and its state moves with that topic's partitions.
  */
-import { asyncScheduler, EMPTY, filter as rxFilter, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, EMPTY, filter as rxFilter, from, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
 import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
 import { partitionKey } from '../core/partition.ts';
 import { stepKind } from './kinds/index.ts';
@@ -13,7 +13,7 @@ import { DecodeError } from '../core/errors.ts';
 import { compileKey } from '../core/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
 import type { Envelope } from '../core/envelope.ts';
-import { createKafkaSink } from '../sinks/kafka.ts';
+import { PACK_HEADER, PACK_SLOTS, RepartitionSink, unpack } from '../sinks/repartition-pack.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import type { ValidStep, ValidTopology } from './types.ts';
 
@@ -32,9 +32,9 @@ export function internalTopicsOf(topology: ValidTopology): InternalTopic[] {
 
 /**
  * Writes a step's input to its repartition topic and reads it back: returns the stream the step
- * consumes and the writer to subscribe with the pipeline's sinks. Each record carries where it was
- * read (`tributary.origin`, so a record written twice after a replay is applied once) and its event
- * time (`tributary.event-time`). Every `markerIntervalMs`, each upstream partition whose newest event
+ * consumes and the writer to subscribe with the pipeline's sinks. Records travel in packs (see
+ * `sinks/repartition-pack.ts`); read back, each carries where it was read (`tributary.origin`, so a
+ * record written twice after a replay is applied once) and its event time (`tributary.event-time`). Every `markerIntervalMs`, each upstream partition whose newest event
  * time moved is announced to every partition of the topic by a watermark marker
  * (`tributary.watermark`), so a reader's watermark waits for upstream partitions, not for the keys
  * they happen to send it.
@@ -54,18 +54,17 @@ export function repartition(
   const topic = repartitionTopic(groupId, step.id);
   const keyOf = step.key.length === 0 ? () => '' : compileKey(step.key);
   const marked = withMarkers(upstream, progress, partitions, scheduler, markerIntervalMs);
-  const sink = createKafkaSink<unknown>(
+  const sink = new RepartitionSink(
     {
       ...kafka,
       id: `${step.id}.repartition`,
       topic,
-      key: (envelope) => (isMarker(envelope) ? null : (keyOf(envelope.value) ?? '')),
-      partition: (envelope) => (isMarker(envelope) ? (envelope.value as Marker).partition : undefined),
-      headers: (envelope): Record<string, string> => {
-        if (isMarker(envelope)) return { [WATERMARK_HEADER]: `${envelope.meta.topic}:${envelope.meta.partition}:${(envelope.value as Marker).eventTimeMs}` };
-        const headers: Record<string, string> = { [ORIGIN_HEADER]: `${envelope.meta.topic}:${envelope.meta.partition}:${envelope.meta.offset}` };
-        if (envelope.eventTimeMs !== undefined) headers[EVENT_TIME_HEADER] = String(envelope.eventTimeMs);
-        return headers;
+      partitions,
+      keyOf: (value) => keyOf(value) ?? '',
+      unpacked: (envelope) => {
+        if (!isMarker(envelope)) return undefined;
+        const marker = envelope.value as Marker;
+        return { partition: marker.partition, headers: { [WATERMARK_HEADER]: `${envelope.meta.topic}:${envelope.meta.partition}:${marker.eventTimeMs}` } };
       },
     },
     ctx.sinkContext,
@@ -74,15 +73,41 @@ export function repartition(
   const records = input.pipe(
     rxFilter((envelope) => envelope.meta.topic === topic),
     mergeMap((envelope) => {
-      if (envelope.meta.headers[WATERMARK_HEADER] !== undefined) return of(envelope as AnyEnvelope);
+      const { meta } = envelope;
+      const offset = meta.offset * PACK_SLOTS;
+      if (meta.headers[WATERMARK_HEADER] !== undefined) return of({ ...envelope, meta: { ...meta, offset } } as AnyEnvelope);
+      // One record as written before packs (an upgrade's records still in the topic).
+      if (meta.headers[PACK_HEADER] === undefined) {
+        try {
+          const value: unknown = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
+          const eventTime = Number(meta.headers[EVENT_TIME_HEADER]);
+          return of({ ...envelope, value, meta: { ...meta, offset }, ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}) } as AnyEnvelope);
+        } catch (error) {
+          ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+          return EMPTY;
+        }
+      }
+      let packed;
       try {
-        const value: unknown = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
-        const eventTime = Number(envelope.meta.headers[EVENT_TIME_HEADER]);
-        return of({ ...envelope, value, ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}) } as AnyEnvelope);
+        packed = unpack(envelope.value ?? Buffer.alloc(0));
       } catch (error) {
-        ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+        ctx.deadLetter(envelope, new DecodeError(`${topic}: not a pack Tributary wrote`, { cause: error, stepId: step.id }), step.id);
         return EMPTY;
       }
+      if (packed.length === 0) {
+        envelope.lease.release();
+        return EMPTY;
+      }
+      // The pack's one lease covers all of its records.
+      envelope.lease.retain(packed.length - 1);
+      return from(
+        packed.map(({ origin, eventTimeMs, value }, i): AnyEnvelope => {
+          const headers: Record<string, string> = { [ORIGIN_HEADER]: origin };
+          if (eventTimeMs !== undefined) headers[EVENT_TIME_HEADER] = String(eventTimeMs);
+          const unpacked = { ...meta, offset: offset + i, key: null, headers };
+          return eventTimeMs === undefined ? { value, meta: unpacked, lease: envelope.lease } : { value, meta: unpacked, lease: envelope.lease, eventTimeMs };
+        }),
+      );
     }),
   );
   return { topic, writer, records };
