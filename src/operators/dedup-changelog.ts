@@ -2,6 +2,9 @@ import type { Changelog, ChangelogEntry } from '../core/state.ts';
 import { partitionKey, type TopicPartition } from '../core/partition.ts';
 import type { DedupClaim, DedupStore, DedupVerdict } from './dedup-store.ts';
 
+/** Marks a changelog record holding several claims. */
+const PACK_PREFIX = '@';
+
 interface Held {
   readonly offset: number;
   readonly expiresAt: number;
@@ -15,8 +18,10 @@ interface Part {
 /**
  * The durable layer of `dedup` on a Kafka changelog, scoped by source partition: a key is claimed
  * within the partition its record was read from, the claim is written to changelog partition `p`
- * (key `topic:partition|key`, value `offset expiresAt`) before the record goes on, and a partition's
- * claims are read back before its first record is judged after an assignment. A duplicate is found
+ * before the record goes on, and a partition's claims are read back before its first record is
+ * judged after an assignment. The claims of one call and partition make one changelog record (key
+ * `topic:partition|@firstOffset`, value `[[key, offset, expiresAt], …]`): a Kafka record per claim
+ * cost more than the rest of dedup together. A duplicate is found
  * when it arrives on the same partition as the record that claimed the key, which holds for
  * producer retries and replays (same Kafka key). Claims expire `ttlMs` after they were made; the
  * changelog topic deletes them by retention.
@@ -35,7 +40,7 @@ export class ChangelogDedupStore implements DedupStore {
   async claim(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<readonly DedupVerdict[]> {
     const parts = claims.map(({ origin }) => this.#part(origin, clock.nowMs));
     await Promise.all(new Set(parts.map((part) => part.ready)));
-    const entries: ChangelogEntry[] = [];
+    const packs = new Map<Part, { origin: TopicPartition & { offset: number }; claims: [string, number, number][] }>();
     const verdicts = claims.map(({ key, origin }, i): DedupVerdict => {
       const part = parts[i] as Part;
       const held = part.keys.get(key);
@@ -44,11 +49,20 @@ export class ChangelogDedupStore implements DedupStore {
       }
       const expiresAt = clock.nowMs + clock.ttlMs;
       if (held === undefined) this.#size++;
+      else part.keys.delete(key); // re-inserted last: claims stay in expiry order
       part.keys.set(key, { offset: origin.offset, expiresAt });
-      entries.push({ partition: origin.partition, key: `${partitionKey(origin.topic, origin.partition)}|${key}`, value: Buffer.from(`${origin.offset} ${expiresAt}`) });
+      let pack = packs.get(part);
+      if (pack === undefined) packs.set(part, (pack = { origin, claims: [] }));
+      pack.claims.push([key, origin.offset, expiresAt]);
       return { duplicate: false, owner: origin };
     });
     if (this.#size > this.#maxKeys) this.#evict(clock.nowMs);
+    // One changelog record per partition and call, named after its first claim's offset (a replay rewrites it).
+    const entries: ChangelogEntry[] = [...packs.values()].map(({ origin, claims: packed }) => ({
+      partition: origin.partition,
+      key: `${partitionKey(origin.topic, origin.partition)}|${PACK_PREFIX}${origin.offset}`,
+      value: Buffer.from(JSON.stringify(packed)),
+    }));
     if (entries.length > 0) await this.#changelog.write(entries);
     return verdicts;
   }
@@ -69,12 +83,21 @@ export class ChangelogDedupStore implements DedupStore {
       const keys = new Map<string, Held>();
       const prefix = `${key}|`;
       const ready = this.#changelog.restore(origin.partition).then((state) => {
+        const hold = (key: string, offset: number, expiresAt: number) => {
+          if (expiresAt <= nowMs) return;
+          if (keys.has(key)) keys.delete(key);
+          else this.#size++;
+          keys.set(key, { offset, expiresAt });
+        };
         for (const [name, value] of state) {
           if (!name.startsWith(prefix)) continue;
-          const [offset, expiresAt] = value.toString().split(' ').map(Number) as [number, number];
-          if (expiresAt <= nowMs || keys.has(name.slice(prefix.length))) continue;
-          keys.set(name.slice(prefix.length), { offset, expiresAt });
-          this.#size++;
+          const text = value.toString();
+          if (text.startsWith('[')) for (const [key, offset, expiresAt] of JSON.parse(text) as [string, number, number][]) hold(key, offset, expiresAt);
+          else {
+            // One claim per record, as written before packs.
+            const [offset, expiresAt] = text.split(' ').map(Number) as [number, number];
+            hold(name.slice(prefix.length), offset, expiresAt);
+          }
         }
       });
       part = { keys, ready };

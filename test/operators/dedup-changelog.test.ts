@@ -33,4 +33,23 @@ describe('ChangelogDedupStore', () => {
     expect((await store.claim([claim('k49', 100)], clock(60)))[0]?.duplicate).toBe(true);
     expect((await store.claim([claim('k0', 101)], clock(60)))[0]?.duplicate).toBe(false);
   });
+
+  it('writes the claims of one call as one changelog record per partition', async () => {
+    const changelog = new MemoryChangelog();
+    const store = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    await store.claim([claim('a', 1), claim('b', 2), claim('c', 3, 1), claim('a', 4)], clock(0));
+    expect([...changelog.log.entries()].map(([partition, entries]) => [partition, entries.length])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+  });
+
+  it('reads back claims written one per record (before packs) beside packed ones', async () => {
+    const changelog = new MemoryChangelog();
+    changelog.append([{ partition: 0, key: 't:0|old', value: Buffer.from('7 1000') }]);
+    const store = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    await store.claim([claim('new', 8)], clock(0));
+    const restarted = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    expect((await restarted.claim([claim('old', 9), claim('new', 10), claim('old', 7)], clock(10))).map((v) => v.duplicate)).toEqual([true, true, false]);
+  });
 });
