@@ -27,6 +27,8 @@ export const PACK_SLOTS = 4096;
 /** A pack is closed before it passes this many bytes of JSON (the broker's default limit is 1 MiB). */
 export const PACK_MAX_BYTES = 256 * 1024;
 
+const KEY_CACHE = 10_000;
+
 /** A record the writer sends on its own: a watermark marker to one partition, with its headers. */
 export interface Unpacked {
   readonly partition: number;
@@ -69,6 +71,7 @@ export class RepartitionSink implements Sink<unknown> {
   readonly #context: SinkContext;
   readonly #producer: RecordProducer;
   readonly #headers: Readonly<Record<string, string>> = Object.freeze({ [PACK_HEADER]: '1' });
+  readonly #partitions = new Map<string, number>();
 
   /** `producer` replaces the default one (tests). */
   constructor(options: RepartitionSinkOptions, context: SinkContext, producer?: RecordProducer) {
@@ -108,7 +111,7 @@ export class RepartitionSink implements Sink<unknown> {
    * upstream partition before any later record or marker of the batch.
    */
   pack(batch: readonly Envelope<unknown>[]): Outgoing[] {
-    const { topic, partitions, keyOf, unpacked } = this.#o;
+    const { topic, keyOf, unpacked } = this.#o;
     const out: Outgoing[] = [];
     const open = new Map<string, Pack>();
     const close = (pack: Pack) => {
@@ -129,7 +132,7 @@ export class RepartitionSink implements Sink<unknown> {
       let entry: string;
       let partition: number;
       try {
-        partition = partitionOf(keyOf(envelope.value), partitions);
+        partition = this.#partitionOf(keyOf(envelope.value));
         entry = `[${envelope.meta.offset},${envelope.eventTimeMs ?? 'null'},${stringifyJson(envelope.value) ?? 'null'}]`;
       } catch (error) {
         const reason = `cannot encode the record: ${error instanceof Error ? error.message : String(error)}`;
@@ -153,6 +156,17 @@ export class RepartitionSink implements Sink<unknown> {
     }
     for (const pack of [...open.values()]) close(pack);
     return out;
+  }
+
+  /** Window keys repeat (a game, a user): their partitions are remembered, up to `KEY_CACHE` keys. */
+  #partitionOf(key: string): number {
+    let partition = this.#partitions.get(key);
+    if (partition === undefined) {
+      if (this.#partitions.size >= KEY_CACHE) this.#partitions.clear();
+      partition = partitionOf(key, this.#o.partitions);
+      this.#partitions.set(key, partition);
+    }
+    return partition;
   }
 
   /** Nothing is buffered: `write` resolves after the broker acknowledged. */
