@@ -2,21 +2,10 @@ import { NetworkError } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError, type TributaryError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
-import type { OutgoingRecord, RecordProducer } from '../../src/sinks/kafka-producer.ts';
+import { FakeProducer } from '../support/fake-producer.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { encodeValue, KafkaSink } from '../../src/sinks/kafka.ts';
-
-class FakeProducer implements RecordProducer {
-  readonly settings = { idempotent: true, acks: -1, compression: 'lz4' as const };
-  readonly sent: OutgoingRecord[] = [];
-  answer: (records: readonly OutgoingRecord[]) => (Error | undefined)[] = (records) => records.map(() => undefined);
-  async send(records: readonly OutgoingRecord[]): Promise<(Error | undefined)[]> {
-    this.sent.push(...records);
-    return this.answer(records);
-  }
-  async close(): Promise<void> {}
-}
 
 function sink(producer: FakeProducer, options: Partial<ConstructorParameters<typeof KafkaSink>[0]> = {}) {
   const dead: { envelope: Envelope<unknown>; error: TributaryError; step: string }[] = [];

@@ -4,19 +4,8 @@ import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelop
 import type { TributaryError } from '../../src/core/errors.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
-import type { OutgoingRecord, RecordProducer } from '../../src/sinks/kafka-producer.ts';
+import { FakeProducer } from '../support/fake-producer.ts';
 import { PACK_HEADER, PACK_SLOTS, partitionOf, RepartitionSink, unpack } from '../../src/sinks/repartition-pack.ts';
-
-class FakeProducer implements RecordProducer {
-  readonly settings = { idempotent: true, acks: -1, compression: 'lz4' as const };
-  readonly sent: OutgoingRecord[] = [];
-  answer: (records: readonly OutgoingRecord[]) => (Error | undefined)[] = (records) => records.map(() => undefined);
-  async send(records: readonly OutgoingRecord[]): Promise<(Error | undefined)[]> {
-    this.sent.push(...records);
-    return this.answer(records);
-  }
-  async close(): Promise<void> {}
-}
 
 const MARKER = 'marker';
 
