@@ -7,7 +7,8 @@
  *   node_modules/.bin/node bench/memory-model.ts [--large 100000] [--only dedup,window,distinct,fraud,parquet,inflight]
  *
  * - dedup: one key of the `dedup` operator's memory (lru-cache, maxKeys = items, event-id keys);
- *   `dedup-empty` is the part lru-cache allocates up front for `maxKeys` (paid even when empty).
+ *   `dedup-empty` is the part lru-cache allocates up front for `maxKeys` (paid even when empty);
+ *   `dedup-changelog`: one key of the changelog store, all dedup keeps run on Kafka.
  * - window: one open window of the default topology's aggregate (count, sum, distinct with one value).
  * - distinct: one more distinct value in one window's `distinct` (exact up to 10,000 values).
  * - fraud: one key of a fraud pattern's state (the amount pattern, one sample per key).
@@ -29,6 +30,8 @@ import { silentLogger } from '../src/core/logger.ts';
 import type { Sink } from '../src/core/sink.ts';
 import { count, distinct, sum, type Aggregator } from '../src/operators/aggregators.ts';
 import { dedup } from '../src/operators/dedup.ts';
+import { ChangelogDedupStore } from '../src/operators/dedup-changelog.ts';
+import type { Changelog } from '../src/core/state.ts';
 import { fraudAmount } from '../src/operators/fraud-amount.ts';
 import { tumbling } from '../src/operators/window-assigners.ts';
 import { eventTimeFromField } from '../src/operators/watermark.ts';
@@ -41,7 +44,7 @@ import { SchemaTracker, validateColumns } from '../src/sinks/parquet/schema.ts';
 import { generate } from './generator/generate.ts';
 import { produce } from './generator/produce.ts';
 
-const MEASURES = ['dedup-empty', 'dedup', 'window', 'distinct', 'fraud', 'parquet', 'inflight'] as const;
+const MEASURES = ['dedup-empty', 'dedup', 'dedup-changelog', 'window', 'distinct', 'fraud', 'parquet', 'inflight'] as const;
 type Measure = (typeof MEASURES)[number];
 
 interface Point {
@@ -101,6 +104,16 @@ async function hold(measure: Measure, n: number): Promise<unknown> {
     const sub = input.pipe(dedup({ id: 'dedup', key: 'event_id', ttlMs: 3_600_000, maxKeys: n, scheduler: asyncScheduler, deadLetter })).subscribe(() => out.push(undefined));
     if (measure === 'dedup') for (let i = 0; i < n; i++) input.next(envelope({ event_id: eventId() }, i));
     return { input, sub };
+  }
+  if (measure === 'dedup-changelog') {
+    // Run on Kafka, dedup keeps its keys in the changelog store only (no lru-cache in front).
+    const changelog: Changelog = { topic: 'dedup-changelog', restore: async () => new Map(), write: async () => {}, register: () => () => {} };
+    const store = new ChangelogDedupStore(changelog, { maxKeys: n });
+    for (let i = 0; i < n; i += 2000) {
+      const claims = Array.from({ length: Math.min(2000, n - i) }, (_, j) => ({ key: eventId(), origin: { topic: 'game-events', partition: (i + j) % 3, offset: i + j } }));
+      await store.claim(claims, { nowMs: 0, ttlMs: 3_600_000 });
+    }
+    return store;
   }
   if (measure === 'window' || measure === 'distinct') {
     const input = new Subject<Envelope<Record<string, unknown>>>();

@@ -27,6 +27,7 @@ interface Part {
  * changelog topic deletes them by retention.
  */
 export class ChangelogDedupStore implements DedupStore {
+  readonly holdsKeys = true;
   readonly #changelog: Changelog;
   readonly #maxKeys: number;
   readonly #parts = new Map<string, Part>();
