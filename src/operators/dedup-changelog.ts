@@ -20,7 +20,7 @@ interface Part {
  * within the partition its record was read from, the claim is written to changelog partition `p`
  * before the record goes on, and a partition's claims are read back before its first record is
  * judged after an assignment. The claims of one call and partition make one changelog record (key
- * `topic:partition|@firstOffset`, value `[[key, offset, expiresAt], …]`): a Kafka record per claim
+ * `topic:partition|@firstOffset.writer.n`, value `[[key, offset, expiresAt], …]`): a Kafka record per claim
  * cost more than the rest of dedup together. A duplicate is found
  * when it arrives on the same partition as the record that claimed the key, which holds for
  * producer retries and replays (same Kafka key). Claims expire `ttlMs` after they were made; the
@@ -28,6 +28,9 @@ interface Part {
  */
 export class ChangelogDedupStore implements DedupStore {
   readonly holdsKeys = true;
+  /** Names this store's packs apart from those of earlier runs and other members. */
+  readonly #writer = Math.random().toString(36).slice(2, 10);
+  #writes = 0;
   readonly #changelog: Changelog;
   readonly #maxKeys: number;
   readonly #parts = new Map<string, Part>();
@@ -58,10 +61,12 @@ export class ChangelogDedupStore implements DedupStore {
       return { duplicate: false, owner: origin };
     });
     if (this.#size > this.#maxKeys) this.#evict(clock.nowMs);
-    // One changelog record per partition and call, named after its first claim's offset (a replay rewrites it).
+    // One changelog record per partition and call. Its name is never reused: compaction must not
+    // drop a pack for a later one that holds fewer of its claims (retention deletes them all).
+    const write = `${this.#writer}.${this.#writes++}`;
     const entries: ChangelogEntry[] = [...packs.values()].map(({ origin, claims: packed }) => ({
       partition: origin.partition,
-      key: `${partitionKey(origin.topic, origin.partition)}|${PACK_PREFIX}${origin.offset}`,
+      key: `${partitionKey(origin.topic, origin.partition)}|${PACK_PREFIX}${origin.offset}.${write}`,
       value: Buffer.from(JSON.stringify(packed)),
     }));
     if (entries.length > 0) await this.#changelog.write(entries);

@@ -52,4 +52,14 @@ describe('ChangelogDedupStore', () => {
     const restarted = new ChangelogDedupStore(changelog, { maxKeys: 100 });
     expect((await restarted.claim([claim('old', 9), claim('new', 10), claim('old', 7)], clock(10))).map((v) => v.duplicate)).toEqual([true, true, false]);
   });
+
+  it('never names two packs alike, so compaction cannot drop claims a later pack does not repeat', async () => {
+    const changelog = new MemoryChangelog();
+    const store = new ChangelogDedupStore(changelog, { maxKeys: 2 });
+    await store.claim([claim('a', 100), claim('b', 101)], clock(0));
+    await store.claim([claim('c', 102)], clock(0)); // past maxKeys: a and b leave memory
+    await store.claim([claim('a', 100)], clock(0)); // a replayed: claimed again, in a pack from offset 100 too
+    const restarted = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    expect((await restarted.claim([claim('b', 200)], clock(10)))[0]?.duplicate).toBe(true);
+  });
 });
