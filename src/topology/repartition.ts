@@ -34,10 +34,10 @@ export function internalTopicsOf(topology: ValidTopology): InternalTopic[] {
  * Writes a step's input to its repartition topic and reads it back: returns the stream the step
  * consumes and the writer to subscribe with the pipeline's sinks. Records travel in packs (see
  * `sinks/repartition-pack.ts`); read back, each carries where it was read (`tributary.origin`, so a
- * record written twice after a replay is applied once) and its event time (`tributary.event-time`). Every `markerIntervalMs`, each upstream partition whose newest event
- * time moved is announced to every partition of the topic by a watermark marker
- * (`tributary.watermark`), so a reader's watermark waits for upstream partitions, not for the keys
- * they happen to send it.
+ * record written twice after a replay is applied once) and its event time (`tributary.event-time`).
+ * Every `markerIntervalMs`, each upstream partition whose newest event time moved is announced to
+ * every partition of the topic by a watermark marker (`tributary.watermark`), so a reader's
+ * watermark waits for upstream partitions, not for the keys they happen to send it.
  */
 export function repartition(
   step: { readonly id: string; readonly key: readonly string[] },
