@@ -6,8 +6,8 @@ import type { DedupOrigin, DedupStore, DedupVerdict } from './dedup-store.ts';
 interface Slot<T> {
   readonly envelope: Envelope<T>;
   readonly key: string;
-  /** `true` unique, `false` duplicate, `undefined` waiting for the store. */
-  verdict: boolean | undefined;
+  /** `true` unique, `false` duplicate, `undefined` waiting for the store, `revoked` never asked. */
+  verdict: boolean | 'revoked' | undefined;
 }
 
 export interface ClaimsContext<T> {
@@ -71,7 +71,18 @@ export class OrderedClaims<T> {
   #flush(): void {
     const { storeConcurrency, storeBatchSize, ttlMs, scheduler } = this.#context;
     while (!this.#closed && this.#misses.length > 0 && this.#inFlight < storeConcurrency) {
-      const batch = this.#misses.splice(0, storeBatchSize);
+      // A record of a partition revoked while it waited is not claimed: a claim would recreate the
+      // partition's claims in the store from a changelog its new owner is already writing to.
+      const batch = this.#misses.splice(0, storeBatchSize).filter((slot) => {
+        if (slot.envelope.lease.revoked !== true) return true;
+        slot.verdict = 'revoked';
+        return false;
+      });
+      if (batch.length === 0) {
+        this.#drain();
+        this.#checkIdle();
+        continue;
+      }
       const request = batch.map(({ key, envelope: { meta } }) => ({ key, origin: { topic: meta.topic, partition: meta.partition, offset: meta.offset } }));
       this.#inFlight += 1;
       this.#store.claim(request, { nowMs: scheduler.now(), ttlMs }).then(
@@ -105,7 +116,9 @@ export class OrderedClaims<T> {
       const slot = queue[this.#head] as Slot<T>;
       if (slot.verdict === undefined) break;
       this.#head += 1;
-      this.#context.emit(slot.envelope, !slot.verdict);
+      // Revoked while it waited: done here, its new owner reads it again from the last commit.
+      if (slot.verdict === 'revoked' || slot.envelope.lease.revoked === true) slot.envelope.lease.release();
+      else this.#context.emit(slot.envelope, !slot.verdict);
     }
     if (this.#head === queue.length) {
       this.#queue = [];

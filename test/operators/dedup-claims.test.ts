@@ -182,4 +182,23 @@ describe('dedup with a store', () => {
     await tick();
     expect(out).toEqual(['0:unique', '1:duplicate']);
   });
+
+  it('does not claim a record whose partition was revoked while it waited, and releases it', async () => {
+    const { store, calls, answer } = manualStore();
+    const { input, out } = run({ store, storeBatchSize: 1, storeConcurrency: 1 });
+    let released = 0;
+    const lease = { revoked: false, retain() {}, release: () => void released++ };
+    const waiting = { ...ev('b', 1), lease };
+    input.next(ev('a', 0));
+    input.next(waiting);
+    await tick();
+    expect(calls.map((c) => c.claims.map((x) => x.key))).toEqual([['a']]);
+    lease.revoked = true; // the partition goes while b waits for a slot
+    answer(calls[0] as Call);
+    await tick();
+    // b was never sent to the store (which would recreate the partition's claims) and is done here.
+    expect(calls.map((c) => c.claims.map((x) => x.key))).toEqual([['a']]);
+    expect(out).toEqual(['0:unique']);
+    expect(released).toBe(1);
+  });
 });
