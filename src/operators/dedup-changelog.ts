@@ -88,16 +88,16 @@ export class ChangelogDedupStore implements DedupStore {
       const keys = new Map<string, Held>();
       const prefix = `${key}|`;
       const ready = this.#changelog.restore(origin.partition).then((state) => {
-        const hold = (key: string, offset: number, expiresAt: number) => {
+        const hold = (claimed: string, offset: number, expiresAt: number) => {
           if (expiresAt <= nowMs) return;
-          if (keys.has(key)) keys.delete(key);
+          if (keys.has(claimed)) keys.delete(claimed);
           else this.#size++;
-          keys.set(key, { offset, expiresAt });
+          keys.set(claimed, { offset, expiresAt });
         };
         for (const [name, value] of state) {
           if (!name.startsWith(prefix)) continue;
           const text = value.toString();
-          if (text.startsWith('[')) for (const [key, offset, expiresAt] of JSON.parse(text) as [string, number, number][]) hold(key, offset, expiresAt);
+          if (text.startsWith('[')) for (const [claimed, offset, expiresAt] of JSON.parse(text) as [string, number, number][]) hold(claimed, offset, expiresAt);
           else {
             // One claim per record, as written before packs.
             const [offset, expiresAt] = text.split(' ').map(Number) as [number, number];

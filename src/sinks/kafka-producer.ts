@@ -6,6 +6,8 @@
  */
 import { findErrorBy, Producer, ProduceAcks, stringSerializer, type CompressionAlgorithmValue } from '@platformatic/kafka';
 import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
+import { UnavailableError } from '../core/errors.ts';
+import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from '../core/health.ts';
 
 export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -42,6 +44,19 @@ export function isRetriableProduceError(error: unknown): boolean {
     findErrorBy(error, 'code', 'PLT_KFK_TIMEOUT') !== null ||
     findErrorBy(error, 'canRetry', true) !== null
   );
+}
+
+/**
+ * A sink's send: `producer.send`, with a failure the client retried for as long as the outage
+ * timeout allows (network, timeout, leader moving) turned into `UnavailableError` for step `stepId`.
+ */
+export async function sendForSink(producer: RecordSender, records: readonly OutgoingRecord[], stepId: string, unavailableTimeoutMs: number | undefined): Promise<(Error | undefined)[]> {
+  try {
+    return await producer.send(records);
+  } catch (error) {
+    if (!isRetriableProduceError(error)) throw error;
+    throw new UnavailableError('kafka', unavailableTimeoutMs ?? DEFAULT_UNAVAILABLE_TIMEOUT_MS, { cause: error, stepId });
+  }
 }
 
 /** What the dead-letter writer and the Kafka sink need from a producer. */

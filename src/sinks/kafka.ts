@@ -14,18 +14,17 @@
  * alerts$.pipe(ctx.toSink(sink));
  * ```
  */
-import { ConfigError, SinkPermanentError, UnavailableError } from '../core/errors.ts';
+import { ConfigError, SinkPermanentError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { stringifyJson } from '../core/json.ts';
 import {
-  isRetriableProduceError,
   KafkaProducer,
+  sendForSink,
   type KafkaCompression,
   type OutgoingRecord,
   type RecordProducer,
 } from './kafka-producer.ts';
 import { validateConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
-import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from '../core/health.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 
 export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
@@ -115,14 +114,7 @@ export class KafkaSink<T> implements Sink<T> {
       }
     }
     if (records.length === 0) return;
-    let outcomes: (Error | undefined)[];
-    try {
-      outcomes = await this.#producer.send(records);
-    } catch (error) {
-      // The producer retried it for as long as the outage timeout allows.
-      if (!isRetriableProduceError(error)) throw error;
-      throw new UnavailableError('kafka', this.#unavailableTimeoutMs ?? DEFAULT_UNAVAILABLE_TIMEOUT_MS, { cause: error, stepId: this.id });
-    }
+    const outcomes = await sendForSink(this.#producer, records, this.id, this.#unavailableTimeoutMs);
     let written = 0;
     for (const [i, envelope] of batch.entries()) {
       const outcome = outcomes[i];

@@ -12,12 +12,11 @@
  * repartition partition: the durable window applies each record once by that order.
  */
 import { murmur2 } from '@platformatic/kafka';
-import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from '../core/health.ts';
 import type { Envelope } from '../core/envelope.ts';
-import { SinkPermanentError, UnavailableError } from '../core/errors.ts';
+import { SinkPermanentError } from '../core/errors.ts';
 import { stringifyJson } from '../core/json.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
-import { isRetriableProduceError, KafkaProducer, type OutgoingRecord, type RecordProducer } from './kafka-producer.ts';
+import { KafkaProducer, sendForSink, type OutgoingRecord, type RecordProducer } from './kafka-producer.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 
 /** Header of a pack record; its value is the format version. */
@@ -86,13 +85,7 @@ export class RepartitionSink implements Sink<unknown> {
   async write(batch: readonly Envelope<unknown>[]): Promise<void> {
     const out = this.pack(batch);
     if (out.length === 0) return;
-    let outcomes: (Error | undefined)[];
-    try {
-      outcomes = await this.#producer.send(out.map((o) => o.record));
-    } catch (error) {
-      if (!isRetriableProduceError(error)) throw error;
-      throw new UnavailableError('kafka', this.#o.unavailableTimeoutMs ?? DEFAULT_UNAVAILABLE_TIMEOUT_MS, { cause: error, stepId: this.id });
-    }
+    const outcomes = await sendForSink(this.#producer, out.map((o) => o.record), this.id, this.#o.unavailableTimeoutMs);
     let written = 0;
     out.forEach(({ envelopes }, i) => {
       const refused = outcomes[i];
