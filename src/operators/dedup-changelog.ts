@@ -34,6 +34,8 @@ export class ChangelogDedupStore implements DedupStore {
   readonly #maxKeys: number;
   readonly #parts = new Map<string, Part>();
   #size = 0;
+  /** Settles when the previous call's claims are judged: calls are judged in the order they came. */
+  #turn: Promise<void> = Promise.resolve();
 
   constructor(changelog: Changelog, options: { readonly maxKeys: number }) {
     this.#changelog = changelog;
@@ -42,7 +44,14 @@ export class ChangelogDedupStore implements DedupStore {
 
   async claim(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<readonly DedupVerdict[]> {
     const parts = claims.map(({ origin }) => this.#part(origin, clock.nowMs));
-    await Promise.all(new Set(parts.map((part) => part.ready)));
+    // A call whose partitions are all restored must not judge before an earlier call still waiting
+    // for another partition's restore: it would claim a key ahead of that call's earlier record.
+    const turn = this.#turn.then(() => Promise.all(new Set(parts.map((part) => part.ready))));
+    this.#turn = turn.then(
+      () => {},
+      () => {},
+    );
+    await turn;
     const packs = new Map<Part, { origin: TopicPartition & { offset: number }; claims: [string, number, number][] }>();
     const verdicts = claims.map(({ key, origin }, i): DedupVerdict => {
       const part = parts[i] as Part;

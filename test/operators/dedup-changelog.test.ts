@@ -63,3 +63,24 @@ describe('ChangelogDedupStore', () => {
     expect((await restarted.claim([claim('b', 200)], clock(10)))[0]?.duplicate).toBe(true);
   });
 });
+
+describe('ChangelogDedupStore ordering', () => {
+  it('judges a partition\'s claims in call order, even when an earlier call also waits for another partition\'s restore', async () => {
+    // Partition 1 restores slowly (just assigned); partition 0 is ready. The second call holds only
+    // partition 0's later record: it must not claim the key before the first call's earlier record.
+    const changelog = new MemoryChangelog();
+    const slow = Promise.withResolvers<void>();
+    const restore = changelog.restore.bind(changelog);
+    changelog.restore = async (partition, choose) => {
+      if (partition === 1) await slow.promise;
+      return restore(partition, choose);
+    };
+    const store = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    await store.claim([claim('warm', 0)], clock(0));
+    const first = store.claim([claim('a', 1), claim('x', 1, 1)], clock(0));
+    const second = store.claim([claim('a', 2)], clock(0));
+    setTimeout(() => slow.resolve(), 5);
+    expect((await first).map((v) => v.duplicate)).toEqual([false, false]);
+    expect((await second)[0]).toEqual({ duplicate: true, owner: { topic: 't', partition: 0, offset: 1 } });
+  });
+});
