@@ -27,6 +27,7 @@ interface Part {
  * changelog topic deletes them by retention.
  */
 export class ChangelogDedupStore implements DedupStore {
+  readonly holdsKeys = true;
   /** Names this store's packs apart from those of earlier runs and other members. */
   readonly #writer = Math.random().toString(36).slice(2, 10);
   #writes = 0;

@@ -16,7 +16,8 @@ export interface ClaimsContext<T> {
   readonly ttlMs: number;
   readonly scheduler: SchedulerLike;
   readonly emit: (envelope: Envelope<T>, duplicate: boolean) => void;
-  readonly seen: LRUCache<string, DedupOrigin>;
+  /** The operator's memory of keys, if it keeps one (not in front of a store that `holdsKeys`). */
+  readonly seen: LRUCache<string, DedupOrigin> | undefined;
   readonly fail: (error: unknown) => void;
 }
 
@@ -102,7 +103,7 @@ export class OrderedClaims<T> {
       const verdict = verdicts[i] as DedupVerdict;
       slot.verdict = !verdict.duplicate;
       // The store knows who holds the key: remember that holder rather than our tentative claim.
-      this.#context.seen.set(slot.key, verdict.owner);
+      this.#context.seen?.set(slot.key, verdict.owner);
     });
     this.#drain();
     this.#flush();

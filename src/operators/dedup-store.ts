@@ -32,6 +32,11 @@ export interface DedupVerdict {
  * which errors the pipeline: a store that cannot answer must not let records through unjudged.
  */
 export interface DedupStore {
+  /**
+   * Every key the store answers for is held in this process's memory (the changelog store, per
+   * source partition): dedup then keeps no cache of its own in front of it.
+   */
+  readonly holdsKeys?: boolean;
   claim(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<readonly DedupVerdict[]>;
 }
 

@@ -88,12 +88,17 @@ export function dedup<T>(options: DedupOptions): OperatorFunction<Envelope<T>, E
       // A fresh memory per subscription; lru-cache reads its TTL clock from the scheduler. Its
       // `ttlResolution` caching would use a real timer, and a start time of 0 (the TestScheduler's
       // first frame) would mean "no TTL" to it: hence the resolution 0 and the + 1.
-      const seen = new LRUCache<string, DedupOrigin>({
-        max: maxKeys,
-        ttl: ttlMs,
-        ttlResolution: 0,
-        perf: { now: () => scheduler.now() + 1 },
-      });
+      // A store that holds its keys in memory answers what this cache would, per source partition
+      // (the same answer after a replay); a second copy of every key would only cost memory.
+      const seen =
+        store?.holdsKeys === true
+          ? undefined
+          : new LRUCache<string, DedupOrigin>({
+              max: maxKeys,
+              ttl: ttlMs,
+              ttlResolution: 0,
+              perf: { now: () => scheduler.now() + 1 },
+            });
       const emit = (envelope: Envelope<T>, duplicate: boolean): void => {
         if (!duplicate) return subscriber.next(route ? { output: 'unique', envelope } : envelope);
         metrics?.inc('duplicates_total', labels);
@@ -102,6 +107,7 @@ export function dedup<T>(options: DedupOptions): OperatorFunction<Envelope<T>, E
       };
       /** `true` unique, `false` duplicate, `undefined` ask the store. */
       const judge = (key: string, meta: RecordMeta): boolean | undefined => {
+        if (seen === undefined) return undefined;
         const owner = seen.get(key);
         if (owner === undefined) {
           seen.set(key, { topic: meta.topic, partition: meta.partition, offset: meta.offset });

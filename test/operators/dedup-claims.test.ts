@@ -171,6 +171,18 @@ describe('dedup with a store', () => {
     expectAllDone(records);
   });
 
+  it('asks a store that holds its keys about every record, keeping no memory of its own in front of it', async () => {
+    const { store, calls, answer } = manualStore();
+    const { input, out } = run({ store: Object.assign(store, { holdsKeys: true }), storeBatchSize: 10 });
+    for (const r of [ev('a', 0), ev('a', 1)]) input.next(r);
+    await tick();
+    // Without a cache the repeat goes to the store as well, which decides it per its own partitions.
+    expect(calls.map((c) => c.claims.map((x) => x.key))).toEqual([['a', 'a']]);
+    answer(calls[0] as Call);
+    await tick();
+    expect(out).toEqual(['0:unique', '1:duplicate']);
+  });
+
   it('does not claim a record whose partition was revoked while it waited, and releases it', async () => {
     const { store, calls, answer } = manualStore();
     const { input, out } = run({ store, storeBatchSize: 1, storeConcurrency: 1 });
