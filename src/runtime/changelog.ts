@@ -9,6 +9,7 @@ import { Admin, Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { changelogTopic, type Changelog, type ChangelogEntry, type StateBackend, type StatefulStep } from '../core/state.ts';
 import { platformaticConnection, type KafkaConnectionOptions } from '../sources/connection.ts';
 import type { RecordSender } from '../sinks/kafka-producer.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 
@@ -168,6 +169,15 @@ export async function ensureInternalTopics(
     const counts = new Map([...metadata.topics].map(([name, t]) => [name, t.partitionsCount]));
     const partitions = Math.max(1, ...counts.values());
     const existing = new Set(await admin.listTopics());
+    const present = topics.filter((topic) => existing.has(topic.name)).map((topic) => topic.name);
+    if (present.length > 0) {
+      const found = await admin.metadata({ topics: present });
+      const short = present.flatMap((name) => {
+        const count = found.topics.get(name)?.partitionsCount ?? 0;
+        return count < partitions ? [{ name, count }] : [];
+      });
+      if (short.length > 0) throw new ConfigError(short.map(({ name, count }) => tooFewPartitions(name, count, partitions)));
+    }
     for (const topic of topics) {
       if (existing.has(topic.name)) continue;
       const configs =
@@ -191,6 +201,19 @@ export async function ensureInternalTopics(
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * Why an internal topic with fewer partitions than the largest input cannot be used: state and
+ * repartitioned keys are placed by input partition (or by the key's hash modulo that count).
+ */
+function tooFewPartitions(name: string, count: number, partitions: number): string {
+  return (
+    `internal topic ${name} has ${count} partitions, fewer than the largest input topic (${partitions}): state and ` +
+    `repartitioned keys are placed by input partition or by key hash modulo ${partitions}. With every instance stopped, ` +
+    `a dedup or fraud changelog can take more partitions (kafka-topics.sh --alter --topic ${name} --partitions ${partitions}); ` +
+    `a repartition topic or a repartitioned window's changelog must be deleted once the group's input is drained, and is created anew`
+  );
 }
 
 async function listed(admin: Admin, topic: string): Promise<boolean> {

@@ -5,7 +5,9 @@ import type { Envelope, Routed } from '../core/envelope.ts';
 import type { Sink } from '../core/sink.ts';
 import { sinkKind, stepKind } from './kinds/index.ts';
 import type { SinkDeps, StepDeps, StepOutput } from './kinds/kind.ts';
+import { demux } from './demux.ts';
 import { progressNode, repartition, repartitionKeyOf } from './repartition.ts';
+import { repartitionTopic } from '../core/state.ts';
 import type { InputRef, ValidSink, ValidSource, ValidStep, ValidTopology } from './types.ts';
 
 export type { SinkDeps, StepDeps } from './kinds/kind.ts';
@@ -65,6 +67,9 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
     const writers: Observable<never>[] = [];
 
     const input = input$.pipe(share());
+    // Each record goes to the readers of its topic (sources, repartition readers) only.
+    const byTopic = demux(input, (envelope) => envelope.meta.topic, (envelope) => envelope);
+    const lanes = new Map<string, (names: readonly string[]) => Observable<AnyEnvelope>>();
 
     const outputOf = (id: string): Observable<AnyEnvelope | Routed<unknown>> => {
       const existing = shared.get(id);
@@ -72,8 +77,7 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       let raw: NodeOutput;
       const source = sourceById.get(id);
       if (source) {
-        const topics = new Set(source.topics);
-        raw = input.pipe(rxFilter((env) => topics.has(env.meta.topic))) as NodeOutput;
+        raw = byTopic(source.topics) as NodeOutput;
       } else {
         const step = stepById.get(id) as ValidStep;
         const kind = stepKind(step);
@@ -88,7 +92,7 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
           const partitions = Math.max(1, ...(deps.partitionCounts?.values() ?? []));
           const tap = progressNode(topology, step);
           const progress = tap === undefined ? upstream : outputOf(tap).pipe(rxFilter((item): item is AnyEnvelope => !isRouted(item)));
-          const through = repartition({ id: step.id, key }, groupId, upstream, input, ctx, stepDeps.kafka, partitions, progress, stepDeps.scheduler);
+          const through = repartition({ id: step.id, key }, groupId, upstream, byTopic([repartitionTopic(groupId, step.id)]), ctx, stepDeps.kafka, partitions, progress, stepDeps.scheduler);
           writers.push(through.writer);
           inputs = [through.records];
           const origins = [...upstreamTopics(topology, step.id)].flatMap((topic) =>
@@ -112,12 +116,11 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       return out;
     };
 
+    /** A node's output `ref.output`: every node's outputs are read through one subscription. */
     const streamOf = (ref: InputRef): Observable<AnyEnvelope> => {
-      const output = ref.output ?? MAIN;
-      return outputOf(ref.id).pipe(
-        rxFilter((item) => outputName(item) === output),
-        rxMap((item) => (isRouted(item) ? item.envelope : item)),
-      );
+      let byOutput = lanes.get(ref.id);
+      if (byOutput === undefined) lanes.set(ref.id, (byOutput = demux(outputOf(ref.id), outputName, (item) => (isRouted(item) ? item.envelope : item))));
+      return byOutput([ref.output ?? MAIN]);
     };
 
     const sinks = topology.sinks.map((sinkSpec) => {

@@ -3,7 +3,7 @@
  * through an internal topic keyed by the step's key (the Kafka Streams design), so that every key
  * has one owner across instances and its state moves with that topic's partitions.
  */
-import { asyncScheduler, EMPTY, filter as rxFilter, from, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, EMPTY, from, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
 import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
 import { partitionKey } from '../core/partition.ts';
 import { stepKind } from './kinds/index.ts';
@@ -38,6 +38,7 @@ export function internalTopicsOf(topology: ValidTopology): InternalTopic[] {
  * Every `markerIntervalMs`, each upstream partition whose newest event time moved is announced to
  * every partition of the topic by a watermark marker (`tributary.watermark`), so a reader's
  * watermark waits for upstream partitions, not for the keys they happen to send it.
+ * @param input the records the consumer reads from the repartition topic
  */
 export function repartition(
   step: { readonly id: string; readonly key: readonly string[] },
@@ -71,7 +72,6 @@ export function repartition(
   );
   const writer = marked.pipe(ctx.toSink(sink));
   const records = input.pipe(
-    rxFilter((envelope) => envelope.meta.topic === topic),
     mergeMap((envelope) => {
       const { meta } = envelope;
       const offset = meta.offset * PACK_SLOTS;

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
 import { changelogTopic } from '../../src/core/state.ts';
-import { KafkaChangelogs } from '../../src/runtime/changelog.ts';
+import { ensureInternalTopics, KafkaChangelogs } from '../../src/runtime/changelog.ts';
+import { ConfigError } from '../../src/core/errors.ts';
 import { KafkaProducer } from '../../src/sinks/kafka-producer.ts';
 import { brokers, kafkaAdmin, uniqueName } from '../support/stack.ts';
 
@@ -39,5 +40,23 @@ describe('KafkaChangelogs restore', () => {
     await admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: 1, offset: 3n }] }] });
     expect(text(await changelog.restore(1))).toEqual({ a: 'a2', d: 'd1' });
     expect(text(await changelog.restore(0))).toEqual({});
+  });
+});
+
+describe('ensureInternalTopics', () => {
+  it('refuses to start on an internal topic with fewer partitions than the largest input, naming it and the fix', async () => {
+    const admin = kafkaAdmin();
+    cleanups.push(() => admin.close());
+    const input = uniqueName('input');
+    const changelog = changelogTopic(uniqueName('group'), 'dedup');
+    await admin.createTopics({ topics: [input], partitions: 4, replicas: 1 });
+    await admin.createTopics({ topics: [changelog], partitions: 2, replicas: 1 });
+    cleanups.push(() => admin.deleteTopics({ topics: [input, changelog] }));
+    const attempt = ensureInternalTopics({ brokers }, [input], [{ name: changelog, kind: 'changelog' }]);
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await expect(attempt).rejects.toThrow(`internal topic ${changelog} has 2 partitions, fewer than the largest input topic (4)`);
+    // With enough partitions it goes on, and reports the inputs' partitions.
+    await admin.createPartitions({ topics: [{ name: changelog, count: 4 }] });
+    expect(await ensureInternalTopics({ brokers }, [input], [{ name: changelog, kind: 'changelog' }])).toEqual(new Map([[input, 4]]));
   });
 });
