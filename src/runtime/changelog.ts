@@ -169,15 +169,9 @@ export async function ensureInternalTopics(
     const counts = new Map([...metadata.topics].map(([name, t]) => [name, t.partitionsCount]));
     const partitions = Math.max(1, ...counts.values());
     const existing = new Set(await admin.listTopics());
+    // A topic someone else just created may not be listed yet: its creation then fails as already
+    // there, and it is checked like one that was listed.
     const present = topics.filter((topic) => existing.has(topic.name)).map((topic) => topic.name);
-    if (present.length > 0) {
-      const found = await admin.metadata({ topics: present });
-      const short = present.flatMap((name) => {
-        const count = found.topics.get(name)?.partitionsCount ?? 0;
-        return count < partitions ? [{ name, count }] : [];
-      });
-      if (short.length > 0) throw new ConfigError(short.map(({ name, count }) => tooFewPartitions(name, count, partitions)));
-    }
     for (const topic of topics) {
       if (existing.has(topic.name)) continue;
       const configs =
@@ -195,7 +189,16 @@ export async function ensureInternalTopics(
         // Another instance may have created it first (several start together); the listing can
         // take a moment to show it.
         if (!(await listed(admin, topic.name))) throw error;
+        present.push(topic.name);
       }
+    }
+    if (present.length > 0) {
+      const found = await partitionCounts(admin, present);
+      const short = present.flatMap((name) => {
+        const count = found.get(name) ?? 0;
+        return count < partitions ? [{ name, count }] : [];
+      });
+      if (short.length > 0) throw new ConfigError(short.map(({ name, count }) => tooFewPartitions(name, count, partitions)));
     }
     return counts;
   } finally {
@@ -214,6 +217,18 @@ function tooFewPartitions(name: string, count: number, partitions: number): stri
     `a dedup or fraud changelog can take more partitions (kafka-topics.sh --alter --topic ${name} --partitions ${partitions}); ` +
     `a repartition topic or a repartitioned window's changelog must be deleted once the group's input is drained, and is created anew`
   );
+}
+
+/** Partition counts of topics known to exist; a broker that does not know one yet is asked again. */
+async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  let counts = new Map<string, number>();
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const metadata = await admin.metadata({ topics: [...topics] }).catch(() => undefined);
+    counts = new Map([...(metadata?.topics ?? [])].map(([name, t]) => [name, t.partitionsCount]));
+    if (topics.every((topic) => (counts.get(topic) ?? 0) > 0)) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return counts;
 }
 
 async function listed(admin: Admin, topic: string): Promise<boolean> {
