@@ -10,7 +10,8 @@
  *            --stall-ms 15000, --naive-events 3000, --hot-rate 2000 (events/s of the hot-Kafka-path run),
  *            --bounds dedup=250000,windows=10000,fraud=25000 (operator bounds of every Tributary variant),
  *            --cpu-prof (profile the Tributary child)
- *   env: TRIBUTARY_MAX_INFLIGHT_RECORDS/_BYTES (the children's in-flight bound), BENCH_NODE_FLAGS (their V8 flags)
+ *   env: TRIBUTARY_MAX_INFLIGHT_RECORDS/_BYTES (the children's in-flight bound), BENCH_NODE_FLAGS (their V8 flags),
+ *        BENCH_TOPOLOGY (the topology the variants start from; default topologies/game-events.yaml)
  *
  * Writes bench/out/e2e/e2e-<mode>.json, e2e-<mode>.md and e2e-<mode>.svg.
  */

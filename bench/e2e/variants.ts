@@ -43,7 +43,8 @@ export function parseBounds(text: string): OperatorBounds {
 const HOT_STEPS = ['parse', 'validate', 'dedup', 'by-type'];
 export const HOT_KAFKA_SINK = 'hot-events';
 
-const DEFAULT = 'topologies/game-events.yaml';
+/** The topology every variant starts from; `BENCH_TOPOLOGY` names another (an A/B of two codes on one topology). */
+const DEFAULT = process.env.BENCH_TOPOLOGY ?? 'topologies/game-events.yaml';
 
 function hotKafkaOnly(spec: { sources: { id: string }[]; steps: { id: string; kind: string; routes?: { output: string }[]; default?: string }[]; sinks: object[] }): void {
   spec.sources = spec.sources.filter((s) => s.id !== 'dead-letter-topic');
