@@ -106,6 +106,11 @@ class Histogram {
   }
 }
 
+/** A counter's series (`Metrics.counter`). */
+export interface Counter {
+  inc(by?: number): void;
+}
+
 interface Series {
   name: MetricName;
   labels: Labels;
@@ -133,6 +138,19 @@ export class Metrics {
     if (byName === undefined) this.#byLabels.set(labels, (byName = new Map()));
     byName.set(name, series);
     return series;
+  }
+
+  /**
+   * A counter's series, to add to per record without looking it up each time. For series that live
+   * as long as the registry (`remove` leaves a handle counting into a series nobody reads).
+   */
+  counter(name: MetricName, labels: Labels): Counter {
+    const series = this.#get(name, labels);
+    return {
+      inc(by = 1) {
+        series.value += by;
+      },
+    };
   }
 
   /** Adds `by` (default 1) to a counter. */

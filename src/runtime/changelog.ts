@@ -182,7 +182,11 @@ export async function ensureInternalTopics(
               { name: 'segment.ms', value: String(10 * 60_000) },
               ...(topic.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(topic.retentionMs) }]),
             ]
-          : [{ name: 'retention.ms', value: String(topic.retentionMs ?? 7 * 24 * 3_600_000) }];
+          : [
+              { name: 'retention.ms', value: String(topic.retentionMs ?? 7 * 24 * 3_600_000) },
+              // Packs go uncompressed: a send of a full batch to one partition may pass the broker's 1 MiB default.
+              { name: 'max.message.bytes', value: String(16 * 1024 * 1024) },
+            ];
       try {
         await admin.createTopics({ topics: [topic.name], partitions, replicas: -1, configs });
       } catch (error) {

@@ -79,7 +79,10 @@ export class RepartitionSink implements Sink<unknown> {
     this.#context = context;
     const dependency = options.dependency ?? context.health?.dependency('kafka');
     this.#producer =
-      producer ?? new KafkaProducer({ ...options, clientId: options.clientId ?? `tributary-${options.id}`, ...(dependency === undefined ? {} : { dependency }) });
+      producer ??
+      // Uncompressed, as Kafka Streams writes its repartition topics: lz4 here and on the reading side
+      // cost the main thread more than packing the records.
+      new KafkaProducer({ ...options, clientId: options.clientId ?? `tributary-${options.id}`, compression: 'none', ...(dependency === undefined ? {} : { dependency }) });
   }
 
   async write(batch: readonly Envelope<unknown>[]): Promise<void> {

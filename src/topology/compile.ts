@@ -82,8 +82,8 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         const step = stepById.get(id) as ValidStep;
         const kind = stepKind(step);
         const mainTag = kind.mainTag;
-        const inLabels = { step: id };
-        let inputs = step.from.map((ref) => streamOf(ref).pipe(tap(() => ctx.metrics.inc('records_in_total', inLabels))));
+        const recordsIn = ctx.metrics.counter('records_in_total', { step: id });
+        let inputs = step.from.map((ref) => streamOf(ref).pipe(tap(() => recordsIn.inc())));
         let ownDeps = stepDeps;
         const key = repartitionKeyOf(step);
         if (ctx.state !== undefined && key === undefined && kind.durable?.(step) === true) ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id) };
@@ -104,10 +104,10 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
           rxMap((item) => (mainTag !== undefined && isRouted(item) && item.output === mainTag ? item.envelope : item)),
         );
       }
-      const outLabels = { step: id };
+      const recordsOut = ctx.metrics.counter('records_out_total', { step: id });
       const out = raw.pipe(
         tap((item) => {
-          ctx.metrics.inc('records_out_total', outLabels);
+          recordsOut.inc();
           fanOut(item, id, consumers);
         }),
         share(),

@@ -16,6 +16,16 @@ describe('Metrics', () => {
     expect(metrics.value('late_events_total', labels)).toBe(1);
   });
 
+  it('counts through a counter handle into the same series as inc', () => {
+    const metrics = new Metrics();
+    const counter = metrics.counter('records_in_total', { step: 'parse' });
+    counter.inc();
+    counter.inc(4);
+    metrics.inc('records_in_total', { step: 'parse' });
+    expect(metrics.value('records_in_total', { step: 'parse' })).toBe(6);
+    expect(metrics.total('records_in_total')).toBe(6);
+  });
+
   it('orders labels in the series key, so the same labels in another order are the same series', () => {
     const metrics = new Metrics();
     metrics.set('buffer_records', { step: 's', output: 'o' }, 3);
