@@ -9,7 +9,7 @@
  * - `release()` it when the record's effect is complete (filtered out, a duplicate, durably written);
  * - hand it to a `LeaseHold` when the record's effect is deferred (a window that is still open).
  */
-import { partitionKey } from './partition.ts';
+import { PartitionKeys } from './partition.ts';
 
 export interface RecordMeta {
   readonly topic: string;
@@ -41,6 +41,16 @@ export interface Envelope<T> {
   readonly lease: Lease;
   /** Event time in epoch ms, set by the step that extracts it. */
   readonly eventTimeMs?: number;
+  /** Where a record read from a repartition topic was read before it (its upstream record). */
+  readonly origin?: RecordOrigin;
+}
+
+/** An upstream record: its topic-partition (and that pair's `partitionKey`) and offset. */
+export interface RecordOrigin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly offset: number;
 }
 
 /** An envelope tagged with the named output of a multi-output operator (route, window's `late`). */
@@ -81,10 +91,11 @@ export function compositeLease(leases: readonly Lease[]): Lease {
  */
 export class LeaseHold {
   readonly #held = new Map<string, Lease>();
+  readonly #keys = new PartitionKeys();
 
   /** Takes ownership of the envelope's lease reference. */
   add(envelope: Envelope<unknown>): void {
-    const key = partitionKey(envelope.meta.topic, envelope.meta.partition);
+    const key = this.#keys.of(envelope.meta.topic, envelope.meta.partition);
     if (this.#held.has(key)) envelope.lease.release();
     else this.#held.set(key, envelope.lease);
   }

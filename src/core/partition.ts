@@ -17,5 +17,24 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}:${partition}`;
 }
 
+/**
+ * `partitionKey` for a run of records that mostly share a partition (a fetched batch): the last key
+ * is reused instead of built again per record.
+ */
+export class PartitionKeys {
+  #topic = '';
+  #partition = -1;
+  #key = '';
+
+  of(topic: string, partition: number): string {
+    if (topic !== this.#topic || partition !== this.#partition) {
+      this.#topic = topic;
+      this.#partition = partition;
+      this.#key = partitionKey(topic, partition);
+    }
+    return this.#key;
+  }
+}
+
 /** Shared empty headers object (most records carry none). */
 export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});

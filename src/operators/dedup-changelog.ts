@@ -1,5 +1,5 @@
 import type { Changelog, ChangelogEntry } from '../core/state.ts';
-import { partitionKey, type TopicPartition } from '../core/partition.ts';
+import { partitionKey, PartitionKeys, type TopicPartition } from '../core/partition.ts';
 import type { DedupClaim, DedupStore, DedupVerdict } from './dedup-store.ts';
 
 /** Marks a changelog record holding several claims. */
@@ -34,6 +34,7 @@ export class ChangelogDedupStore implements DedupStore {
   readonly #changelog: Changelog;
   readonly #maxKeys: number;
   readonly #parts = new Map<string, Part>();
+  readonly #keys = new PartitionKeys();
   #size = 0;
   /** Settles when the previous call's claims are judged: calls are judged in the order they came. */
   #turn: Promise<void> = Promise.resolve();
@@ -92,7 +93,7 @@ export class ChangelogDedupStore implements DedupStore {
   }
 
   #part(origin: TopicPartition, nowMs: number): Part {
-    const key = partitionKey(origin.topic, origin.partition);
+    const key = this.#keys.of(origin.topic, origin.partition);
     let part = this.#parts.get(key);
     if (part === undefined) {
       const keys = new Map<string, Held>();

@@ -1,6 +1,6 @@
 import type { Changelog, StateSnapshot } from '../core/state.ts';
 import { LeaseHold, type Envelope, type Lease } from '../core/envelope.ts';
-import { partitionKey, type TopicPartition } from '../core/partition.ts';
+import { partitionKey, PartitionKeys, type TopicPartition } from '../core/partition.ts';
 
 /**
  * What durable stateful operators (windows, fraud patterns) share, the way RxJS keeps `scanInternals`
@@ -43,6 +43,7 @@ export class DurableParts<P extends Part, T> {
   readonly #codec: PartCodec<P, T>;
   readonly #parts = new Map<string, P>();
   readonly #restoring = new Map<string, Envelope<T>[]>();
+  readonly #keys = new PartitionKeys();
 
   constructor(changelog: Changelog, hooks: DurableHooks, codec: PartCodec<P, T>) {
     this.#changelog = changelog;
@@ -60,7 +61,7 @@ export class DurableParts<P extends Part, T> {
     // that may not hold the part's last write yet, and act (an alert) on that stale state.
     if (envelope.lease.revoked === true) return envelope.lease.release();
     const { topic, partition } = envelope.meta;
-    const key = partitionKey(topic, partition);
+    const key = this.#keys.of(topic, partition);
     const waiting = this.#restoring.get(key);
     if (waiting !== undefined) return void waiting.push(envelope);
     const part = this.#parts.get(key);

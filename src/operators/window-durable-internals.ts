@@ -1,4 +1,4 @@
-import { ORIGIN_HEADER, WATERMARK_HEADER, type Changelog, type StateSnapshot } from '../core/state.ts';
+import { WATERMARK_HEADER, type Changelog, type StateSnapshot } from '../core/state.ts';
 import { LeaseHold, NOOP_LEASE, type Envelope, type Routed } from '../core/envelope.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { partitionKey, type TopicPartition } from '../core/partition.ts';
@@ -135,18 +135,16 @@ export class DurableWindows<T> {
       part.hold.add(envelope);
       return part.engine.progress({ topic, partition }, eventTimeMs, nowMs);
     }
-    const origin = envelope.meta.headers[ORIGIN_HEADER];
+    const { origin } = envelope;
     let clock: TopicPartition = envelope.meta;
     if (origin !== undefined) {
-      const [topic, partition, upstream] = splitOrigin(origin);
-      const from = partitionKey(topic, partition);
-      clock = { topic, partition };
+      clock = origin;
       if (offset > part.applied) {
-        const mark = part.marks.get(from);
+        const mark = part.marks.get(origin.key);
         part.applied = offset;
         part.dirty = true;
-        if (mark !== undefined && upstream <= mark) return this.#skip(envelope);
-        part.marks.set(from, upstream);
+        if (mark !== undefined && origin.offset <= mark) return this.#skip(envelope);
+        part.marks.set(origin.key, origin.offset);
       }
     }
     if (offset > part.applied) part.applied = offset;

@@ -12,7 +12,8 @@
  * repartition partition: the durable window applies each record once by that order.
  */
 import { murmur2 } from '@platformatic/kafka';
-import type { Envelope } from '../core/envelope.ts';
+import type { Envelope, RecordOrigin } from '../core/envelope.ts';
+import { partitionKey, PartitionKeys } from '../core/partition.ts';
 import { SinkPermanentError } from '../core/errors.ts';
 import { stringifyJson } from '../core/json.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
@@ -109,14 +110,19 @@ export class RepartitionSink implements Sink<unknown> {
   pack(batch: readonly Envelope<unknown>[]): Outgoing[] {
     const { topic, keyOf, unpacked } = this.#o;
     const out: Outgoing[] = [];
-    const open = new Map<string, Pack>();
+    // The open packs by upstream partition (`topic:partition`), then by target partition.
+    const open = new Map<string, Map<number, Pack>>();
+    const origins = new PartitionKeys();
     const close = (pack: Pack) => {
-      open.delete(`${pack.partition}|${pack.origin}`);
+      open.get(pack.origin)?.delete(pack.partition);
       const value = Buffer.from(`{"o":${JSON.stringify(pack.origin)},"r":[${pack.entries.join(',')}]}`);
       out.push({ record: { topic, partition: pack.partition, key: null, value, headers: this.#headers }, envelopes: pack.envelopes });
     };
     const closeFor = (partition: number) => {
-      for (const pack of [...open.values()]) if (pack.partition === partition) close(pack);
+      for (const packs of open.values()) {
+        const pack = packs.get(partition);
+        if (pack !== undefined) close(pack);
+      }
     };
     for (const envelope of batch) {
       const alone = unpacked?.(envelope);
@@ -135,22 +141,23 @@ export class RepartitionSink implements Sink<unknown> {
         this.#context.deadLetter(envelope, new SinkPermanentError(reason, { cause: error, stepId: this.id, summary: reason }), this.id);
         continue;
       }
-      const origin = `${envelope.meta.topic}:${envelope.meta.partition}`;
-      const slot = `${partition}|${origin}`;
-      let pack = open.get(slot);
+      const origin = origins.of(envelope.meta.topic, envelope.meta.partition);
+      let packs = open.get(origin);
+      if (packs === undefined) open.set(origin, (packs = new Map()));
+      let pack = packs.get(partition);
       if (pack !== undefined && (pack.entries.length >= PACK_SLOTS || pack.bytes + entry.length > PACK_MAX_BYTES)) {
         close(pack);
         pack = undefined;
       }
       if (pack === undefined) {
         pack = { partition, origin, entries: [], envelopes: [], bytes: 0 };
-        open.set(slot, pack);
+        packs.set(partition, pack);
       }
       pack.entries.push(entry);
       pack.envelopes.push(envelope);
       pack.bytes += entry.length + 1;
     }
-    for (const pack of [...open.values()]) close(pack);
+    for (const packs of open.values()) for (const pack of [...packs.values()]) close(pack);
     return out;
   }
 
@@ -175,8 +182,8 @@ export class RepartitionSink implements Sink<unknown> {
 
 /** One record read back from a pack. */
 export interface PackedRecord {
-  /** `topic:partition:offset` where it was read before repartitioning. */
-  readonly origin: string;
+  /** Where it was read before repartitioning. */
+  readonly origin: RecordOrigin;
   readonly eventTimeMs: number | undefined;
   readonly value: unknown;
 }
@@ -188,10 +195,14 @@ export interface PackedRecord {
 export function unpack(value: Buffer): PackedRecord[] {
   const pack = JSON.parse(value.toString()) as { o?: unknown; r?: unknown };
   if (typeof pack.o !== 'string' || !Array.isArray(pack.r) || pack.r.length > PACK_SLOTS) throw new TypeError('not a repartition pack');
-  const origin = pack.o;
+  const cut = pack.o.lastIndexOf(':');
+  const topic = pack.o.slice(0, cut);
+  const partition = Number(pack.o.slice(cut + 1));
+  if (cut < 0 || !Number.isInteger(partition)) throw new TypeError('not a repartition pack origin');
+  const key = partitionKey(topic, partition);
   return pack.r.map((entry: unknown) => {
     if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[0] !== 'number') throw new TypeError('not a repartition pack entry');
     const eventTimeMs = typeof entry[1] === 'number' ? entry[1] : undefined;
-    return { origin: `${origin}:${entry[0]}`, eventTimeMs, value: entry[2] as unknown };
+    return { origin: { topic, partition, key, offset: entry[0] }, eventTimeMs, value: entry[2] as unknown };
   });
 }

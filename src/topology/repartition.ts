@@ -3,16 +3,16 @@
  * through an internal topic keyed by the step's key (the Kafka Streams design), so that every key
  * has one owner across instances and its state moves with that topic's partitions.
  */
-import { asyncScheduler, EMPTY, from, mergeMap, Observable, of, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
-import { partitionKey } from '../core/partition.ts';
+import { NO_HEADERS, partitionKey } from '../core/partition.ts';
 import { stepKind } from './kinds/index.ts';
 import type { InternalTopic } from './kinds/kind.ts';
 import { NOOP_LEASE } from '../core/envelope.ts';
 import { DecodeError } from '../core/errors.ts';
 import { compileKey } from '../core/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
-import type { Envelope } from '../core/envelope.ts';
+import type { Envelope, RecordOrigin } from '../core/envelope.ts';
 import { PACK_HEADER, PACK_SLOTS, RepartitionSink, unpack } from '../sinks/repartition-pack.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import type { ValidStep, ValidTopology } from './types.ts';
@@ -33,8 +33,8 @@ export function internalTopicsOf(topology: ValidTopology): InternalTopic[] {
 /**
  * Writes a step's input to its repartition topic and reads it back: returns the stream the step
  * consumes and the writer to subscribe with the pipeline's sinks. Records travel in packs (see
- * `sinks/repartition-pack.ts`); read back, each carries where it was read (`tributary.origin`, so a
- * record written twice after a replay is applied once) and its event time (`tributary.event-time`).
+ * `sinks/repartition-pack.ts`); read back, each carries where it was read (`origin`, so a record
+ * written twice after a replay is applied once) and its event time.
  * Every `markerIntervalMs`, each upstream partition whose newest event time moved is announced to
  * every partition of the topic by a watermark marker (`tributary.watermark`), so a reader's
  * watermark waits for upstream partitions, not for the keys they happen to send it.
@@ -71,46 +71,63 @@ export function repartition(
     ctx.sinkContext,
   );
   const writer = marked.pipe(ctx.toSink(sink));
-  const records = input.pipe(
-    mergeMap((envelope) => {
-      const { meta } = envelope;
-      const offset = meta.offset * PACK_SLOTS;
-      if (meta.headers[WATERMARK_HEADER] !== undefined) return of({ ...envelope, meta: { ...meta, offset } } as AnyEnvelope);
-      // One record as written before packs (an upgrade's records still in the topic).
-      if (meta.headers[PACK_HEADER] === undefined) {
-        try {
-          const value: unknown = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
+  const records = new Observable<AnyEnvelope>((subscriber) =>
+    input.subscribe({
+      next: (envelope) => {
+        const { meta } = envelope;
+        const offset = meta.offset * PACK_SLOTS;
+        if (meta.headers[WATERMARK_HEADER] !== undefined) return subscriber.next({ ...envelope, meta: { ...meta, offset } });
+        // One record as written before packs (an upgrade's records still in the topic).
+        if (meta.headers[PACK_HEADER] === undefined) {
+          let value: unknown;
+          try {
+            value = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
+          } catch (error) {
+            return ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+          }
           const eventTime = Number(meta.headers[EVENT_TIME_HEADER]);
-          return of({ ...envelope, value, meta: { ...meta, offset }, ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}) } as AnyEnvelope);
-        } catch (error) {
-          ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
-          return EMPTY;
+          const origin = originOf(meta.headers[ORIGIN_HEADER]);
+          return subscriber.next({
+            value,
+            meta: { ...meta, offset },
+            lease: envelope.lease,
+            ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}),
+            ...(origin === undefined ? {} : { origin }),
+          });
         }
-      }
-      let packed;
-      try {
-        packed = unpack(envelope.value ?? Buffer.alloc(0));
-      } catch (error) {
-        ctx.deadLetter(envelope, new DecodeError(`${topic}: not a pack Tributary wrote`, { cause: error, stepId: step.id }), step.id);
-        return EMPTY;
-      }
-      if (packed.length === 0) {
-        envelope.lease.release();
-        return EMPTY;
-      }
-      // The pack's one lease covers all of its records.
-      envelope.lease.retain(packed.length - 1);
-      return from(
-        packed.map(({ origin, eventTimeMs, value }, i): AnyEnvelope => {
-          const headers: Record<string, string> = { [ORIGIN_HEADER]: origin };
-          if (eventTimeMs !== undefined) headers[EVENT_TIME_HEADER] = String(eventTimeMs);
-          const unpacked = { ...meta, offset: offset + i, key: null, headers };
-          return eventTimeMs === undefined ? { value, meta: unpacked, lease: envelope.lease } : { value, meta: unpacked, lease: envelope.lease, eventTimeMs };
-        }),
-      );
+        let packed;
+        try {
+          packed = unpack(envelope.value ?? Buffer.alloc(0));
+        } catch (error) {
+          return ctx.deadLetter(envelope, new DecodeError(`${topic}: not a pack Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+        }
+        if (packed.length === 0) return envelope.lease.release();
+        // The pack's one lease covers all of its records.
+        envelope.lease.retain(packed.length - 1);
+        const { lease } = envelope;
+        for (let i = 0; i < packed.length; i++) {
+          const { origin, eventTimeMs, value } = packed[i] as (typeof packed)[number];
+          const unpacked = { ...meta, offset: offset + i, key: null, headers: NO_HEADERS };
+          subscriber.next(eventTimeMs === undefined ? { value, meta: unpacked, lease, origin } : { value, meta: unpacked, lease, eventTimeMs, origin });
+        }
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => subscriber.complete(),
     }),
   );
   return { topic, writer, records };
+}
+
+/** `topic:partition:offset` (the header of a record written before packs) as an origin. */
+function originOf(header: string | undefined): RecordOrigin | undefined {
+  if (header === undefined) return undefined;
+  const last = header.lastIndexOf(':');
+  const middle = header.lastIndexOf(':', last - 1);
+  const topic = header.slice(0, middle);
+  const partition = Number(header.slice(middle + 1, last));
+  const offset = Number(header.slice(last + 1));
+  if (middle < 0 || !Number.isInteger(partition) || !Number.isInteger(offset)) return undefined;
+  return { topic, partition, key: partitionKey(topic, partition), offset };
 }
 
 /** What a watermark marker envelope carries: the repartition partition it goes to and the upstream time. */

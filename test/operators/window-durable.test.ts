@@ -1,7 +1,7 @@
 import { BehaviorSubject, Subject, asyncScheduler } from 'rxjs';
 import type { TopicPartition } from '../../src/core/partition.ts';
 import { describe, expect, it } from 'vitest';
-import { ORIGIN_HEADER, WATERMARK_HEADER } from '../../src/core/state.ts';
+import { WATERMARK_HEADER } from '../../src/core/state.ts';
 import { count, distinct, eventTimeFromField, sum, tumbling, window, type WindowOptions } from '../../src/operators/window.ts';
 import type { Aggregator } from '../../src/operators/aggregators.ts';
 import { CountingLease, envelopeOf, type Envelope, type Lease, type Routed } from '../../src/core/envelope.ts';
@@ -86,11 +86,17 @@ function start(changelog: MemoryChangelog | undefined, observed: Observed): Inca
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** The envelope as read from a repartition topic, its upstream record at `origin` (`topic:partition:offset`). */
+function from<T>(origin: string, envelope: Envelope<T>): Envelope<T> {
+  const [topic, partition, offset] = origin.split(':') as [string, string, string];
+  return { ...envelope, origin: { topic, partition: Number(partition), key: `${topic}:${partition}`, offset: Number(offset) } };
+}
+
 function envelopes(events: readonly Ev[], origin?: (i: number) => string): { envelope: Envelope<Ev>; lease: CountingLease }[] {
   return events.map((value, offset) => {
     const lease = new CountingLease();
-    const headers: Record<string, string> = origin === undefined ? {} : { [ORIGIN_HEADER]: origin(offset) };
-    return { envelope: envelopeOf(value, { topic: 'rep', partition: 0, offset, headers }, lease), lease };
+    const envelope = envelopeOf(value, { topic: 'rep', partition: 0, offset }, lease);
+    return { envelope: origin === undefined ? envelope : from(origin(offset), envelope), lease };
   });
 }
 
@@ -206,8 +212,7 @@ describe('window with durable state: crashes and replays', () => {
     const { input, results, starts, stop } = countingGames({ origins: [{ topic: 'up', partition: 0 }, { topic: 'up', partition: 1 }] });
     let offset = 0;
     for (let i = 0; i < 200; i++) {
-      const headers = { [ORIGIN_HEADER]: `up:0:${i}` };
-      input.next(envelopeOf({ id: `e${i}`, game: 'g', user: 'u', t: i * 1000, amount: 0 }, { topic: 'rep', partition: 0, offset: offset++, headers }, new CountingLease()));
+      input.next(from(`up:0:${i}`, envelopeOf({ id: `e${i}`, game: 'g', user: 'u', t: i * 1000, amount: 0 }, { topic: 'rep', partition: 0, offset: offset++ }, new CountingLease())));
     }
     await tick();
     expect(results).toEqual([]); // up:1 has said nothing: the watermark waits
@@ -219,13 +224,12 @@ describe('window with durable state: crashes and replays', () => {
   it('a paused repartition partition does not freeze the watermark (only upstream partitions are clocks)', async () => {
     const flow = new Subject<{ paused: boolean; partitions: readonly TopicPartition[] }>();
     const { input, starts, stop } = countingGames({ origins: [{ topic: 'up', partition: 0 }], flow });
-    input.next(envelopeOf({ id: 'e0', game: 'g', user: 'u', t: 0, amount: 0 }, { topic: 'rep', partition: 0, offset: 0, headers: { [ORIGIN_HEADER]: 'up:0:0' } }, new CountingLease()));
+    input.next(from('up:0:0', envelopeOf({ id: 'e0', game: 'g', user: 'u', t: 0, amount: 0 }, { topic: 'rep', partition: 0, offset: 0 }, new CountingLease())));
     await tick();
     flow.next({ paused: true, partitions: [{ topic: 'rep', partition: 0 }, { topic: 'up', partition: 0 }] }); // backpressure
     flow.next({ paused: false, partitions: [{ topic: 'rep', partition: 0 }, { topic: 'up', partition: 0 }] });
     for (let i = 1; i < 4; i++) {
-      const headers = { [ORIGIN_HEADER]: `up:0:${i}` };
-      input.next(envelopeOf({ id: `e${i}`, game: 'g', user: 'u', t: i * MINUTE, amount: 0 }, { topic: 'rep', partition: 0, offset: i, headers }, new CountingLease()));
+      input.next(from(`up:0:${i}`, envelopeOf({ id: `e${i}`, game: 'g', user: 'u', t: i * MINUTE, amount: 0 }, { topic: 'rep', partition: 0, offset: i }, new CountingLease())));
     }
     expect(starts()).toEqual([0, MINUTE, 2 * MINUTE]);
     stop();

@@ -26,6 +26,12 @@ function sink(producer = new FakeProducer()) {
   return { s, dead, producer };
 }
 
+/** A read-back record's origin as `topic:partition:offset`, checking its partition key on the way. */
+const origins = ({ origin }: { origin: { topic: string; partition: number; key: string; offset: number } }): string => {
+  expect(origin.key).toBe(`${origin.topic}:${origin.partition}`);
+  return `${origin.key}:${origin.offset}`;
+};
+
 const record = (k: string, offset: number, partition = 0, eventTimeMs?: number) =>
   envelopeOf<unknown>({ k, n: offset }, { topic: 'in', partition, offset }, new CountingLease(), eventTimeMs);
 
@@ -41,7 +47,7 @@ describe('RepartitionSink', () => {
     const batch = [record('a', 10, 0, 1000), record('b', 11, 0), record('a', 12, 0, 1002), record('a', 5, 1, 999)];
     await s.write(batch);
     expect(producer.sent.every((r) => r.headers[PACK_HEADER] === '1' && r.key === null)).toBe(true);
-    const read = producer.sent.flatMap((r) => unpack(r.value as Buffer).map((u) => ({ partition: r.partition, ...u })));
+    const read = producer.sent.flatMap((r) => unpack(r.value as Buffer).map((u) => ({ partition: r.partition, ...u, origin: origins(u) })));
     expect(read).toHaveLength(4);
     const fromA = read.filter((r) => (r.value as { k: string }).k === 'a');
     expect(new Set(fromA.map((r) => r.partition))).toEqual(new Set([partitionOf('a', 4)]));
@@ -58,7 +64,7 @@ describe('RepartitionSink', () => {
     const target = partitionOf('a', 4);
     await s.write([record('a', 1), envelopeOf<unknown>({ m: target }), record('a', 2)]);
     const toTarget = producer.sent.filter((r) => r.partition === target);
-    expect(toTarget.map((r) => (r.headers[MARKER] === undefined ? unpack(r.value as Buffer).map((u) => u.origin) : 'marker'))).toEqual([['in:0:1'], 'marker', ['in:0:2']]);
+    expect(toTarget.map((r) => (r.headers[MARKER] === undefined ? unpack(r.value as Buffer).map(origins) : 'marker'))).toEqual([['in:0:1'], 'marker', ['in:0:2']]);
   });
 
   it(`closes a pack at ${PACK_SLOTS} records`, async () => {
@@ -74,7 +80,7 @@ describe('RepartitionSink', () => {
     const bad = envelopeOf<unknown>(cyclic, { topic: 'in', partition: 0, offset: 3 }, new CountingLease());
     await s.write([record('a', 2), bad, record('a', 4)]);
     expect(dead.map((d) => d.envelope)).toEqual([bad]);
-    expect(producer.sent.flatMap((r) => unpack(r.value as Buffer).map((u) => u.origin))).toEqual(['in:0:2', 'in:0:4']);
+    expect(producer.sent.flatMap((r) => unpack(r.value as Buffer).map(origins))).toEqual(['in:0:2', 'in:0:4']);
   });
 
   it('sends every record of a pack the broker refuses to dead letters', async () => {
@@ -88,6 +94,7 @@ describe('RepartitionSink', () => {
   it('refuses a value that is not a pack', () => {
     expect(() => unpack(Buffer.from('{"k":"a"}'))).toThrow(TypeError);
     expect(() => unpack(Buffer.from('{"o":"in:0","r":[[1,2]]}'))).toThrow(TypeError);
+    expect(() => unpack(Buffer.from('{"o":"in","r":[[1,2,{}]]}'))).toThrow(TypeError);
     expect(() => unpack(Buffer.from('not json'))).toThrow(SyntaxError);
   });
 });
