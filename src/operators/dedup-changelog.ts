@@ -2,6 +2,9 @@ import type { Changelog, ChangelogEntry } from '../core/state.ts';
 import { partitionKey, PartitionKeys, type TopicPartition } from '../core/partition.ts';
 import type { DedupClaim, DedupStore, DedupVerdict } from './dedup-store.ts';
 
+/** The verdict on a key claimed by (or already held by) the claimant itself. */
+const UNIQUE: DedupVerdict = Object.freeze({ duplicate: false });
+
 /** Marks a changelog record holding several claims. */
 const PACK_PREFIX = '@';
 
@@ -54,30 +57,35 @@ export class ChangelogDedupStore implements DedupStore {
       () => {},
     );
     await turn;
-    const packs = new Map<Part, { origin: TopicPartition & { offset: number }; claims: [string, number, number][] }>();
-    const verdicts = claims.map(({ key, origin }, i): DedupVerdict => {
+    // One changelog record per partition and call, its JSON written as the claims are judged.
+    const packs = new Map<Part, { origin: TopicPartition & { offset: number }; json: string }>();
+    const expiresAt = clock.nowMs + clock.ttlMs;
+    const verdicts: DedupVerdict[] = new Array(claims.length);
+    for (let i = 0; i < claims.length; i++) {
+      const { key, origin } = claims[i] as DedupClaim;
       const part = parts[i] as Part;
       const held = part.keys.get(key);
       if (held !== undefined && held.expiresAt > clock.nowMs) {
-        return { duplicate: held.offset !== origin.offset, owner: { ...origin, offset: held.offset } };
+        verdicts[i] = held.offset === origin.offset ? UNIQUE : { duplicate: true, owner: { topic: origin.topic, partition: origin.partition, offset: held.offset } };
+        continue;
       }
-      const expiresAt = clock.nowMs + clock.ttlMs;
       if (held === undefined) this.#size++;
       else part.keys.delete(key); // re-inserted last: claims stay in expiry order
       part.keys.set(key, { offset: origin.offset, expiresAt });
-      let pack = packs.get(part);
-      if (pack === undefined) packs.set(part, (pack = { origin, claims: [] }));
-      pack.claims.push([key, origin.offset, expiresAt]);
-      return { duplicate: false, owner: origin };
-    });
+      const claim = `[${JSON.stringify(key)},${origin.offset},${expiresAt}]`;
+      const pack = packs.get(part);
+      if (pack === undefined) packs.set(part, { origin, json: claim });
+      else pack.json += `,${claim}`;
+      verdicts[i] = UNIQUE;
+    }
     if (this.#size > this.#maxKeys) this.#evict(clock.nowMs);
-    // One changelog record per partition and call. Its name is never reused: compaction must not
-    // drop a pack for a later one that holds fewer of its claims (retention deletes them all).
+    // Its name is never reused: compaction must not drop a pack for a later one that holds fewer of
+    // its claims (retention deletes them all).
     const write = `${this.#writer}.${this.#writes++}`;
-    const entries: ChangelogEntry[] = [...packs.values()].map(({ origin, claims: packed }) => ({
+    const entries: ChangelogEntry[] = [...packs.values()].map(({ origin, json }) => ({
       partition: origin.partition,
       key: `${partitionKey(origin.topic, origin.partition)}|${PACK_PREFIX}${origin.offset}.${write}`,
-      value: Buffer.from(JSON.stringify(packed)),
+      value: Buffer.from(`[${json}]`),
     }));
     if (entries.length > 0) await this.#changelog.write(entries);
     return verdicts;

@@ -1,11 +1,11 @@
 import type { LRUCache } from 'lru-cache';
 import type { SchedulerLike } from 'rxjs';
 import type { Envelope } from '../core/envelope.ts';
-import type { DedupOrigin, DedupStore, DedupVerdict } from './dedup-store.ts';
+import type { DedupClaim, DedupOrigin, DedupStore, DedupVerdict } from './dedup-store.ts';
 
-interface Slot<T> {
+/** A record waiting for its verdict; it is its own claim (its origin is its metadata). */
+interface Slot<T> extends DedupClaim {
   readonly envelope: Envelope<T>;
-  readonly key: string;
   /** `true` unique, `false` duplicate, `undefined` waiting for the store, `revoked` never asked. */
   verdict: boolean | 'revoked' | undefined;
 }
@@ -45,7 +45,7 @@ export class OrderedClaims<T> {
 
   add(envelope: Envelope<T>, key: string, verdict: boolean | undefined): void {
     if (verdict !== undefined && this.#head === this.#queue.length) return this.#context.emit(envelope, !verdict);
-    const slot: Slot<T> = { envelope, key, verdict };
+    const slot: Slot<T> = { envelope, key, origin: envelope.meta, verdict };
     this.#queue.push(slot);
     if (verdict !== undefined) return;
     this.#misses.push(slot);
@@ -83,9 +83,8 @@ export class OrderedClaims<T> {
         this.#checkIdle();
         continue;
       }
-      const request = batch.map(({ key, envelope: { meta } }) => ({ key, origin: { topic: meta.topic, partition: meta.partition, offset: meta.offset } }));
       this.#inFlight += 1;
-      this.#store.claim(request, { nowMs: scheduler.now(), ttlMs }).then(
+      this.#store.claim(batch, { nowMs: scheduler.now(), ttlMs }).then(
         (verdicts) => this.#settle(batch, verdicts),
         (error: unknown) => {
           this.#inFlight -= 1;
@@ -103,7 +102,8 @@ export class OrderedClaims<T> {
       const verdict = verdicts[i] as DedupVerdict;
       slot.verdict = !verdict.duplicate;
       // The store knows who holds the key: remember that holder rather than our tentative claim.
-      this.#context.seen?.set(slot.key, verdict.owner);
+      const { topic, partition, offset } = slot.origin;
+      this.#context.seen?.set(slot.key, verdict.owner ?? { topic, partition, offset });
     });
     this.#drain();
     this.#flush();

@@ -22,8 +22,8 @@ export interface DedupClaim {
 export interface DedupVerdict {
   /** True when another record holds the key. A replay of the holder itself is not a duplicate. */
   readonly duplicate: boolean;
-  /** The record that holds the key (the claimant's own origin when it is not a duplicate). */
-  readonly owner: DedupOrigin;
+  /** The record that holds the key; absent when that is the claimant itself. */
+  readonly owner?: DedupOrigin;
 }
 
 /**
@@ -116,7 +116,7 @@ export class DynamoDedupStore implements DedupStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        return { duplicate: false, owner: claim.origin };
+        return { duplicate: false };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         const item = error.Item ?? (await this.#read(pk));
