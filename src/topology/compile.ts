@@ -75,13 +75,13 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       const existing = shared.get(id);
       if (existing) return existing;
       let raw: NodeOutput;
+      let mainTag: string | undefined;
       const source = sourceById.get(id);
       if (source) {
         raw = byTopic(source.topics) as NodeOutput;
       } else {
         const step = stepById.get(id) as ValidStep;
         const kind = stepKind(step);
-        const mainTag = kind.mainTag;
         const recordsIn = ctx.metrics.counter('records_in_total', { step: id });
         let inputs = step.from.map((ref) => streamOf(ref).pipe(tap(() => recordsIn.inc())));
         let ownDeps = stepDeps;
@@ -100,15 +100,17 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
           );
           ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id), upstreamTopics: () => new Set([through.topic]), origins };
         }
-        raw = compileStep(step, inputs, ownDeps, sourceInputs(step, sourceById)).pipe(
-          rxMap((item) => (mainTag !== undefined && isRouted(item) && item.output === mainTag ? item.envelope : item)),
-        );
+        raw = compileStep(step, inputs, ownDeps, sourceInputs(step, sourceById));
+        mainTag = kind.mainTag;
       }
       const recordsOut = ctx.metrics.counter('records_out_total', { step: id });
+      // One hop per record: the main output untagged, counted, its lease retained per reader.
       const out = raw.pipe(
-        tap((item) => {
+        rxMap((tagged) => {
+          const item = mainTag !== undefined && isRouted(tagged) && tagged.output === mainTag ? tagged.envelope : tagged;
           recordsOut.inc();
           fanOut(item, id, consumers);
+          return item;
         }),
         share(),
       );
