@@ -5,7 +5,7 @@
  */
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
-import { NO_HEADERS, partitionKey } from '../core/partition.ts';
+import { NO_HEADERS, partitionKey, PartitionKeys } from '../core/partition.ts';
 import { stepKind } from './kinds/index.ts';
 import type { InternalTopic } from './kinds/kind.ts';
 import { NOOP_LEASE } from '../core/envelope.ts';
@@ -165,6 +165,7 @@ export function progressNode(topology: ValidTopology, step: ValidStep): string |
 function withMarkers(upstream: Observable<AnyEnvelope>, progress: Observable<AnyEnvelope>, partitions: number, scheduler: SchedulerLike, intervalMs: number): Observable<AnyEnvelope> {
   return new Observable<AnyEnvelope>((subscriber) => {
     const newest = new Map<string, { topic: string; partition: number; eventTimeMs: number; sent: boolean }>();
+    const keys = new PartitionKeys();
     const announce = () => {
       for (const origin of newest.values()) {
         if (origin.sent) continue;
@@ -182,7 +183,7 @@ function withMarkers(upstream: Observable<AnyEnvelope>, progress: Observable<Any
     const track = (envelope: AnyEnvelope) => {
       const time = envelope.eventTimeMs;
       if (time === undefined) return;
-      const key = partitionKey(envelope.meta.topic, envelope.meta.partition);
+      const key = keys.of(envelope.meta.topic, envelope.meta.partition);
       const origin = newest.get(key);
       if (origin === undefined) newest.set(key, { topic: envelope.meta.topic, partition: envelope.meta.partition, eventTimeMs: time, sent: false });
       else if (time > origin.eventTimeMs) {
