@@ -116,7 +116,8 @@ export class DynamoDedupStore implements DedupStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        return { duplicate: false };
+        const { topic, partition, offset } = claim.origin; // not the claimant's metadata object: the LRU keeps the owner
+        return { duplicate: false, owner: { topic, partition, offset } };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         const item = error.Item ?? (await this.#read(pk));

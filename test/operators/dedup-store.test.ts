@@ -36,7 +36,7 @@ describe('DynamoDedupStore (unit)', () => {
     const { client, sent } = fakeClient((_command, call) => (call === 1 ? conditionFailed() : {}));
     const store = new DynamoDedupStore({ client, tableName: 'dedup' });
     expect(await store.claim([{ key: 'a', origin: { topic: 't', partition: 0, offset: 1 } }], clock)).toEqual([
-      { duplicate: false },
+      { duplicate: false, owner: { topic: 't', partition: 0, offset: 1 } },
     ]);
     expect(sent).toEqual([PutItemCommand.name, GetItemCommand.name, PutItemCommand.name]);
   });
