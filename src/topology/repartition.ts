@@ -71,50 +71,58 @@ export function repartition(
     ctx.sinkContext,
   );
   const writer = marked.pipe(ctx.toSink(sink));
-  const records = new Observable<AnyEnvelope>((subscriber) =>
-    input.subscribe({
-      next: (envelope) => {
-        const { meta } = envelope;
-        const offset = meta.offset * PACK_SLOTS;
-        if (meta.headers[WATERMARK_HEADER] !== undefined) return subscriber.next({ ...envelope, meta: { ...meta, offset } });
-        // One record as written before packs (an upgrade's records still in the topic).
-        if (meta.headers[PACK_HEADER] === undefined) {
-          let value: unknown;
-          try {
-            value = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
-          } catch (error) {
-            return ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
-          }
-          const eventTime = Number(meta.headers[EVENT_TIME_HEADER]);
-          const origin = originOf(meta.headers[ORIGIN_HEADER]);
-          return subscriber.next({
-            value,
-            meta: { ...meta, offset },
-            lease: envelope.lease,
-            ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}),
-            ...(origin === undefined ? {} : { origin }),
-          });
-        }
-        let packed;
+  const records = new Observable<AnyEnvelope>((subscriber) => {
+    const read = (envelope: Envelope<Buffer | null>): void => {
+      const { meta } = envelope;
+      const offset = meta.offset * PACK_SLOTS;
+      if (meta.headers[WATERMARK_HEADER] !== undefined) return subscriber.next({ ...envelope, meta: { ...meta, offset } });
+      // One record as written before packs (an upgrade's records still in the topic).
+      if (meta.headers[PACK_HEADER] === undefined) {
+        let value: unknown;
         try {
-          packed = unpack(envelope.value ?? Buffer.alloc(0));
+          value = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
         } catch (error) {
-          return ctx.deadLetter(envelope, new DecodeError(`${topic}: not a pack Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+          return ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
         }
-        if (packed.length === 0) return envelope.lease.release();
-        // The pack's one lease covers all of its records.
-        envelope.lease.retain(packed.length - 1);
-        const { lease } = envelope;
-        for (let i = 0; i < packed.length; i++) {
-          const { origin, eventTimeMs, value } = packed[i] as (typeof packed)[number];
-          const unpacked = { ...meta, offset: offset + i, key: null, headers: NO_HEADERS };
-          subscriber.next(eventTimeMs === undefined ? { value, meta: unpacked, lease, origin } : { value, meta: unpacked, lease, eventTimeMs, origin });
+        const eventTime = Number(meta.headers[EVENT_TIME_HEADER]);
+        const origin = originOf(meta.headers[ORIGIN_HEADER]);
+        return subscriber.next({
+          value,
+          meta: { ...meta, offset },
+          lease: envelope.lease,
+          ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}),
+          ...(origin === undefined ? {} : { origin }),
+        });
+      }
+      let packed;
+      try {
+        packed = unpack(envelope.value ?? Buffer.alloc(0));
+      } catch (error) {
+        return ctx.deadLetter(envelope, new DecodeError(`${topic}: not a pack Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+      }
+      if (packed.length === 0) return envelope.lease.release();
+      // The pack's one lease covers all of its records.
+      envelope.lease.retain(packed.length - 1);
+      const { lease } = envelope;
+      for (let i = 0; i < packed.length; i++) {
+        const { origin, eventTimeMs, value } = packed[i] as (typeof packed)[number];
+        const unpacked = { ...meta, offset: offset + i, key: null, headers: NO_HEADERS };
+        subscriber.next(eventTimeMs === undefined ? { value, meta: unpacked, lease, origin } : { value, meta: unpacked, lease, eventTimeMs, origin });
+      }
+    };
+    return input.subscribe({
+      next: (envelope) => {
+        // A step that throws fails the stream, as it did through mergeMap (not an unhandled error).
+        try {
+          read(envelope);
+        } catch (error) {
+          subscriber.error(error);
         }
       },
       error: (error: unknown) => subscriber.error(error),
       complete: () => subscriber.complete(),
-    }),
-  );
+    });
+  });
   return { topic, writer, records };
 }
 
