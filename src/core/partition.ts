@@ -18,6 +18,17 @@ export function partitionKey(topic: string, partition: number): string {
 }
 
 /**
+ * `topic:partition:number` (a partition key and an offset or a time; a topic name may itself hold
+ * colons) as its parts; NaN numbers for text with fewer than two colons.
+ */
+export function splitPartitionNumber(text: string): [topic: string, partition: number, n: number] {
+  const last = text.lastIndexOf(':');
+  const middle = last <= 0 ? -1 : text.lastIndexOf(':', last - 1);
+  if (middle < 0) return [text, Number.NaN, Number.NaN];
+  return [text.slice(0, middle), Number(text.slice(middle + 1, last)), Number(text.slice(last + 1))];
+}
+
+/**
  * `partitionKey` for a run of records that mostly share a partition (a fetched batch): the last key
  * is reused instead of built again per record.
  */

@@ -1,7 +1,7 @@
 import { WATERMARK_HEADER, type Changelog, type StateSnapshot } from '../core/state.ts';
 import { LeaseHold, NOOP_LEASE, type Envelope, type Routed } from '../core/envelope.ts';
 import type { Metrics } from '../core/metrics.ts';
-import { partitionKey, type TopicPartition } from '../core/partition.ts';
+import { partitionKey, splitPartitionNumber, type TopicPartition } from '../core/partition.ts';
 import { DurableParts, trackedLease, type DurableHooks, type Part } from './durable-internals.ts';
 import { WindowEngine, type EngineConfig, type LeasePolicy, type SavedWindow } from './window-internals.ts';
 import type { OpenWindow } from './window-store-internals.ts';
@@ -129,7 +129,7 @@ export class DurableWindows<T> {
     if (offset <= part.applied && !part.out.has(offset)) return this.#skip(envelope);
     const marker = envelope.meta.headers[WATERMARK_HEADER];
     if (marker !== undefined) {
-      const [topic, partition, eventTimeMs] = splitOrigin(marker);
+      const [topic, partition, eventTimeMs] = splitPartitionNumber(marker);
       part.applied = offset;
       part.dirty = true;
       part.hold.add(envelope);
@@ -201,11 +201,4 @@ export class DurableWindows<T> {
     // The restored watermark is in force before the first replayed record is placed.
     part.engine.advance(this.#hooks.now());
   }
-}
-
-/** `topic:partition:number` (a topic name may itself hold colons). */
-function splitOrigin(text: string): [string, number, number] {
-  const last = text.lastIndexOf(':');
-  const middle = text.lastIndexOf(':', last - 1);
-  return [text.slice(0, middle), Number(text.slice(middle + 1, last)), Number(text.slice(last + 1))];
 }

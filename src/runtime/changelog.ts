@@ -225,22 +225,27 @@ function tooFewPartitions(name: string, count: number, partitions: number): stri
 
 /** Partition counts of topics known to exist; a broker that does not know one yet is asked again. */
 async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
-  let counts = new Map<string, number>();
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const metadata = await admin.metadata({ topics: [...topics] }).catch(() => undefined);
-    counts = new Map([...(metadata?.topics ?? [])].map(([name, t]) => [name, t.partitionsCount]));
-    if (topics.every((topic) => (counts.get(topic) ?? 0) > 0)) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return counts;
+  return poll(
+    async () => {
+      const metadata = await admin.metadata({ topics: [...topics] }).catch(() => undefined);
+      return new Map([...(metadata?.topics ?? [])].map(([name, t]) => [name, t.partitionsCount]));
+    },
+    (counts) => topics.every((topic) => (counts.get(topic) ?? 0) > 0),
+  );
 }
 
 async function listed(admin: Admin, topic: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    if ((await admin.listTopics()).includes(topic)) return true;
+  return poll(async () => (await admin.listTopics()).includes(topic), (found) => found);
+}
+
+/** Asks up to 10 times, 500 ms apart, until `done` holds (a broker's view catching up); the last answer. */
+async function poll<T>(ask: () => Promise<T>, done: (answer: T) => boolean): Promise<T> {
+  let answer = await ask();
+  for (let attempt = 1; attempt < 10 && !done(answer); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 500));
+    answer = await ask();
   }
-  return false;
+  return answer;
 }
 
 /** Whether a client error is OFFSET_OUT_OF_RANGE (@platformatic/kafka: `apiId`, possibly nested in `errors`). */

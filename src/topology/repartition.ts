@@ -5,7 +5,7 @@
  */
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
-import { NO_HEADERS, partitionKey, PartitionKeys } from '../core/partition.ts';
+import { NO_HEADERS, partitionKey, PartitionKeys, splitPartitionNumber } from '../core/partition.ts';
 import { stepKind } from './kinds/index.ts';
 import type { InternalTopic } from './kinds/kind.ts';
 import { NOOP_LEASE } from '../core/envelope.ts';
@@ -129,12 +129,8 @@ export function repartition(
 /** `topic:partition:offset` (the header of a record written before packs) as an origin. */
 function originOf(header: string | undefined): RecordOrigin | undefined {
   if (header === undefined) return undefined;
-  const last = header.lastIndexOf(':');
-  const middle = header.lastIndexOf(':', last - 1);
-  const topic = header.slice(0, middle);
-  const partition = Number(header.slice(middle + 1, last));
-  const offset = Number(header.slice(last + 1));
-  if (middle < 0 || !Number.isInteger(partition) || !Number.isInteger(offset)) return undefined;
+  const [topic, partition, offset] = splitPartitionNumber(header);
+  if (!Number.isInteger(partition) || !Number.isInteger(offset)) return undefined;
   return { topic, partition, key: partitionKey(topic, partition), offset };
 }
 
