@@ -26,6 +26,8 @@ describe('crash safety', () => {
     await produce(brokers, topic, jsonRecords(N));
     const env = { TOPIC: topic, DLQ: dlq, GROUP: uniqueName('crash'), FILE: file, TABLE: table, COMMIT_MS: '500' };
     const distinct = () => new Set(readFileSink(file).lines.map((l) => l.split(':')[2])).size;
+    const stuck = async (stage: string, target: number, output: string) =>
+      `${stage}: table ${await countItems(table)} items, file ${distinct()} distinct ids, waiting for ${target}; child output:\n${output.slice(-3000)}`;
 
     const kills: { itemsAtKill: number; delayMs: number }[] = [];
     for (let k = 1; k <= KILLS; k++) {
@@ -35,7 +37,7 @@ describe('crash safety', () => {
       // Kill around the k-th quarter of the work (by the slower, idempotent sink), and only after this
       // run made progress of its own, at a random moment.
       const target = Math.min(N - 200, Math.max((k * N) / (KILLS + 1) - 500, before + 300));
-      await eventually(async () => (await countItems(table)) >= target, 120_000, 50);
+      await eventually(async () => (await countItems(table)) >= target, 60_000, 50, async () => stuck(`run ${k} before its kill`, target, child.output()));
       const delayMs = Math.floor(Math.random() * 400);
       await new Promise((r) => setTimeout(r, delayMs));
       child.process.kill('SIGKILL');
@@ -46,7 +48,7 @@ describe('crash safety', () => {
 
     const last = startChild('pipeline-child.ts', env);
     await last.started;
-    await eventually(async () => distinct() >= N && (await countItems(table)) >= N, 150_000, 250);
+    await eventually(async () => distinct() >= N && (await countItems(table)) >= N, 90_000, 250, async () => stuck('the last run', N, last.output()));
     last.process.kill('SIGTERM');
     expect((await last.exit).code).toBe(0);
 
@@ -57,5 +59,7 @@ describe('crash safety', () => {
     expect(ids.size).toBe(N);
     for (let i = 0; i < N; i++) expect(ids.has(`e${i}`)).toBe(true);
     expect(await countItems(table)).toBe(N);
-  });
+    // Its own timeout: three waits of at most 60 s before the kills, 90 s for the last run, so a stuck
+    // wait fails with its stage and the child's output rather than as a test timeout.
+  }, 330_000);
 });

@@ -126,10 +126,15 @@ export class CountingSink<T = unknown> implements Sink<T> {
 }
 
 /** Resolves when `predicate()` holds, polling every `everyMs`; rejects after `timeoutMs`. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<void> {
+export async function eventually(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+  context?: () => string | Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${context ? `: ${await context()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
