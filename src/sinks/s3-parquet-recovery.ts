@@ -100,7 +100,16 @@ export class Recovery {
     const waits: Promise<unknown>[] = [];
     let slot: { offsets: DurableOffsets } | undefined;
     for (let i = 0; i < batch.length; i++) {
-      const { topic, partition } = (batch[i] as Envelope<unknown>).meta;
+      const envelope = batch[i] as Envelope<unknown>;
+      // A record of a partition revoked from this member is dropped, not written: listing for it would
+      // cache what S3 held then, and the partition's next owner writes files this cache never sees
+      // (were the partition to come back, its replay would be written a second time).
+      if (envelope.lease.revoked === true) {
+        slots[i] = REVOKED;
+        slot = undefined;
+        continue;
+      }
+      const { topic, partition } = envelope.meta;
       const dir = dirs[i] as string;
       const previous = i > 0 ? (batch[i - 1] as Envelope<unknown>).meta : undefined;
       // A batch holds runs of one partition and directory: look the cache up once per run.
@@ -126,7 +135,11 @@ export class Recovery {
     return slots.map((s) => s.offsets);
   }
 
-  /** Drops what is known of these partitions: another member may have written files for them. */
+  /**
+   * Drops what is known of these partitions: another member may have written files for them. Called
+   * when they are revoked and again when they are assigned (whatever was cached between the two is
+   * not to be trusted).
+   */
   forget(partitions: readonly { topic: string; partition: number }[]): void {
     const revoked = (e: { topic: string; partition: number }) => partitions.some((p) => p.topic === e.topic && p.partition === e.partition);
     for (const [key, entry] of this.#cache) if (revoked(entry)) this.#cache.delete(key);
@@ -177,6 +190,7 @@ export class Recovery {
 }
 
 const NONE = new DurableOffsets([]);
+const REVOKED: { offsets: DurableOffsets } = { offsets: NONE };
 
 /** The ranges named by the objects under `keyPrefix` (every page); other names are ignored. */
 export async function listRanges(client: S3Client, bucket: string, keyPrefix: string, retry: RetryOptions, extension = '.parquet'): Promise<OffsetRange[]> {

@@ -100,6 +100,11 @@ class S3ParquetSink<T> implements Sink<T> {
     this.#uploads.rebalanceEnded();
   }
 
+  /** A partition (back) on this member is listed afresh: another member may have written it meanwhile. */
+  partitionsAssigned(partitions: readonly { topic: string; partition: number }[]): void {
+    this.#recovery.forget(partitions);
+  }
+
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
     this.#recovery.forget(partitions);
     for (const file of this.#files.revoked(partitions)) this.#drop(file);

@@ -194,6 +194,11 @@ class S3RawSink implements Sink<unknown> {
     this.#uploads.rebalanceEnded();
   }
 
+  /** A partition (back) on this member is listed afresh: another member may have written it meanwhile. */
+  partitionsAssigned(partitions: readonly { topic: string; partition: number }[]): void {
+    this.#recovery.forget(partitions);
+  }
+
   partitionsRevoked(partitions: readonly { topic: string; partition: number }[]): void {
     this.#recovery.forget(partitions);
     for (const file of this.#files.revoked(partitions)) {

@@ -204,6 +204,49 @@ class PartitionLease extends CountingLease {
 }
 
 describe('s3ParquetSink revocation', () => {
+  it('does not list for records of a revoked partition, so files its next owner writes are skipped when it comes back', async () => {
+    // The rebalance storm's duplicates: records read before a revocation reached the sink after it,
+    // their listing was cached, and the partition's return replayed what another member had written.
+    const { s3, make } = bucket();
+    const a = make();
+    const ownership = { revoked: false };
+    const owned = (from: number, to: number) => range(from, to).map((e) => ({ ...e, lease: new PartitionLease(ownership) }));
+    await a.sink.write(owned(0, 3));
+    await a.sink.flush();
+    ownership.revoked = true;
+    a.sink.partitionsRevoked?.([{ topic: 'games', partition: 0 }]);
+    const listings = s3.lists;
+    const late = owned(4, 5);
+    await a.sink.write(late);
+    expect(s3.lists).toBe(listings);
+    expect(done(late)).toEqual([true, true]);
+    // b owns partition 0 now: it writes 4..7 and stops before committing them.
+    const b = make();
+    await b.sink.write(range(4, 7));
+    await b.sink.flush();
+    // Back to a, read again from the commit (4).
+    a.sink.partitionsAssigned?.([{ topic: 'games', partition: 0 }]);
+    await a.sink.write(range(4, 9));
+    await a.sink.close();
+    expect(a.skipped()).toBe(4);
+    expect(keys(s3)).toEqual([file(10, 0, 0, 3), file(10, 0, 4, 7), file(10, 0, 8, 9)]);
+  });
+
+  it('lists a partition afresh when it is assigned, whatever was cached before', async () => {
+    const { s3, make } = bucket();
+    const a = make();
+    await a.sink.write(range(0, 3));
+    await a.sink.flush();
+    // Another member writes 4..7 while a still has the partition's listing cached (no revocation heard).
+    const b = make();
+    await b.sink.write(range(4, 7));
+    await b.sink.flush();
+    a.sink.partitionsAssigned?.([{ topic: 'games', partition: 0 }]);
+    await a.sink.write(range(4, 9));
+    await a.sink.close();
+    expect(keys(s3)).toEqual([file(10, 0, 0, 3), file(10, 0, 4, 7), file(10, 0, 8, 9)]);
+  });
+
   it("drops a revoked partition's open files and its records still on their way, and writes it again once assigned", async () => {
     const { s3, make } = bucket();
     const { sink, metrics } = make();

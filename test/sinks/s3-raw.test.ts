@@ -156,6 +156,26 @@ describe('s3RawSink', () => {
     expect(keys()).toEqual([key(0, 1), key(0, 1, { partition: 1 })]);
   });
 
+  it('does not list for records of a revoked partition, so what its next owner wrote is skipped when it comes back', async () => {
+    const { make, keys, s3 } = bucket();
+    const a = make();
+    await a.sink.write(range(0, 3));
+    await a.sink.flush();
+    a.sink.partitionsRevoked?.([{ topic: 'games', partition: 0 }]);
+    const revoked = range(4, 5).map((e) => ({ ...e, lease: Object.assign(new CountingLease(), { revoked: true }) }));
+    const listed = s3.lists;
+    await a.sink.write(revoked);
+    expect(s3.lists).toBe(listed);
+    const b = make();
+    await b.sink.write(range(4, 7));
+    await b.sink.flush();
+    a.sink.partitionsAssigned?.([{ topic: 'games', partition: 0 }]);
+    await a.sink.write(range(4, 9));
+    await a.sink.close();
+    expect(a.skipped()).toBe(4);
+    expect(keys()).toEqual([key(0, 3), key(4, 7), key(8, 9)]);
+  });
+
   it('refuses bad options with a ConfigError naming the step', () => {
     const s3 = new FakeS3();
     const make = (o: Partial<S3RawSinkOptions>) => () => s3RawSink({ id: 'raw-tier', client: s3.client, bucket: 'lake', ...o }, testContext().context);
