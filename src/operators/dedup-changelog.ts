@@ -8,14 +8,78 @@ const UNIQUE: DedupVerdict = Object.freeze({ duplicate: false });
 /** Marks a changelog record holding several claims. */
 const PACK_PREFIX = '@';
 
-interface Held {
-  readonly offset: number;
-  readonly expiresAt: number;
+interface Part {
+  readonly claims: Claims;
+  readonly ready: Promise<void>;
 }
 
-interface Part {
-  readonly keys: Map<string, Held>;
-  readonly ready: Promise<void>;
+/**
+ * One partition's claims: each key maps to the offset of the record that claimed it, in claim order,
+ * and the expiry times are kept beside them as runs (`[expiresAt, count]`, oldest first) rather than
+ * in an object per key: with a million keys held, a number per key instead of an object saves about
+ * 50 B a key and as many objects for the collector to trace. Expiry times never go back within a
+ * partition (a clock stepping back keeps the later time), so the keys expire from the front.
+ */
+class Claims {
+  readonly keys = new Map<string, number>();
+  /** `[expiresAt, count]` pairs from `#head` on. */
+  #runs: number[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** The offset that claimed `key`, if it is held (call `expire` first). */
+  holder(key: string): number | undefined {
+    return this.keys.get(key);
+  }
+
+  /** Holds a key that is not held. */
+  add(key: string, offset: number, expiresAt: number): void {
+    this.keys.set(key, offset);
+    const runs = this.#runs;
+    const last = runs.length - 2;
+    if (last >= this.#head && (runs[last] as number) >= expiresAt) runs[last + 1] = (runs[last + 1] as number) + 1;
+    else runs.push(expiresAt, 1);
+  }
+
+  /** Drops the keys expired at `nowMs`; returns how many. */
+  expire(nowMs: number): number {
+    let dropped = 0;
+    while (this.#head < this.#runs.length && (this.#runs[this.#head] as number) <= nowMs) dropped += this.dropOldest(this.#runs[this.#head + 1] as number);
+    return dropped;
+  }
+
+  /** Drops the `count` oldest keys; returns how many. */
+  dropOldest(count: number): number {
+    let dropped = 0;
+    for (const key of this.keys.keys()) {
+      if (dropped === count) break;
+      this.keys.delete(key);
+      dropped++;
+    }
+    let left = dropped;
+    const runs = this.#runs;
+    while (left > 0 && this.#head < runs.length) {
+      const inRun = runs[this.#head + 1] as number;
+      if (inRun > left) {
+        runs[this.#head + 1] = inRun - left;
+        left = 0;
+      } else {
+        left -= inRun;
+        this.#head += 2;
+      }
+    }
+    if (this.#head === runs.length) {
+      this.#runs = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > runs.length) {
+      this.#runs = runs.slice(this.#head);
+      this.#head = 0;
+    }
+    return dropped;
+  }
 }
 
 /**
@@ -57,6 +121,7 @@ export class ChangelogDedupStore implements DedupStore {
       () => {},
     );
     await turn;
+    for (const part of new Set(parts)) this.#size -= part.claims.expire(clock.nowMs);
     // One changelog record per partition and call, its JSON written as the claims are judged.
     const packs = new Map<Part, { origin: TopicPartition & { offset: number }; json: string }>();
     const expiresAt = clock.nowMs + clock.ttlMs;
@@ -64,14 +129,13 @@ export class ChangelogDedupStore implements DedupStore {
     for (let i = 0; i < claims.length; i++) {
       const { key, origin } = claims[i] as DedupClaim;
       const part = parts[i] as Part;
-      const held = part.keys.get(key);
-      if (held !== undefined && held.expiresAt > clock.nowMs) {
-        verdicts[i] = held.offset === origin.offset ? UNIQUE : { duplicate: true, owner: { topic: origin.topic, partition: origin.partition, offset: held.offset } };
+      const holder = part.claims.holder(key);
+      if (holder !== undefined) {
+        verdicts[i] = holder === origin.offset ? UNIQUE : { duplicate: true, owner: { topic: origin.topic, partition: origin.partition, offset: holder } };
         continue;
       }
-      if (held === undefined) this.#size++;
-      else part.keys.delete(key); // re-inserted last: claims stay in expiry order
-      part.keys.set(key, { offset: origin.offset, expiresAt });
+      this.#size++;
+      part.claims.add(key, origin.offset, expiresAt);
       const claim = `[${JSON.stringify(key)},${origin.offset},${expiresAt}]`;
       const pack = packs.get(part);
       if (pack === undefined) packs.set(part, { origin, json: claim });
@@ -95,7 +159,7 @@ export class ChangelogDedupStore implements DedupStore {
   revoke(partitions: readonly TopicPartition[]): void {
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
-      this.#size -= this.#parts.get(key)?.keys.size ?? 0;
+      this.#size -= this.#parts.get(key)?.claims.size ?? 0;
       this.#parts.delete(key);
     }
   }
@@ -104,14 +168,15 @@ export class ChangelogDedupStore implements DedupStore {
     const key = this.#keys.of(origin.topic, origin.partition);
     let part = this.#parts.get(key);
     if (part === undefined) {
-      const keys = new Map<string, Held>();
+      const claims = new Claims();
       const prefix = `${key}|`;
       const ready = this.#changelog.restore(origin.partition).then((state) => {
+        // A key claimed again after it expired is held by its last claim, in that claim's place.
+        const restored = new Map<string, [offset: number, expiresAt: number]>();
         const hold = (claimed: string, offset: number, expiresAt: number) => {
           if (expiresAt <= nowMs) return;
-          if (keys.has(claimed)) keys.delete(claimed);
-          else this.#size++;
-          keys.set(claimed, { offset, expiresAt });
+          restored.delete(claimed);
+          restored.set(claimed, [offset, expiresAt]);
         };
         for (const [name, value] of state) {
           if (!name.startsWith(prefix)) continue;
@@ -123,8 +188,11 @@ export class ChangelogDedupStore implements DedupStore {
             hold(name.slice(prefix.length), offset, expiresAt);
           }
         }
+        if (this.#parts.get(key)?.claims !== claims) return; // revoked while it was read
+        for (const [claimed, [offset, expiresAt]] of restored) claims.add(claimed, offset, expiresAt);
+        this.#size += restored.size;
       });
-      part = { keys, ready };
+      part = { claims, ready };
       this.#parts.set(key, part);
     }
     return part;
@@ -132,23 +200,10 @@ export class ChangelogDedupStore implements DedupStore {
 
   /** Drops expired claims, then each partition's oldest, down to 90% of `maxKeys` (as the in-memory LRU would). */
   #evict(nowMs: number): void {
-    for (const part of this.#parts.values()) {
-      for (const [key, held] of part.keys) {
-        if (held.expiresAt > nowMs) break; // claims are in expiry order
-        part.keys.delete(key);
-        this.#size--;
-      }
-    }
+    for (const part of this.#parts.values()) this.#size -= part.claims.expire(nowMs);
     const excess = this.#size - Math.floor(this.#maxKeys * 0.9);
     if (excess <= 0) return;
     const share = excess / this.#size;
-    for (const part of this.#parts.values()) {
-      let drop = Math.ceil(part.keys.size * share);
-      for (const key of part.keys.keys()) {
-        if (drop-- <= 0) break;
-        part.keys.delete(key);
-        this.#size--;
-      }
-    }
+    for (const part of this.#parts.values()) this.#size -= part.claims.dropOldest(Math.ceil(part.claims.size * share));
   }
 }

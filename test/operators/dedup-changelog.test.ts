@@ -27,6 +27,19 @@ describe('ChangelogDedupStore', () => {
     expect((await store.claim([claim('a', 4)], clock(1500)))[0]?.duplicate).toBe(true);
   });
 
+  it('expires claims in claim order even when the clock steps back (they are then kept a little longer)', async () => {
+    const store = new ChangelogDedupStore(new MemoryChangelog(), { maxKeys: 100 });
+    await store.claim([claim('a', 1)], clock(0)); // expires at 1000
+    await store.claim([claim('b', 2)], clock(500)); // 1500
+    await store.claim([claim('c', 3)], clock(200)); // 1200, kept until 1500 behind b
+    const repeat = async (nowMs: number) => (await store.claim([claim('a', 10 + nowMs), claim('b', 11 + nowMs), claim('c', 12 + nowMs)], clock(nowMs))).map((v) => v.duplicate);
+    expect(await repeat(999)).toEqual([true, true, true]);
+    // a expires (and is claimed again, until 2000), b and c do not yet.
+    expect(await repeat(1000)).toEqual([false, true, true]);
+    expect(await repeat(1499)).toEqual([true, true, true]);
+    expect(await repeat(1500)).toEqual([true, false, false]);
+  });
+
   it('stays within maxKeys', async () => {
     const store = new ChangelogDedupStore(new MemoryChangelog(), { maxKeys: 10 });
     for (let i = 0; i < 50; i++) await store.claim([claim(`k${i}`, i)], clock(i));
