@@ -1,6 +1,6 @@
 /** Runs one Tributary variant in a child process against produced input topics. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectionsFromEnv } from '../../src/config.ts';
 import type { MetricSample } from '../../src/core/metrics.ts';
@@ -10,6 +10,11 @@ import type { ChildConfig } from './tributary-child.ts';
 import type { Sample } from './sampler.ts';
 
 const CHILD = fileURLToPath(new URL('./tributary-child.ts', import.meta.url));
+
+/*
+ * `BENCH_CHILD_LOGS=<dir>`: each Tributary child logs at `info` (pauses, resumes, checkpoints) to
+ * `<dir>/<variant>.log` instead of warnings to nowhere.
+ */
 
 /**
  * V8 flags of the Tributary child: the Dockerfile's `NODE_OPTIONS` (a young generation of 8 MB
@@ -83,7 +88,7 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
     // Parquet files land on rotation, and offsets follow them: "done" must not wait 5 minutes for the
     // last files. 5 s files (BENCH_PARQUET_ROTATION to change) keep the measured tail short.
     PARQUET_ROTATION_INTERVAL: process.env.BENCH_PARQUET_ROTATION ?? '5s',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_CHILD_LOGS === undefined ? 'warn' : 'info',
   };
   const topology = await loadTopologyFile(o.yaml, { env: { ...process.env, ...env } });
   await provisionTopology(topology, connectionsFromEnv({ ...process.env, ...env }));
@@ -92,7 +97,9 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
   const profDir = `${o.outDir}/prof-${o.name}`;
   const args = [...CHILD_NODE_FLAGS, ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), CHILD, JSON.stringify(config)];
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const logs = process.env.BENCH_CHILD_LOGS;
+    const stdout = logs === undefined ? 'ignore' : openSync(`${logs}/${o.name}.log`, 'w');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', stdout, 'inherit'] });
     child.on('error', reject);
     child.on('spawn', () => o.onStarted?.());
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tributary child ${o.name} exited with ${code}`))));
