@@ -67,6 +67,12 @@ export interface RuntimeOptions {
   readonly limits?: InflightLimits;
   /** Checkpoint period: flush sinks, then commit. Default 5000. */
   readonly commitIntervalMs?: number;
+  /**
+   * While the in-flight bound holds the source paused, every sink is flushed again this long after
+   * the previous checkpoint ended, so that records reaching a file after the first flush do not wait
+   * for its rotation. Default 500.
+   */
+  readonly backpressureFlushMs?: number;
   /** Graceful shutdown budget. Default 25000. */
   readonly shutdownTimeoutMs?: number;
   /** How long a revocation waits for the checkpoint. Default 10000. */

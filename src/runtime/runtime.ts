@@ -74,6 +74,8 @@ export class Runtime {
   #pipelineDone: Promise<void> = Promise.resolve();
   #pipelineSubscription: Subscription | undefined;
   #timers: NodeJS.Timeout[] = [];
+  /** A backpressure flush loop runs (see `#relieve`). */
+  #relieving = false;
   #shutdown: Promise<ShutdownResult> | undefined;
 
   constructor(options: RuntimeOptions) {
@@ -94,8 +96,7 @@ export class Runtime {
     this.#gate = new InflightGate(options.limits ?? {}, {
       onClose: (reason) => {
         this.#intake.pauseAll(reason);
-        // Sinks that pace their own durability may hold much of the bound: flush them now.
-        this.checkpoint().catch((error: unknown) => this.logger.warn({ err: error }, 'checkpoint on backpressure failed'));
+        this.#relieve();
       },
       onOpen: () => this.#intake.resumeAll(),
     });
@@ -259,6 +260,31 @@ export class Runtime {
   /** Flushes every sink and the dead letters, then commits (what the periodic timer does). */
   checkpoint(): Promise<void> {
     return this.#checkpointer.checkpoint();
+  }
+
+  /**
+   * The in-flight bound closed the gate. Sinks that pace their own durability (Parquet files cut by
+   * rotation) may hold much of the bound: flush every sink now, and again `backpressureFlushMs` after
+   * each flush while the gate stays closed, since the records the pipeline was still working on reach
+   * the sinks after the first flush and would otherwise wait for a rotation with the source paused.
+   */
+  #relieve(): void {
+    if (this.#relieving) return;
+    this.#relieving = true;
+    const pauseMs = this.#options.backpressureFlushMs ?? 500;
+    void (async () => {
+      let failed = false;
+      while (this.#gate.closed && this.#state === 'running') {
+        await this.checkpoint().catch((error: unknown) => {
+          // Once per pause: a sink or the broker down fails every try alike.
+          if (!failed) this.logger.warn({ err: error }, 'checkpoint on backpressure failed');
+          failed = true;
+        });
+        if (!this.#gate.closed) break;
+        await new Promise((resolve) => setTimeout(resolve, pauseMs).unref());
+      }
+      this.#relieving = false;
+    })();
   }
 
   /** Stops fetching, drains the pipeline, flushes, commits and leaves the group. */

@@ -1,4 +1,4 @@
-import { map } from 'rxjs';
+import { delay, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/envelope.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -115,6 +115,23 @@ describe('runtime (fake source)', () => {
     await runtime.checkpoint();
     expect(source.paused.size).toBe(0);
     expect(events.some((e) => e.type === 'resumed')).toBe(true);
+    await runtime.shutdown();
+    await done;
+  });
+
+  it('while paused at the bound, flushes the sinks again for records that reached them after the first flush', async () => {
+    const { runtime, source, sink, log } = setup({ limits: { maxInflightRecords: 8 }, backpressureFlushMs: 10 });
+    // The records take a while to reach the sink: the flush at the moment the gate closes finds none.
+    const done = runtime.run((input$, ctx) => input$.pipe(delay(30), ctx.toSink(sink, { lingerMs: 1 })));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    for (let o = 0; o < 8; o++) source.emit(0, o);
+    expect(source.paused.size).toBe(1);
+    await tick(150);
+    expect(source.paused.size).toBe(0);
+    expect(log.filter((l) => l.startsWith('flush:')).slice(0, 1)).toEqual(['flush:0']);
+    expect(log).toContain('flush:8');
+    expect(source.committed().get(0)).toBe(8);
     await runtime.shutdown();
     await done;
   });
