@@ -71,7 +71,8 @@ class Claims {
         this.#head += 2;
       }
     }
-    if (this.#head === runs.length) {
+    // Empty keys end every run (and so `expire`'s loop), whatever the counts say.
+    if (this.#head === runs.length || this.keys.size === 0) {
       this.#runs = [];
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > runs.length) {
