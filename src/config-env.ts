@@ -63,6 +63,7 @@ export const SETTINGS: Readonly<Record<string, Spec>> = {
   TRIBUTARY_MAX_INFLIGHT_RECORDS: { kind: 'positive', help: 'backpressure bound, records', default: '100000' },
   TRIBUTARY_MAX_INFLIGHT_BYTES: { kind: 'positive', help: 'backpressure bound, bytes', default: '67108864' },
   TRIBUTARY_COMMIT_INTERVAL_MS: { kind: 'positive', help: 'checkpoint period', default: '5000' },
+  TRIBUTARY_BACKPRESSURE_FLUSH_MS: { kind: 'positive', help: 'while the in-flight bound holds the source, flush the sinks again this long after each flush', default: '500' },
   TRIBUTARY_SHUTDOWN_TIMEOUT_MS: { kind: 'positive', help: 'graceful shutdown budget', default: '25000' },
   TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS: { kind: 'positive', help: 'how long Kafka may be unreachable (not ready meanwhile) before the process exits 1', default: '300000' },
   TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS: { kind: 'positive', help: 'how long S3 or DynamoDB may fail before the process exits 1', default: '300000' },

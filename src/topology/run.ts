@@ -25,7 +25,7 @@ import type { ValidTopology } from './types.ts';
  * - Kafka security: `TRIBUTARY_KAFKA_TLS` (1/true/yes), `TRIBUTARY_KAFKA_SASL_MECHANISM` (`scram-sha-256`,
  *   `scram-sha-512`, `plain`, `aws-msk-iam`; any case), `TRIBUTARY_KAFKA_SASL_USERNAME`, `TRIBUTARY_KAFKA_SASL_PASSWORD`;
  * - bounds and timings: `TRIBUTARY_MAX_INFLIGHT_RECORDS`, `TRIBUTARY_MAX_INFLIGHT_BYTES`,
- *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000);
+ *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_BACKPRESSURE_FLUSH_MS` (default 500), `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000);
  * - outages: `TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS` and `TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS`
  *   (S3, DynamoDB), default 300000 each: how long Tributary waits for a service that does not
  *   answer, not ready meanwhile, before it exits 1;
@@ -108,6 +108,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
   const maxInflightRecords = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_RECORDS');
   const maxInflightBytes = numberFromEnv(env, 'TRIBUTARY_MAX_INFLIGHT_BYTES');
   const commitIntervalMs = numberFromEnv(env, 'TRIBUTARY_COMMIT_INTERVAL_MS');
+  const backpressureFlushMs = numberFromEnv(env, 'TRIBUTARY_BACKPRESSURE_FLUSH_MS');
   const shutdownTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS');
   const sinkUnavailableTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS');
   return {
@@ -119,6 +120,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
       ...(maxInflightBytes === undefined ? {} : { maxInflightBytes }),
     },
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+    ...(backpressureFlushMs === undefined ? {} : { backpressureFlushMs }),
     ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
     ...(sinkUnavailableTimeoutMs === undefined ? {} : { sinkUnavailableTimeoutMs }),
   };

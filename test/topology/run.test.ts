@@ -22,6 +22,13 @@ describe('group membership from the environment', () => {
     expect(options.source.groupProtocol).toBeUndefined();
   });
 
+  it('passes the bounds and timings to the runtime', () => {
+    const env = { TRIBUTARY_MAX_INFLIGHT_RECORDS: '5000', TRIBUTARY_COMMIT_INTERVAL_MS: '1000', TRIBUTARY_BACKPRESSURE_FLUSH_MS: '250', LOG_LEVEL: 'silent' };
+    const options = runtimeOptionsOf(validateTopology(shopSpec(), { env: {} }), kafka, env);
+    expect(options).toMatchObject({ limits: { maxInflightRecords: 5000 }, commitIntervalMs: 1000, backpressureFlushMs: 250 });
+    expect(runtimeOptionsOf(validateTopology(shopSpec(), { env: {} }), kafka, { LOG_LEVEL: 'silent' }).backpressureFlushMs).toBeUndefined();
+  });
+
   it('on ECS, derives the id from the task unless it is set, turned off, or static membership does not apply', async () => {
     const topology = validateTopology(shopSpec(), { env: {} });
     expect((await withGroupInstanceId(topology, ecs, task)).TRIBUTARY_GROUP_INSTANCE_ID).toBe('trib-0a1b');
