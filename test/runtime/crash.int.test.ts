@@ -17,6 +17,19 @@ const KILLS = 3;
 
 const countItems = (table: string): Promise<number> => countTableItems(dynamoClient(), table);
 
+/** `promise`, or a rejection naming the stage after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, context: () => Promise<string>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => void context().then((c) => reject(new Error(`not within ${ms} ms: ${c}`)), reject), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('crash safety', () => {
   it(`keeps every record through ${KILLS} SIGKILLs: at-least-once file complete, idempotent table exact`, async () => {
     const topic = await createTopic({ prefix: 'crash', partitions: 3 });
@@ -33,7 +46,7 @@ describe('crash safety', () => {
     for (let k = 1; k <= KILLS; k++) {
       const before = await countItems(table);
       const child = startChild('pipeline-child.ts', env);
-      await child.ready;
+      await within(child.ready, 45_000, async () => stuck(`run ${k} getting ready`, 0, child.output()));
       // Kill around the k-th quarter of the work (by the slower, idempotent sink), and only after this
       // run made progress of its own, at a random moment.
       const target = Math.min(N - 200, Math.max((k * N) / (KILLS + 1) - 500, before + 300));
@@ -41,16 +54,16 @@ describe('crash safety', () => {
       const delayMs = Math.floor(Math.random() * 400);
       await new Promise((r) => setTimeout(r, delayMs));
       child.process.kill('SIGKILL');
-      const { signal } = await child.exit;
+      const { signal } = await within(child.exit, 20_000, async () => stuck(`run ${k} exiting after SIGKILL`, 0, child.output()));
       expect(signal).toBe('SIGKILL');
       kills.push({ itemsAtKill: await countItems(table), delayMs });
     }
 
     const last = startChild('pipeline-child.ts', env);
-    await last.started;
+    await within(last.started, 45_000, async () => stuck('the last run starting', 0, last.output()));
     await eventually(async () => distinct() >= N && (await countItems(table)) >= N, 90_000, 250, async () => stuck('the last run', N, last.output()));
     last.process.kill('SIGTERM');
-    expect((await last.exit).code).toBe(0);
+    expect((await within(last.exit, 40_000, async () => stuck('the last run stopping after SIGTERM', N, last.output()))).code).toBe(0);
 
     const { lines, torn } = readFileSink(file);
     const ids = new Set(lines.map((l) => l.split(':')[2]));
@@ -59,7 +72,7 @@ describe('crash safety', () => {
     expect(ids.size).toBe(N);
     for (let i = 0; i < N; i++) expect(ids.has(`e${i}`)).toBe(true);
     expect(await countItems(table)).toBe(N);
-    // Its own timeout: three waits of at most 60 s before the kills, 90 s for the last run, so a stuck
-    // wait fails with its stage and the child's output rather than as a test timeout.
-  }, 330_000);
+    // Its own timeout, above the sum of every wait's bound (3 x (45 + 60 + 20) + 45 + 90 + 40 s), so a
+    // stuck wait fails with its stage and the child's output rather than as a test timeout.
+  }, 600_000);
 });
