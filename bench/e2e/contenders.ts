@@ -11,10 +11,11 @@ import type { Sample } from './sampler.ts';
 
 const CHILD = fileURLToPath(new URL('./tributary-child.ts', import.meta.url));
 
-/*
+/**
  * `BENCH_CHILD_LOGS=<dir>`: each Tributary child logs at `info` (pauses, resumes, checkpoints) to
  * `<dir>/<variant>.log` instead of warnings to nowhere.
  */
+const CHILD_LOGS = process.env.BENCH_CHILD_LOGS;
 
 /**
  * V8 flags of the Tributary child: the Dockerfile's `NODE_OPTIONS` (a young generation of 8 MB
@@ -88,7 +89,7 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
     // Parquet files land on rotation, and offsets follow them: "done" must not wait 5 minutes for the
     // last files. 5 s files (BENCH_PARQUET_ROTATION to change) keep the measured tail short.
     PARQUET_ROTATION_INTERVAL: process.env.BENCH_PARQUET_ROTATION ?? '5s',
-    LOG_LEVEL: process.env.BENCH_CHILD_LOGS === undefined ? 'warn' : 'info',
+    LOG_LEVEL: CHILD_LOGS === undefined ? 'warn' : 'info',
   };
   const topology = await loadTopologyFile(o.yaml, { env: { ...process.env, ...env } });
   await provisionTopology(topology, connectionsFromEnv({ ...process.env, ...env }));
@@ -97,8 +98,7 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
   const profDir = `${o.outDir}/prof-${o.name}`;
   const args = [...CHILD_NODE_FLAGS, ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), CHILD, JSON.stringify(config)];
   await new Promise<void>((resolve, reject) => {
-    const logs = process.env.BENCH_CHILD_LOGS;
-    const stdout = logs === undefined ? 'ignore' : openSync(`${logs}/${o.name}.log`, 'w');
+    const stdout = CHILD_LOGS === undefined ? 'ignore' : openSync(`${CHILD_LOGS}/${o.name}.log`, 'w');
     const child = spawn(process.execPath, args, { stdio: ['ignore', stdout, 'inherit'] });
     child.on('error', reject);
     child.on('spawn', () => o.onStarted?.());

@@ -21,23 +21,23 @@ interface Part {
  * partition (a clock stepping back keeps the later time), so the keys expire from the front.
  */
 class Claims {
-  readonly keys = new Map<string, number>();
+  readonly #keys = new Map<string, number>();
   /** `[expiresAt, count]` pairs from `#head` on. */
   #runs: number[] = [];
   #head = 0;
 
   get size(): number {
-    return this.keys.size;
+    return this.#keys.size;
   }
 
   /** The offset that claimed `key`, if it is held (call `expire` first). */
   holder(key: string): number | undefined {
-    return this.keys.get(key);
+    return this.#keys.get(key);
   }
 
   /** Holds a key that is not held. */
   add(key: string, offset: number, expiresAt: number): void {
-    this.keys.set(key, offset);
+    this.#keys.set(key, offset);
     const runs = this.#runs;
     const last = runs.length - 2;
     if (last >= this.#head && (runs[last] as number) >= expiresAt) runs[last + 1] = (runs[last + 1] as number) + 1;
@@ -54,9 +54,9 @@ class Claims {
   /** Drops the `count` oldest keys; returns how many. */
   dropOldest(count: number): number {
     let dropped = 0;
-    for (const key of this.keys.keys()) {
+    for (const key of this.#keys.keys()) {
       if (dropped === count) break;
-      this.keys.delete(key);
+      this.#keys.delete(key);
       dropped++;
     }
     let left = dropped;
@@ -72,7 +72,7 @@ class Claims {
       }
     }
     // Empty keys end every run (and so `expire`'s loop), whatever the counts say.
-    if (this.#head === runs.length || this.keys.size === 0) {
+    if (this.#head === runs.length || this.#keys.size === 0) {
       this.#runs = [];
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > runs.length) {

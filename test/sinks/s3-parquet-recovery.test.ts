@@ -33,7 +33,13 @@ function bucket(options: Partial<S3ParquetSinkOptions> = {}) {
     const skipped = () => metrics.value('duplicates_total', { step: 'to-s3' });
     return { sink, metrics, dead, skipped, warnings };
   };
-  return { s3, make };
+  /** Another member (a sink of its own) writes `batch` to the same bucket and flushes it. */
+  const writtenByAnother = async (batch: Envelope<unknown>[]) => {
+    const other = make();
+    await other.sink.write(batch);
+    await other.sink.flush();
+  };
+  return { s3, make, writtenByAnother };
 }
 
 describe('DurableOffsets', () => {
@@ -103,14 +109,12 @@ describe('s3ParquetSink replay recovery', () => {
   });
 
   it('forgets a revoked partition: files another member wrote meanwhile are listed and skipped', async () => {
-    const { s3, make } = bucket();
+    const { s3, make, writtenByAnother } = bucket();
     const a = make();
     await a.sink.write([...range(0, 3), ...range(0, 3, 1)]);
     await a.sink.flush();
-    // Partition 0 moves to b, which writes 4..7 and dies before committing them.
-    const b = make();
-    await b.sink.write(range(4, 7));
-    await b.sink.flush();
+    // Partition 0 moves to another member, which writes 4..7 and dies before committing them.
+    await writtenByAnother(range(4, 7));
     a.sink.partitionsRevoked?.([{ topic: 'games', partition: 0 }]);
     a.sink.partitionsAssigned?.([{ topic: 'games', partition: 0 }]); // and back to a
     const listings = s3.lists;
@@ -207,7 +211,7 @@ describe('s3ParquetSink revocation', () => {
   it('does not list for records of a revoked partition, so files its next owner writes are skipped when it comes back', async () => {
     // The rebalance storm's duplicates: records read before a revocation reached the sink after it,
     // their listing was cached, and the partition's return replayed what another member had written.
-    const { s3, make } = bucket();
+    const { s3, make, writtenByAnother } = bucket();
     const a = make();
     const ownership = { revoked: false };
     const owned = (from: number, to: number) => range(from, to).map((e) => ({ ...e, lease: new PartitionLease(ownership) }));
@@ -220,10 +224,8 @@ describe('s3ParquetSink revocation', () => {
     await a.sink.write(late);
     expect(s3.lists).toBe(listings);
     expect(done(late)).toEqual([true, true]);
-    // b owns partition 0 now: it writes 4..7 and stops before committing them.
-    const b = make();
-    await b.sink.write(range(4, 7));
-    await b.sink.flush();
+    // Another member owns partition 0 now: it writes 4..7 and stops before committing them.
+    await writtenByAnother(range(4, 7));
     // Back to a, read again from the commit (4).
     a.sink.partitionsAssigned?.([{ topic: 'games', partition: 0 }]);
     await a.sink.write(range(4, 9));
@@ -233,14 +235,12 @@ describe('s3ParquetSink revocation', () => {
   });
 
   it('lists a partition afresh when it is assigned, whatever was cached before', async () => {
-    const { s3, make } = bucket();
+    const { s3, make, writtenByAnother } = bucket();
     const a = make();
     await a.sink.write(range(0, 3));
     await a.sink.flush();
     // Another member writes 4..7 while a still has the partition's listing cached (no revocation heard).
-    const b = make();
-    await b.sink.write(range(4, 7));
-    await b.sink.flush();
+    await writtenByAnother(range(4, 7));
     a.sink.partitionsAssigned?.([{ topic: 'games', partition: 0 }]);
     await a.sink.write(range(4, 9));
     await a.sink.close();
