@@ -192,7 +192,7 @@ async function holdInflight(n: number): Promise<unknown> {
       return e;
     }
   };
-  const done = runtime.run((input$, ctx) => input$.pipe(map(parse), ctx.toSink(sink)));
+  const done = runtime.run((input$, ctx) => input$.pipe(map((batch) => batch.map(parse)), ctx.toSink(sink)));
   await full;
   await new Promise((resolve) => setTimeout(resolve, 2000)); // the source pauses; fetches in flight land
   return { runtime, held, done, count: held.length };

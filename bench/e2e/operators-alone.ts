@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { lastValueFrom, Subject } from 'rxjs';
-import { envelopeOf, type Envelope } from '../../src/core/envelope.ts';
+import { envelopeOf, type Batch, type Envelope } from '../../src/core/envelope.ts';
 import { memoryContext } from '../../src/runtime/memory-context.ts';
 import { compileTopology } from '../../src/topology/compile.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
@@ -13,6 +13,9 @@ import { runInChild, result, type BaselineResult } from '../baselines/common.ts'
 import { generate } from '../generator/generate.ts';
 import type { GeneratorInput } from '../generator/options.ts';
 import { PRODUCED_AT_HEADER } from '../generator/produce.ts';
+
+/** Records per batch handed to the pipeline (a fetch of one partition holds a few thousand). */
+const BATCH = Number(process.env.BENCH_OPERATORS_BATCH ?? 500);
 
 export interface OperatorsAloneOptions {
   generator: GeneratorInput;
@@ -42,15 +45,24 @@ export async function measureOperatorsAlone(o: OperatorsAloneOptions): Promise<B
       onSink: (id) => void (perSink[id] = (perSink[id] ?? 0) + 1),
     });
     const pipeline = compileTopology(topology, { dynamo, s3, kafka: { brokers: ['127.0.0.1:9'] }, bounded: true });
-    const input = new Subject<Envelope<Buffer | null>>();
+    const input = new Subject<Batch<Envelope<Buffer | null>>>();
     const done = lastValueFrom(pipeline(input, ctx), { defaultValue: undefined });
     if (pass === 0) firstMs = performance.now();
+    // Batches per topic of up to BATCH records, as fetches hand them to the runtime.
+    const pending = new Map<string, Envelope<Buffer | null>[]>();
     const partitions = new Map<string, number>();
     for (const r of records) {
       const offset = partitions.get(r.topic) ?? 0;
       partitions.set(r.topic, offset + 1);
-      input.next(envelopeOf<Buffer | null>(r.value, { topic: r.topic, partition: 0, offset, timestamp: 0, key: r.key, headers: { [PRODUCED_AT_HEADER]: '0' } }));
+      const batch = pending.get(r.topic) ?? [];
+      batch.push(envelopeOf<Buffer | null>(r.value, { topic: r.topic, partition: 0, offset, timestamp: 0, key: r.key, headers: { [PRODUCED_AT_HEADER]: '0' } }));
+      pending.set(r.topic, batch);
+      if (batch.length >= BATCH) {
+        pending.delete(r.topic);
+        input.next(batch);
+      }
     }
+    for (const batch of pending.values()) input.next(batch);
     input.complete();
     await done;
   }

@@ -85,17 +85,18 @@ function stalling<T>(sink: Sink<T>, ms: number): Sink<T> {
 const pipeline: Pipeline = (input$, ctx) =>
   compiled(
     input$.pipe(
-      tap(() => {
+      tap((batch) => {
         firstMs ??= performance.now();
-        if (++read === config.expected) readMs = performance.now();
+        read += batch.length;
+        if (read >= config.expected) readMs ??= performance.now();
       }),
-      map((e) => (latency === undefined ? e : latency.wrap(e))),
+      map((batch) => (latency === undefined ? batch : batch.map((e) => latency.wrap(e)))),
     ),
     {
       ...ctx,
       toSink: (sink, batching) => {
         const toSink = ctx.toSink(config.stall !== undefined && sink.id === config.stall.sink ? stalling(sink, config.stall.ms) : sink, batching);
-        return sinkLatency === undefined ? toSink : (input$) => toSink(input$.pipe(map((e) => sinkLatency.wrap(sink.id, e))));
+        return sinkLatency === undefined ? toSink : (input$) => toSink(input$.pipe(map((batch) => batch.map((e) => sinkLatency.wrap(sink.id, e)))));
       },
     },
   );

@@ -53,6 +53,13 @@ export interface RecordOrigin {
   readonly offset: number;
 }
 
+/**
+ * The unit that flows through a pipeline: records of one source fetch (one partition, in offset
+ * order, for records read from Kafka), or what a step made of them. Never empty; never changed
+ * once emitted (several readers may hold the same batch).
+ */
+export type Batch<T> = readonly T[];
+
 /** An envelope tagged with the named output of a multi-output operator (route, window's `late`). */
 export interface Routed<T> {
   readonly output: string;

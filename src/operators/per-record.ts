@@ -1,18 +1,29 @@
-import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
 import { ConfigError } from '../core/errors.ts';
 import type { Envelope } from '../core/envelope.ts';
+
+/** Where a record handler puts what it emits: a subscriber, or the output list of a batch. */
+export interface Emitter<Out> {
+  next(value: Out): void;
+}
+
+/** What a record-level operator does with one record: emit zero or more outputs, settle its lease. */
+export type RecordHandler<In, Out> = (input: In, out: Emitter<Out>) => void;
+
+const handlers = new WeakMap<object, RecordHandler<never, unknown>>();
 
 /**
  * Internals shared by the record-level operators (parseJson, validate, withEventTime, flatten,
  * project, filter, route): a stateless per-record skeleton and the construction-time checks.
  *
- * `handle` decides, for each record, what to emit (`subscriber.next`, zero or more times) and what
- * to do with its lease. A throw from `handle` errors the stream (rather than being reported as an
+ * `handle` decides, for each record, what to emit (`out.next`, zero or more times) and what to do
+ * with its lease. A throw from `handle` errors the stream (rather than being reported as an
  * unhandled error, which is what a throw inside a plain observer would do); upstream errors and
- * completion pass through; unsubscribing unsubscribes from the source.
+ * completion pass through; unsubscribing unsubscribes from the source. The handler is kept with the
+ * operator, so that `batched` (operators/batched.ts) runs it as a loop over a batch.
  */
-export function perRecord<In, Out>(handle: (input: In, subscriber: Subscriber<Out>) => void): OperatorFunction<In, Out> {
-  return (source) =>
+export function perRecord<In, Out>(handle: RecordHandler<In, Out>): OperatorFunction<In, Out> {
+  const operator: OperatorFunction<In, Out> = (source) =>
     new Observable<Out>((subscriber) =>
       source.subscribe({
         next(input) {
@@ -26,6 +37,13 @@ export function perRecord<In, Out>(handle: (input: In, subscriber: Subscriber<Ou
         complete: () => subscriber.complete(),
       }),
     );
+  handlers.set(operator, handle as RecordHandler<never, unknown>);
+  return operator;
+}
+
+/** The record handler of an operator made by `perRecord`; `undefined` for any other operator. */
+export function recordHandlerOf<In, Out>(operator: OperatorFunction<In, Out>): RecordHandler<In, Out> | undefined {
+  return handlers.get(operator) as RecordHandler<In, Out> | undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { DeadLetter, Sink, SinkContext } from '../core/sink.ts';
 import type { KafkaProducerOptions } from '../sinks/kafka-producer.ts';
 import type { CommitOffset, TopicPartition } from '../core/partition.ts';
 import type { KafkaSource, SourceOptions } from '../sources/source.ts';
-import type { Envelope } from '../core/envelope.ts';
+import type { Batch, Envelope } from '../core/envelope.ts';
 import type { InflightLimits } from './inflight.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -25,17 +25,22 @@ export interface PipelineContext {
   /** Durable state for stateful steps (changelog topics); absent in memory, where state lives and dies with the run. */
   readonly state?: StateBackend;
   /**
-   * Ends a branch in a sink: batches, writes, retries on overload, flushes at checkpoints. The runtime
-   * closes the sink when the pipeline is over.
+   * Ends a branch of batches in a sink: regroups them into the sink's write batches, writes, retries on
+   * overload, flushes at checkpoints. The runtime closes the sink when the pipeline is over.
    */
-  toSink<T>(sink: Sink<T>, batching?: BatchingOptions): OperatorFunction<Envelope<T>, never>;
+  toSink<T>(sink: Sink<T>, batching?: BatchingOptions): OperatorFunction<Batch<Envelope<T>>, never>;
 }
 
 /**
- * The pipeline: from the source's envelopes to an observable that completes when its input completes.
- * Envelopes that reach its output are released (their records count as done).
+ * The pipeline: from the source's records, in batches (a batch holds records of one partition in
+ * offset order), to an observable that completes when its input completes. Envelopes that reach its
+ * output, alone or in arrays, are released (their records count as done).
+ *
+ * ```ts
+ * runtime.run((input$, ctx) => input$.pipe(map((batch) => batch.map(decode)), ctx.toSink(sink)));
+ * ```
  */
-export type Pipeline = (input$: Observable<Envelope<Buffer | null>>, ctx: PipelineContext) => Observable<unknown>;
+export type Pipeline = (input$: Observable<Batch<Envelope<Buffer | null>>>, ctx: PipelineContext) => Observable<unknown>;
 
 export type RuntimeEvent =
   | { readonly type: 'assigned'; readonly partitions: readonly TopicPartition[] }

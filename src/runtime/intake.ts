@@ -1,13 +1,15 @@
 /**
  * Where records enter: the source's handlers. Each record gets a lease from its partition's tracker
- * and counts against the in-flight bound; assignment, revocation and the gate's pause and resume
- * are applied to the source and published as events.
+ * and counts against the in-flight bound; the records a fetch delivers at once enter the pipeline as
+ * one batch per partition (at the end of the delivery, on a microtask). Assignment, revocation and
+ * the gate's pause and resume are applied to the source and published as events, after the records
+ * delivered before them.
  */
 import type { Subject } from 'rxjs';
 import type { TopicPartition } from '../core/partition.ts';
 import type { KafkaSource, SourceHandlers } from '../sources/source.ts';
 import type { RuntimeEvent } from './context.ts';
-import type { Envelope, RecordMeta } from '../core/envelope.ts';
+import type { Batch, Envelope, RecordMeta } from '../core/envelope.ts';
 import type { InflightGate } from './inflight.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -18,7 +20,7 @@ export interface IntakeDeps {
   readonly source: KafkaSource;
   readonly book: PartitionBook;
   readonly gate: () => InflightGate;
-  readonly input: Subject<Envelope<Buffer | null>>;
+  readonly input: Subject<Batch<Envelope<Buffer | null>>>;
   readonly events: Subject<RuntimeEvent>;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -32,26 +34,62 @@ export interface IntakeDeps {
 
 export class Intake implements SourceHandlers {
   readonly #deps: IntakeDeps;
-  /** Set once the pipeline's input completed: later records are not taken (they are read again). */
-  closed = false;
+  #closed = false;
   #joined = false;
+  /** Records taken and not yet handed to the pipeline, by partition tracker. */
+  readonly #pending = new Map<object, Envelope<Buffer | null>[]>();
+  #flushQueued = false;
+  readonly #flushSoon = () => {
+    this.#flushQueued = false;
+    this.flush();
+  };
 
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
   }
 
+  /** Set once the pipeline's input completes: later records are not taken (they are read again). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Takes no more records. `handOver`: what was taken goes to the pipeline first (a drain); without
+   * it, it is dropped (a failure: their leases stay held, so no commit passes them).
+   */
+  close(handOver = true): void {
+    if (handOver) this.flush();
+    else this.#pending.clear();
+    this.#closed = true;
+  }
+
+  /** Hands the records taken so far to the pipeline, a batch per partition. */
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    const batches = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const batch of batches) this.#deps.input.next(batch);
+  }
+
   onRecord(meta: RecordMeta, value: Buffer | null, leaderEpoch: number): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     const tracker = this.#deps.book.tracker(meta.topic, meta.partition);
     if (tracker === undefined) return;
     const bytes = value === null ? 0 : value.length;
     const lease = tracker.read(meta.offset, bytes, leaderEpoch);
     if (lease === undefined) return;
     this.#deps.gate().add(bytes);
-    this.#deps.input.next({ value, meta, lease });
+    const batch = this.#pending.get(tracker);
+    if (batch === undefined) this.#pending.set(tracker, [{ value, meta, lease }]);
+    else batch.push({ value, meta, lease });
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushSoon);
+    }
   }
 
   onAssigned(partitions: readonly TopicPartition[]): void {
+    this.flush();
     const { book, gate, logger, events } = this.#deps;
     book.assign(partitions);
     if (gate().closed) this.#pause(partitions);
@@ -60,6 +98,7 @@ export class Intake implements SourceHandlers {
   }
 
   onJoined(partitions: readonly TopicPartition[]): void {
+    this.flush();
     this.#deps.events.next({ type: 'rebalanced' });
     if (this.#joined) return;
     this.#joined = true;
@@ -68,6 +107,7 @@ export class Intake implements SourceHandlers {
   }
 
   async onRevoking(partitions: readonly TopicPartition[]): Promise<void> {
+    this.flush();
     const { running, logger, checkpoint, revocationTimeoutMs, events } = this.#deps;
     // Sinks hold their uploads even while the runtime stops: its flush may still be running.
     events.next({ type: 'rebalancing' });
@@ -81,6 +121,7 @@ export class Intake implements SourceHandlers {
   }
 
   onRevoked(partitions: readonly TopicPartition[]): void {
+    this.flush();
     const { book, logger, events, running, checkpoint } = this.#deps;
     book.revoke(partitions);
     logger.info({ partitions }, 'partitions revoked');
@@ -111,7 +152,7 @@ export class Intake implements SourceHandlers {
 
   /** The gate opened: resume every assigned partition (unless the input is closed). */
   resumeAll(): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     const { source, gate, metrics, logger, events } = this.#deps;
     const partitions = source.assigned();
     source.resume(partitions);

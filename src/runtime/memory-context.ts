@@ -34,9 +34,11 @@ export function memoryContext(handlers: MemoryContextHandlers = {}, metrics = ne
     events: EMPTY,
     toSink: (sink) => (source) =>
       source.pipe(
-        tap((envelope) => {
-          handlers.onSink?.(sink.id, envelope);
-          envelope.lease.release();
+        tap((batch) => {
+          for (const envelope of batch) {
+            handlers.onSink?.(sink.id, envelope);
+            envelope.lease.release();
+          }
         }),
         ignoreElements(),
       ),

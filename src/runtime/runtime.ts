@@ -6,7 +6,7 @@
  * ```ts
  * const runtime = createRuntime({ source: { brokers, groupId, topics }, deadLetterTopic: 'dlq' });
  * installSignalHandlers(runtime);
- * await runtime.run((input$, ctx) => input$.pipe(map(decode), ctx.toSink(sink)));
+ * await runtime.run((input$, ctx) => input$.pipe(map((batch) => batch.map(decode)), ctx.toSink(sink)));
  * ```
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
@@ -18,7 +18,7 @@ import { KafkaChangelogs } from './changelog.ts';
 import { Checkpointer } from './checkpoint.ts';
 import type { Pipeline, PipelineContext, RuntimeEvent, RuntimeOptions, ShutdownResult } from './context.ts';
 import { KafkaDeadLetters } from './dead-letters.ts';
-import type { Envelope } from '../core/envelope.ts';
+import type { Batch, Envelope } from '../core/envelope.ts';
 import { InflightGate } from './inflight.ts';
 import { Intake } from './intake.ts';
 import { KafkaProducer } from '../sinks/kafka-producer.ts';
@@ -67,7 +67,7 @@ export class Runtime {
   readonly #checkpointer: Checkpointer;
   readonly #changelogs: KafkaChangelogs;
   readonly #intake: Intake;
-  readonly #input = new Subject<Envelope<Buffer | null>>();
+  readonly #input = new Subject<Batch<Envelope<Buffer | null>>>();
   readonly #sinks = new Set<Sink<never>>();
   readonly #finished = Promise.withResolvers<void>();
   #state: State = 'idle';
@@ -181,6 +181,7 @@ export class Runtime {
       this.#pipelineSubscription = output$.subscribe({
         next: (value) => {
           if (isEnvelope(value)) value.lease.release();
+          else if (Array.isArray(value)) for (const item of value) if (isEnvelope(item)) item.lease.release();
         },
         error: (error: unknown) => {
           reject(error);
@@ -327,7 +328,7 @@ export class Runtime {
 
   async #drain(): Promise<void> {
     await this.#source.stop();
-    this.#intake.closed = true;
+    this.#intake.close();
     this.#input.complete();
     await this.#pipelineDone;
     await this.#deadLetters.flush();
@@ -342,7 +343,7 @@ export class Runtime {
     this.#eventSubject.next({ type: 'stopping', reason: `failure: ${error.message}` });
     void (async () => {
       await withTimeout(this.#source.stop(), 5000, 'source stop').catch(() => {});
-      this.#intake.closed = true;
+      this.#intake.close(false);
       this.#pipelineSubscription?.unsubscribe();
       // Commit points never pass a record whose lease is held, so committing here is safe.
       await withTimeout(this.#checkpointer.commitDone(), 5000, 'commit after failure').catch((e: unknown) => this.logger.error({ err: e }, 'commit after failure failed'));

@@ -1,8 +1,9 @@
 /**
  * The sink runner: the operator that ends a pipeline branch in a `Sink`.
  *
- * It groups envelopes into batches (by count, by bytes and by a linger time) and hands them to
- * `sink.write` one at a time (or `concurrency` at a time). A `SinkOverloadError` makes it wait
+ * It regroups the envelopes of the batches it reads into write batches (by count, by bytes and by a
+ * linger time) and hands them to `sink.write` one at a time (or `concurrency` at a time). A
+ * `SinkOverloadError` makes it wait
  * `retryAfterMs` and write the same batch again, holding the source meanwhile; any other error fails
  * the pipeline, and the leases of the records not written stay unreleased, so no commit passes them.
  * Records waiting in the runner are bounded: past `maxQueuedRecords` the runner holds the source
@@ -12,7 +13,7 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConfigError, SinkOverloadError } from '../core/errors.ts';
 import type { Sink } from '../core/sink.ts';
-import type { Envelope } from '../core/envelope.ts';
+import type { Batch, Envelope } from '../core/envelope.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 
@@ -105,15 +106,15 @@ const sleep = (ms: number, scheduler: SchedulerLike) =>
   new Promise<void>((resolve) => scheduler.schedule(() => resolve(), ms));
 
 /**
- * An operator that writes every envelope to `sink` and emits nothing; it completes once its input
- * completed and everything was written and flushed.
+ * An operator that writes every envelope of the batches it reads to `sink` and emits nothing; it
+ * completes once its input completed and everything was written and flushed.
  *
  * @example
  * ```ts
- * input$.pipe(map(decode), sinkRunner(dynamoSink, { maxBatchRecords: 25 }, host));
+ * batches$.pipe(sinkRunner(dynamoSink, { maxBatchRecords: 25 }, host));
  * ```
  */
-export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: SinkRunnerHost): OperatorFunction<Envelope<T>, never> {
+export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: SinkRunnerHost): OperatorFunction<Batch<Envelope<T>>, never> {
   const config = resolveBatching(sink.id, options, host.defaultMaxQueuedRecords);
   const { metrics, logger } = host;
   const scheduler = host.scheduler ?? asyncScheduler;
@@ -260,17 +261,20 @@ export function sinkRunner<T>(sink: Sink<T>, options: BatchingOptions, host: Sin
       });
 
       const subscription = source.subscribe({
-        next(envelope) {
-          current.push(envelope);
-          queued += 1;
-          currentBytes += config.sizeOf(envelope.value);
-          if (current.length >= config.maxBatchRecords || currentBytes >= config.maxBatchBytes) {
-            seal();
-            updateHold();
-            return;
+        next(batch) {
+          queued += batch.length;
+          let sealed = false;
+          for (let i = 0; i < batch.length; i++) {
+            const envelope = batch[i] as Envelope<T>;
+            current.push(envelope);
+            currentBytes += config.sizeOf(envelope.value);
+            if (current.length >= config.maxBatchRecords || currentBytes >= config.maxBatchBytes) {
+              seal();
+              sealed = true;
+            }
           }
-          if (queued >= config.maxQueuedRecords) updateHold();
-          if (linger === undefined && !lingerDue) linger = scheduler.schedule(onLinger, config.lingerMs);
+          if (sealed || queued >= config.maxQueuedRecords) updateHold();
+          if (current.length > 0 && linger === undefined && !lingerDue) linger = scheduler.schedule(onLinger, config.lingerMs);
         },
         error: (error: unknown) => {
           if (!failed && !closed) stop(error);

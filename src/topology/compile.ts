@@ -1,7 +1,8 @@
 import { asyncScheduler, EMPTY, ignoreElements, merge, share, tap, type Observable, type OperatorFunction } from 'rxjs';
+import { batched } from '../operators/batched.ts';
 import { filter as rxFilter, map as rxMap } from 'rxjs';
 import type { Pipeline, PipelineContext, RuntimeEvent } from '../runtime/context.ts';
-import type { Envelope, Routed } from '../core/envelope.ts';
+import type { Batch, Envelope, Routed } from '../core/envelope.ts';
 import type { Sink } from '../core/sink.ts';
 import { sinkKind, stepKind } from './kinds/index.ts';
 import type { SinkDeps, StepDeps, StepOutput } from './kinds/kind.ts';
@@ -22,11 +23,12 @@ export interface CompileDeps extends Omit<StepDeps, 'deadLetter' | 'metrics'>, S
 const MAIN = '';
 
 type AnyEnvelope = Envelope<unknown>;
-type NodeOutput = Observable<AnyEnvelope | Routed<unknown>>;
+type NodeOutput = Observable<Batch<AnyEnvelope | Routed<unknown>>>;
 
 /**
  * Compiles a validated topology into the runtime's `Pipeline`: sources demultiplexed from the one
- * consumer by topic, each step an RxJS operator, each sink a sink runner, wired by name.
+ * consumer by topic, each step an RxJS operator, each sink a sink runner, wired by name. What flows
+ * on every edge is a batch of records (`Batch`): one emission per batch, not per record.
  *
  * Wiring keeps the lease contract: where a node's output feeds k consumers, each envelope is
  * retained k - 1 times before it is shared; an output nobody consumes releases its envelopes.
@@ -40,8 +42,8 @@ type NodeOutput = Observable<AnyEnvelope | Routed<unknown>>;
 export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pipeline {
   const consumers = countConsumers(topology);
 
-  return (input$: Observable<Envelope<Buffer | null>>, ctx: PipelineContext) => {
-    const shared = new Map<string, Observable<AnyEnvelope | Routed<unknown>>>();
+  return (input$: Observable<Batch<Envelope<Buffer | null>>>, ctx: PipelineContext) => {
+    const shared = new Map<string, NodeOutput>();
     const sourceById = new Map(topology.sources.map((s) => [s.id, s]));
     const stepById = new Map(topology.steps.map((s) => [s.id, s]));
     const stepDeps: StepDeps = {
@@ -68,10 +70,10 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
 
     const input = input$.pipe(share());
     // Each record goes to the readers of its topic (sources, repartition readers) only.
-    const byTopic = demux(input, (envelope) => envelope.meta.topic, (envelope) => envelope);
-    const lanes = new Map<string, (names: readonly string[]) => Observable<AnyEnvelope>>();
+    const byTopic = demux(input, (envelope) => envelope.meta.topic);
+    const lanes = new Map<string, (names: readonly string[]) => Observable<Batch<AnyEnvelope>>>();
 
-    const outputOf = (id: string): Observable<AnyEnvelope | Routed<unknown>> => {
+    const outputOf = (id: string): NodeOutput => {
       const existing = shared.get(id);
       if (existing) return existing;
       let raw: NodeOutput;
@@ -83,15 +85,15 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         const step = stepById.get(id) as ValidStep;
         const kind = stepKind(step);
         const recordsIn = ctx.metrics.counter('records_in_total', { step: id });
-        let inputs = step.from.map((ref) => streamOf(ref).pipe(tap(() => recordsIn.inc())));
+        let inputs = step.from.map((ref) => streamOf(ref).pipe(tap((batch) => recordsIn.inc(batch.length))));
         let ownDeps = stepDeps;
         const key = repartitionKeyOf(step);
         if (ctx.state !== undefined && key === undefined && kind.durable?.(step) === true) ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id) };
         if (ctx.state !== undefined && stepDeps.kafka !== undefined && key !== undefined) {
-          const upstream = inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs);
+          const upstream = inputs.length === 1 ? (inputs[0] as Observable<Batch<AnyEnvelope>>) : merge(...inputs);
           const partitions = Math.max(1, ...(deps.partitionCounts?.values() ?? []));
           const tap = progressNode(topology, step);
-          const progress = tap === undefined ? upstream : outputOf(tap).pipe(rxFilter((item): item is AnyEnvelope => !isRouted(item)));
+          const progress = tap === undefined ? upstream : outputOf(tap).pipe(rxMap(envelopesOf), rxFilter((batch) => batch.length > 0));
           const through = repartition({ id: step.id, key }, groupId, upstream, byTopic([repartitionTopic(groupId, step.id)]), ctx, stepDeps.kafka, partitions, progress, stepDeps.scheduler);
           writers.push(through.writer);
           inputs = [through.records];
@@ -104,13 +106,14 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         mainTag = kind.mainTag;
       }
       const recordsOut = ctx.metrics.counter('records_out_total', { step: id });
-      // One hop per record: the main output untagged, counted, its lease retained per reader.
+      // One hop per batch: the main output untagged, counted, each lease retained per reader.
+      const readers = consumers.get(id)?.byOutput;
       const out = raw.pipe(
-        rxMap((tagged) => {
-          const item = mainTag !== undefined && isRouted(tagged) && tagged.output === mainTag ? tagged.envelope : tagged;
-          recordsOut.inc();
-          fanOut(item, id, consumers);
-          return item;
+        rxMap((batch) => {
+          const items = mainTag === undefined ? batch : batch.map((tagged) => (isRouted(tagged) && tagged.output === mainTag ? tagged.envelope : tagged));
+          recordsOut.inc(items.length);
+          for (let i = 0; i < items.length; i++) fanOut(items[i] as AnyEnvelope | Routed<unknown>, readers);
+          return items;
         }),
         share(),
       );
@@ -119,7 +122,7 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
     };
 
     /** A node's output `ref.output`: every node's outputs are read through one subscription. */
-    const streamOf = (ref: InputRef): Observable<AnyEnvelope> => {
+    const streamOf = (ref: InputRef): Observable<Batch<AnyEnvelope>> => {
       let byOutput = lanes.get(ref.id);
       if (byOutput === undefined) lanes.set(ref.id, (byOutput = demux(outputOf(ref.id), outputName, (item) => (isRouted(item) ? item.envelope : item))));
       return byOutput([ref.output ?? MAIN]);
@@ -145,15 +148,20 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
  * Turns one validated step into its operator applied to its inputs (merged, for fan-in).
  * @param sources for each input, the source it is, if any (a parse step takes their event time)
  */
-export function compileStep(step: ValidStep, inputs: Observable<AnyEnvelope>[], deps: StepDeps, sources: (ValidSource | undefined)[]): StepOutput {
-  const merged = () => (inputs.length === 1 ? (inputs[0] as Observable<AnyEnvelope>) : merge(...inputs));
+export function compileStep(step: ValidStep, inputs: Observable<Batch<AnyEnvelope>>[], deps: StepDeps, sources: (ValidSource | undefined)[]): StepOutput {
+  const merged = () => (inputs.length === 1 ? (inputs[0] as Observable<Batch<AnyEnvelope>>) : merge(...inputs));
   return stepKind(step).compile(step, {
     inputs,
     sources,
     deps,
     scheduler: deps.scheduler ?? asyncScheduler,
-    apply: (operator: OperatorFunction<AnyEnvelope, AnyEnvelope | Routed<unknown>>) => merged().pipe(operator),
+    apply: (operator: OperatorFunction<AnyEnvelope, AnyEnvelope | Routed<unknown>>) => merged().pipe(batched<AnyEnvelope, AnyEnvelope | Routed<unknown>>(operator)),
   });
+}
+
+/** The envelopes of a batch, without the tagged items of named outputs. */
+function envelopesOf(batch: Batch<AnyEnvelope | Routed<unknown>>): Batch<AnyEnvelope> {
+  return batch.filter((item): item is AnyEnvelope => !isRouted(item));
 }
 
 function isRouted(item: AnyEnvelope | Routed<unknown>): item is Routed<unknown> {
@@ -184,8 +192,8 @@ function countConsumers(topology: ValidTopology): Map<string, Consumers> {
 }
 
 /** Gives each consumer of an item's output its own lease reference; releases unread outputs. */
-function fanOut(item: AnyEnvelope | Routed<unknown>, id: string, consumers: Map<string, Consumers>): void {
-  const readers = consumers.get(id)?.byOutput.get(outputName(item)) ?? 0;
+function fanOut(item: AnyEnvelope | Routed<unknown>, byOutput: Map<string, number> | undefined): void {
+  const readers = byOutput?.get(outputName(item)) ?? 0;
   const envelope = isRouted(item) ? item.envelope : item;
   if (readers === 0) envelope.lease.release();
   else if (readers > 1) envelope.lease.retain(readers - 1);

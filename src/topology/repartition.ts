@@ -12,7 +12,7 @@ import { NOOP_LEASE } from '../core/envelope.ts';
 import { DecodeError } from '../core/errors.ts';
 import { compileKey } from '../core/expression.ts';
 import type { PipelineContext } from '../runtime/context.ts';
-import type { Envelope, RecordOrigin } from '../core/envelope.ts';
+import type { Batch, Envelope, RecordOrigin } from '../core/envelope.ts';
 import { PACK_HEADER, PACK_SLOTS, RepartitionSink, unpack } from '../sinks/repartition-pack.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import type { ValidStep, ValidTopology } from './types.ts';
@@ -43,15 +43,15 @@ export function internalTopicsOf(topology: ValidTopology): InternalTopic[] {
 export function repartition(
   step: { readonly id: string; readonly key: readonly string[] },
   groupId: string,
-  upstream: Observable<AnyEnvelope>,
-  input: Observable<Envelope<Buffer | null>>,
+  upstream: Observable<Batch<AnyEnvelope>>,
+  input: Observable<Batch<Envelope<Buffer | null>>>,
   ctx: PipelineContext,
   kafka: KafkaConnectionOptions,
   partitions: number,
-  progress: Observable<AnyEnvelope> = upstream,
+  progress: Observable<Batch<AnyEnvelope>> = upstream,
   scheduler: SchedulerLike = asyncScheduler,
   markerIntervalMs = 500,
-): { readonly topic: string; readonly writer: Observable<never>; readonly records: Observable<AnyEnvelope> } {
+): { readonly topic: string; readonly writer: Observable<never>; readonly records: Observable<Batch<AnyEnvelope>> } {
   const topic = repartitionTopic(groupId, step.id);
   const keyOf = step.key.length === 0 ? () => '' : compileKey(step.key);
   const marked = withMarkers(upstream, progress, partitions, scheduler, markerIntervalMs);
@@ -71,11 +71,12 @@ export function repartition(
     ctx.sinkContext,
   );
   const writer = marked.pipe(ctx.toSink(sink));
-  const records = new Observable<AnyEnvelope>((subscriber) => {
+  const records = new Observable<Batch<AnyEnvelope>>((subscriber) => {
+    let out: AnyEnvelope[] = [];
     const read = (envelope: Envelope<Buffer | null>): void => {
       const { meta } = envelope;
       const offset = meta.offset * PACK_SLOTS;
-      if (meta.headers[WATERMARK_HEADER] !== undefined) return subscriber.next({ ...envelope, meta: { ...meta, offset } });
+      if (meta.headers[WATERMARK_HEADER] !== undefined) return void out.push({ ...envelope, meta: { ...meta, offset } });
       // One record as written before packs (an upgrade's records still in the topic).
       if (meta.headers[PACK_HEADER] === undefined) {
         let value: unknown;
@@ -86,7 +87,7 @@ export function repartition(
         }
         const eventTime = Number(meta.headers[EVENT_TIME_HEADER]);
         const origin = originOf(meta.headers[ORIGIN_HEADER]);
-        return subscriber.next({
+        return void out.push({
           value,
           meta: { ...meta, offset },
           lease: envelope.lease,
@@ -107,17 +108,20 @@ export function repartition(
       for (let i = 0; i < packed.length; i++) {
         const { origin, eventTimeMs, value } = packed[i] as (typeof packed)[number];
         const unpacked = { ...meta, offset: offset + i, key: null, headers: NO_HEADERS };
-        subscriber.next(eventTimeMs === undefined ? { value, meta: unpacked, lease, origin } : { value, meta: unpacked, lease, eventTimeMs, origin });
+        out.push(eventTimeMs === undefined ? { value, meta: unpacked, lease, origin } : { value, meta: unpacked, lease, eventTimeMs, origin });
       }
     };
     return input.subscribe({
-      next: (envelope) => {
+      next: (batch) => {
+        out = [];
         // A step that throws fails the stream, as it did through mergeMap (not an unhandled error).
         try {
-          read(envelope);
+          for (const envelope of batch) read(envelope);
         } catch (error) {
           subscriber.error(error);
+          return;
         }
+        if (out.length > 0) subscriber.next(out);
       },
       error: (error: unknown) => subscriber.error(error),
       complete: () => subscriber.complete(),
@@ -166,25 +170,30 @@ export function progressNode(topology: ValidTopology, step: ValidStep): string |
  * The upstream records, and every `intervalMs` a marker per upstream partition whose newest event
  * time (read from `progress`) moved, to each repartition partition.
  */
-function withMarkers(upstream: Observable<AnyEnvelope>, progress: Observable<AnyEnvelope>, partitions: number, scheduler: SchedulerLike, intervalMs: number): Observable<AnyEnvelope> {
-  return new Observable<AnyEnvelope>((subscriber) => {
+function withMarkers(upstream: Observable<Batch<AnyEnvelope>>, progress: Observable<Batch<AnyEnvelope>>, partitions: number, scheduler: SchedulerLike, intervalMs: number): Observable<Batch<AnyEnvelope>> {
+  return new Observable<Batch<AnyEnvelope>>((subscriber) => {
     const newest = new Map<string, { topic: string; partition: number; eventTimeMs: number; sent: boolean }>();
     const keys = new PartitionKeys();
     const announce = () => {
+      const markers: AnyEnvelope[] = [];
       for (const origin of newest.values()) {
         if (origin.sent) continue;
         origin.sent = true;
         for (let partition = 0; partition < partitions; partition++) {
           const meta = { topic: origin.topic, partition: origin.partition, offset: -1, timestamp: origin.eventTimeMs, key: null, headers: {} };
-          subscriber.next({ value: { marker: true, partition, eventTimeMs: origin.eventTimeMs } satisfies Marker, meta, lease: NOOP_LEASE });
+          markers.push({ value: { marker: true, partition, eventTimeMs: origin.eventTimeMs } satisfies Marker, meta, lease: NOOP_LEASE });
         }
       }
+      if (markers.length > 0) subscriber.next(markers);
     };
     const timer = scheduler.schedule(function tick() {
       announce();
       this.schedule(undefined, intervalMs);
     }, intervalMs);
-    const track = (envelope: AnyEnvelope) => {
+    const track = (batch: Batch<AnyEnvelope>) => {
+      for (const envelope of batch) trackOne(envelope);
+    };
+    const trackOne = (envelope: AnyEnvelope) => {
       const time = envelope.eventTimeMs;
       if (time === undefined) return;
       const key = keys.of(envelope.meta.topic, envelope.meta.partition);
@@ -199,9 +208,9 @@ function withMarkers(upstream: Observable<AnyEnvelope>, progress: Observable<Any
     // out); markers go on a timer, so a marker never overtakes a record it covers.
     const tracked = progress === upstream ? undefined : progress.subscribe({ next: track, error: () => {} });
     const input = upstream.subscribe({
-      next: (envelope) => {
-        if (tracked === undefined) track(envelope);
-        subscriber.next(envelope);
+      next: (batch) => {
+        if (tracked === undefined) track(batch);
+        subscriber.next(batch);
       },
       error: (error: unknown) => subscriber.error(error),
       complete: () => {

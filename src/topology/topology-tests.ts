@@ -33,7 +33,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { lastValueFrom, Subject, VirtualTimeScheduler } from 'rxjs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../core/errors.ts';
-import { CountingLease, envelopeOf, type Envelope } from '../core/envelope.ts';
+import { CountingLease, envelopeOf, type Batch, type Envelope } from '../core/envelope.ts';
 import { Metrics, type MetricName } from '../core/metrics.ts';
 import { memoryContext } from '../runtime/memory-context.ts';
 import { compileTopology } from './compile.ts';
@@ -149,7 +149,7 @@ async function runCase(topology: ValidTopology, c: TopologyTestCase): Promise<Ca
   const dynamo = new DynamoDBClient(aws);
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
   try {
-    const input = new Subject<Envelope<Buffer | null>>();
+    const input = new Subject<Batch<Envelope<Buffer | null>>>();
     const done = lastValueFrom(compileTopology(topology, { dynamo, s3, kafka: { brokers: ['127.0.0.1:9'] }, bounded: true, scheduler })(input, ctx), { defaultValue: undefined });
     const topicOf = new Map(topology.sources.map((s) => [s.id, s.topics[0] as string]));
     const offsets = new Map<string, number>();
@@ -158,7 +158,8 @@ async function runCase(topology: ValidTopology, c: TopologyTestCase): Promise<Ca
       const offset = offsets.get(topic) ?? 0;
       offsets.set(topic, offset + 1);
       const bytes = Buffer.from('raw' in record ? record.raw : JSON.stringify(record.value));
-      input.next(envelopeOf<Buffer | null>(bytes, { topic, partition: 0, offset, timestamp: scheduler.now() }, new CountingLease()));
+      // One record per batch: each is read at its own processing time.
+      input.next([envelopeOf<Buffer | null>(bytes, { topic, partition: 0, offset, timestamp: scheduler.now() }, new CountingLease())]);
     }
     input.complete();
     let settled = false;

@@ -4,6 +4,7 @@
  * decode+check stage is written here: runtime code does not depend on src/operators.
  */
 import { mergeMap, EMPTY, of, type OperatorFunction } from 'rxjs';
+import { batched } from '../../src/operators/batched.ts';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, ValidationError } from '../../src/core/errors.ts';
 import { DEAD_LETTER_HEADERS } from '../../src/runtime/dead-letters.ts';
@@ -73,7 +74,7 @@ describe.each(['platformatic', 'kafkajs'] as const)('poison records on %s', (cli
     const groupId = uniqueName('poison');
     const sink = new CountingSink<Event>('events');
     const runtime = createRuntime({ source: { client, brokers, groupId, topics: [topic], fromBeginning: true }, deadLetterTopic: dlq, logger: silentLogger });
-    const done = runtime.run((input$, ctx) => input$.pipe(decodeAndCheck(ctx.deadLetter), ctx.toSink(sink)));
+    const done = runtime.run((input$, ctx) => input$.pipe(batched(decodeAndCheck(ctx.deadLetter)), ctx.toSink(sink)));
     await eventually(() => sink.seen.size >= 3000, 120_000);
     const dead = await readTopic(brokers, dlq, poison.size, 120_000);
     await runtime.shutdown();

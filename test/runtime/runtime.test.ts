@@ -1,4 +1,4 @@
-import { delay, map } from 'rxjs';
+import { delay, map, mergeAll } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/envelope.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -53,6 +53,8 @@ function setup(extra: Partial<RuntimeOptions> = {}) {
 }
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+/** After the records emitted so far reached the pipeline (the intake hands them over on a microtask). */
+const delivered = () => new Promise<void>((resolve) => queueMicrotask(resolve));
 
 describe('runtime (fake source)', () => {
   it('commits only what the sinks made durable, flushing before committing', async () => {
@@ -78,6 +80,7 @@ describe('runtime (fake source)', () => {
     const held: Envelope<Buffer | null>[] = [];
     const done = runtime.run((input$) =>
       input$.pipe(
+        mergeAll(),
         map((e) => {
           if (e.meta.offset === 3) held.push(e);
           else e.lease.release();
@@ -139,11 +142,12 @@ describe('runtime (fake source)', () => {
   it('drops records redelivered after a rejoin and records of partitions not assigned', async () => {
     const { runtime, source } = setup();
     const seen: number[] = [];
-    const done = runtime.run((input$) => input$.pipe(map((e) => (seen.push(e.meta.offset), e))));
+    const done = runtime.run((input$) => input$.pipe(mergeAll(), map((e) => (seen.push(e.meta.offset), e))));
     await source.started;
     source.assign([{ topic: 't', partition: 0 }]);
     for (const o of [0, 1, 2, 1, 2, 3]) source.emit(0, o);
     source.emit(5, 0);
+    await delivered();
     expect(seen).toEqual([0, 1, 2, 3]);
     await runtime.shutdown();
     await done;
@@ -187,6 +191,31 @@ describe('runtime (fake source)', () => {
     await done;
   });
 
+  it('hands the records delivered at once to the pipeline as one batch per partition, before a revocation', async () => {
+    const { runtime, source } = setup();
+    const seen: string[] = [];
+    const done = runtime.run((input$, ctx) => {
+      ctx.events.subscribe((event) => {
+        if (event.type === 'revoked') seen.push('revoked');
+      });
+      return input$.pipe(map((batch) => (seen.push(batch.map((e) => `${e.meta.partition}:${e.meta.offset}`).join(' ')), batch)));
+    });
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
+    for (let o = 0; o < 3; o++) {
+      source.emit(0, o);
+      source.emit(1, o);
+    }
+    expect(seen).toEqual([]);
+    await delivered();
+    expect(seen).toEqual(['0:0 0:1 0:2', '1:0 1:1 1:2']);
+    source.emit(0, 3);
+    source.revoke([{ topic: 't', partition: 0 }]);
+    expect(seen.slice(2)).toEqual(['0:3', 'revoked']);
+    await runtime.shutdown();
+    await done;
+  });
+
   it('releases envelopes that reach the end of the pipeline', async () => {
     const { runtime, source } = setup();
     const done = runtime.run((input$) => input$);
@@ -194,6 +223,7 @@ describe('runtime (fake source)', () => {
     source.assign([{ topic: 't', partition: 0 }]);
     source.emit(0, 0);
     source.emit(0, 1);
+    await delivered();
     expect(runtime.inflight.records).toBe(0);
     await runtime.shutdown();
     await done;
@@ -250,11 +280,12 @@ describe('runtime (fake source)', () => {
   it('publishes source counts, in-flight gauges, commit lag and consumer lag', async () => {
     const { runtime, source } = setup({ lagIntervalMs: 10, metricsIntervalMs: 10 });
     const held: Envelope<Buffer | null>[] = [];
-    const done = runtime.run((input$) => input$.pipe(map((e) => (held.push(e), null))));
+    const done = runtime.run((input$) => input$.pipe(mergeAll(), map((e) => (held.push(e), null))));
     await source.started;
     source.assign([{ topic: 't', partition: 0 }]);
     source.watermarks = new Map([['t:0', 100]]);
     for (let o = 0; o < 10; o++) source.emit(0, o, 'abcd');
+    await delivered();
     for (const e of held.slice(0, 4)) e.lease.release();
     await runtime.checkpoint();
     await tick(40);

@@ -1,4 +1,4 @@
-import { lastValueFrom, Subject } from 'rxjs';
+import { lastValueFrom, map, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { SinkOverloadError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
@@ -48,14 +48,47 @@ class FakeSink implements Sink<number> {
   async close(): Promise<void> {}
 }
 
+/** Each record as a batch of its own. */
+const one = () => map((e: Envelope<number>) => [e]);
+
 const envelopes = (n: number, from = 0) => Array.from({ length: n }, (_, i) => envelopeOf(from + i, { offset: from + i }, new CountingLease()));
 
 describe('sinkRunner', () => {
+  it('regroups the batches it reads into write batches of maxBatchRecords, in order', async () => {
+    const { h } = host();
+    const sink = new FakeSink();
+    const input = new Subject<readonly Envelope<number>[]>();
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 4, lingerMs: 5 }, h)), { defaultValue: 'done' });
+    const items = envelopes(11);
+    input.next(items.slice(0, 10));
+    input.next(items.slice(10));
+    input.complete();
+    await done;
+    expect(sink.batches).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]);
+    expect(items.every((e) => (e.lease as CountingLease).done)).toBe(true);
+    expect(h.metrics.value('records_in_total', { step: 'fake' })).toBe(11);
+  });
+
+  it('holds the source when one batch passes maxQueuedRecords', async () => {
+    const { h, history } = host();
+    const sink = new FakeSink();
+    let open!: () => void;
+    sink.gate = new Promise<void>((resolve) => (open = resolve));
+    const input = new Subject<readonly Envelope<number>[]>();
+    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2, maxQueuedRecords: 4, lingerMs: 1 }, h)), { defaultValue: 'done' });
+    input.next(envelopes(5));
+    expect(history).toEqual(['hold:sink:fake']);
+    open();
+    input.complete();
+    await done;
+    expect(history).toEqual(['hold:sink:fake', 'unhold:sink:fake']);
+  });
+
   it('batches by count and writes everything, then flushes on completion', async () => {
     const { h } = host();
     const sink = new FakeSink();
     const input = new Subject<Envelope<number>>();
-    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 4, lingerMs: 5 }, h)), { defaultValue: 'done' });
+    const done = lastValueFrom(input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 4, lingerMs: 5 }, h)), { defaultValue: 'done' });
     const items = envelopes(10);
     for (const e of items) input.next(e);
     input.complete();
@@ -72,7 +105,7 @@ describe('sinkRunner', () => {
     const { h } = host();
     const sink = new FakeSink();
     const input = new Subject<Envelope<number>>();
-    const sub = input.pipe(sinkRunner(sink, { maxBatchRecords: 100, maxBatchBytes: 3, lingerMs: 20, sizeOf: () => 1 }, h)).subscribe();
+    const sub = input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 100, maxBatchBytes: 3, lingerMs: 20, sizeOf: () => 1 }, h)).subscribe();
     for (const e of envelopes(4)) input.next(e);
     await new Promise((r) => setTimeout(r, 5));
     expect(sink.batches).toEqual([[0, 1, 2]]);
@@ -87,7 +120,7 @@ describe('sinkRunner', () => {
     let open!: () => void;
     sink.gate = new Promise((resolve) => (open = resolve));
     const input = new Subject<Envelope<number>>();
-    const sub = input.pipe(sinkRunner(sink, { maxBatchRecords: 100, lingerMs: 2 }, h)).subscribe();
+    const sub = input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 100, lingerMs: 2 }, h)).subscribe();
     input.next(envelopes(1)[0] as Envelope<number>);
     await new Promise((r) => setTimeout(r, 15));
     // The first batch is being written (held at the gate); these arrive meanwhile, across several lingers.
@@ -111,7 +144,7 @@ describe('sinkRunner', () => {
     const sink = new FakeSink();
     sink.failWith = (attempt) => (attempt <= 2 ? new SinkOverloadError('busy', 10) : undefined);
     const input = new Subject<Envelope<number>>();
-    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 3, lingerMs: 1 }, h)), { defaultValue: 'done' });
+    const done = lastValueFrom(input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 3, lingerMs: 1 }, h)), { defaultValue: 'done' });
     for (const e of envelopes(3)) input.next(e);
     input.complete();
     await done;
@@ -131,7 +164,7 @@ describe('sinkRunner', () => {
     sink.failWith = () => new Error('table missing');
     const input = new Subject<Envelope<number>>();
     const items = envelopes(2);
-    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2 }, h)), { defaultValue: 'done' });
+    const done = lastValueFrom(input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 2 }, h)), { defaultValue: 'done' });
     for (const e of items) input.next(e);
     await expect(done).rejects.toThrow('table missing');
     expect(items.some((e) => (e.lease as CountingLease).done)).toBe(false);
@@ -144,7 +177,7 @@ describe('sinkRunner', () => {
     let open!: () => void;
     sink.gate = new Promise((resolve) => (open = resolve));
     const input = new Subject<Envelope<number>>();
-    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2, maxQueuedRecords: 6, lingerMs: 1 }, h)), { defaultValue: 'done' });
+    const done = lastValueFrom(input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 2, maxQueuedRecords: 6, lingerMs: 1 }, h)), { defaultValue: 'done' });
     for (const e of envelopes(6)) input.next(e);
     expect(history).toEqual(['hold:sink:fake']);
     open();
@@ -159,7 +192,7 @@ describe('sinkRunner', () => {
     let open!: () => void;
     sink.gate = new Promise((resolve) => (open = resolve));
     const input = new Subject<Envelope<number>>();
-    const sub = input.pipe(sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1000 }, h)).subscribe();
+    const sub = input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1000 }, h)).subscribe();
     for (const e of envelopes(4)) input.next(e);
     const runner = [...runners][0] as SinkRunnerHandle;
     const flushed = runner.flush();
@@ -175,7 +208,7 @@ describe('sinkRunner', () => {
     const { h, runners } = host();
     const sink = new FakeSink();
     const input = new Subject<Envelope<number>>();
-    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1, flushOnCheckpoint: false }, h)), { defaultValue: 'done' });
+    const done = lastValueFrom(input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1, flushOnCheckpoint: false }, h)), { defaultValue: 'done' });
     for (const e of envelopes(2)) input.next(e);
     const [runner] = [...runners];
     await new Promise((r) => setTimeout(r, 20));
@@ -192,7 +225,7 @@ describe('sinkRunner', () => {
     const { h, runners } = host();
     const sink = new FakeSink();
     const input = new Subject<Envelope<number>>();
-    const done = lastValueFrom(input.pipe(sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1 }, h)), { defaultValue: 'done' });
+    const done = lastValueFrom(input.pipe(one(), sinkRunner(sink, { maxBatchRecords: 2, lingerMs: 1 }, h)), { defaultValue: 'done' });
     for (const e of envelopes(2)) input.next(e);
     await new Promise((r) => setTimeout(r, 20));
     await [...runners][0]?.flush(true);

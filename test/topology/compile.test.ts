@@ -43,14 +43,16 @@ async function run(steps: unknown[], sinks: Record<string, string | string[]>, i
   // A client that is never called: these sinks are replaced by the in-memory `toSink` above.
   const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const pipeline = compileTopology(topology, { dynamo, bounded: true });
-  const input = new Subject<ReturnType<typeof envelopeOf<Buffer | null>>>();
+  const input = new Subject<readonly ReturnType<typeof envelopeOf<Buffer | null>>[]>();
   const done = lastValueFrom(pipeline(input, ctx).pipe(toArray()));
-  inputs.forEach((value, offset) => {
+  // The inputs as one batch, as one fetch of the partition hands them over.
+  const batch = inputs.map((value, offset) => {
     const lease = new CountingLease();
     result.leases.push(lease);
     const bytes = typeof value === 'string' ? Buffer.from(value) : Buffer.from(JSON.stringify(value));
-    input.next(envelopeOf(bytes, { topic: 't', partition: 0, offset, timestamp: T0 }, lease));
+    return envelopeOf(bytes, { topic: 't', partition: 0, offset, timestamp: T0 }, lease);
   });
+  if (batch.length > 0) input.next(batch);
   input.complete();
   await done;
   dynamo.destroy();

@@ -8,47 +8,66 @@ const lane = (item: string) => item[0] as string;
 const unwrap = (item: string) => item.toUpperCase();
 
 describe('demux', () => {
-  it('hands each item to the readers of its lane only, each reader of a lane gets it, errors reach all', () => {
+  it('hands each batch to the readers of its lane only, each reader of a lane gets it, errors reach all', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const source = cold('-a-b-c-a-#', { a: 'a1', b: 'b1', c: 'c1' });
+      const source = cold('-a-b-c-a-#', { a: ['a1', 'a2'], b: ['b1'], c: ['c1'] });
       const read = demux(source, lane, unwrap);
-      expectObservable(read(['a'])).toBe('-x-----x-#', { x: 'A1' });
-      expectObservable(read(['a', 'b'])).toBe('-x-y---x-#', { x: 'A1', y: 'B1' });
-      expectObservable(read(['c'])).toBe('-----z---#', { z: 'C1' });
+      expectObservable(read(['a'])).toBe('-x-----x-#', { x: ['A1', 'A2'] });
+      expectObservable(read(['a', 'b'])).toBe('-x-y---x-#', { x: ['A1', 'A2'], y: ['B1'] });
+      expectObservable(read(['c'])).toBe('-----z---#', { z: ['C1'] });
       expectObservable(read(['d'])).toBe('---------#');
       // One subscription to the source, whatever the readers.
       expectSubscriptions(source.subscriptions).toBe('^--------!');
     });
   });
 
+  it('splits a batch of several lanes into one batch per lane, each in the order of the items', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const source = cold('-m---|', { m: ['a1', 'b1', 'a2', 'c1', 'b2', 'a3'] });
+      const read = demux(source, lane, unwrap);
+      expectObservable(read(['a'])).toBe('-x---|', { x: ['A1', 'A2', 'A3'] });
+      // A reader of two lanes gets a batch per lane.
+      expectObservable(read(['b', 'c'])).toBe('-(yz)|', { y: ['B1', 'B2'], z: ['C1'] });
+    });
+  });
+
+  it('without unwrap hands a one-lane batch on as it is', () => {
+    const source = new Subject<readonly string[]>();
+    const got: (readonly string[])[] = [];
+    demux(source, lane)(['a']).subscribe((batch) => got.push(batch));
+    const batch = ['a1', 'a2'];
+    source.next(batch);
+    expect(got[0]).toBe(batch);
+  });
+
   it('completes every reader, and unsubscribes the source when the last reader leaves', () => {
     testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
-      const source = hot('-a-b-|', { a: 'a1', b: 'b1' });
+      const source = hot('-a-b-|', { a: ['a1'], b: ['b1'] });
       const read = demux(source, lane, unwrap);
-      expectObservable(read(['a']), '^--!').toBe('-x-', { x: 'A1' });
-      expectObservable(read(['b'])).toBe('---y-|', { y: 'B1' });
+      expectObservable(read(['a']), '^--!').toBe('-x-', { x: ['A1'] });
+      expectObservable(read(['b'])).toBe('---y-|', { y: ['B1'] });
       expectSubscriptions(source.subscriptions).toBe('^----!');
     });
     testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
-      const source = hot('-a-b-a-|', { a: 'a1', b: 'b1' });
+      const source = hot('-a-b-a-|', { a: ['a1'], b: ['b1'] });
       const read = demux(source, lane, unwrap);
-      expectObservable(read(['a']), '^-!').toBe('-x', { x: 'A1' });
-      expectObservable(read(['b']), '^---!').toBe('---y', { y: 'B1' });
+      expectObservable(read(['a']), '^-!').toBe('-x', { x: ['A1'] });
+      expectObservable(read(['b']), '^---!').toBe('---y', { y: ['B1'] });
       expectSubscriptions(source.subscriptions).toBe('^---!');
     });
   });
 
-  it('lets a reader leave while an item is being handed out', () => {
-    const source = new Subject<string>();
+  it('lets a reader leave while a batch is being handed out', () => {
+    const source = new Subject<readonly string[]>();
     const read = demux(source, lane, unwrap);
     const got: string[] = [];
     const first = read(['a']).subscribe((x) => {
-      got.push(`1:${x}`);
+      got.push(`1:${x.join()}`);
       first.unsubscribe();
     });
-    read(['a']).subscribe((x) => got.push(`2:${x}`));
-    source.next('a1');
-    source.next('a2');
+    read(['a']).subscribe((x) => got.push(`2:${x.join()}`));
+    source.next(['a1']);
+    source.next(['a2']);
     expect(got).toEqual(['1:A1', '2:A1', '2:A2']);
   });
 });

@@ -46,10 +46,10 @@ async function sinksOf(type: string): Promise<{ sinks: string[]; deadLetters: st
   const aws = { region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
   const dynamo = new DynamoDBClient(aws);
   const s3 = new S3Client({ ...aws, forcePathStyle: true });
-  const input = new Subject<Envelope<Buffer | null>>();
+  const input = new Subject<readonly Envelope<Buffer | null>[]>();
   const done = lastValueFrom(compileTopology(topology, { dynamo, s3, kafka: { brokers: ['127.0.0.1:9'] }, bounded: true })(input, ctx).pipe(toArray()));
   const event = { event_id: 'e1', user_id: 'u1', event_type: type, event_data: DATA[type] ?? {}, timestamp: new Date(T0).toISOString(), platform: 'ios', game_version: '1.0' };
-  input.next(envelopeOf(Buffer.from(JSON.stringify(event)), { topic: TOPIC[type] ?? 'game-events', partition: 0, offset: 0, timestamp: T0 }, new CountingLease()));
+  input.next([envelopeOf(Buffer.from(JSON.stringify(event)), { topic: TOPIC[type] ?? 'game-events', partition: 0, offset: 0, timestamp: T0 }, new CountingLease())]);
   input.complete();
   await done;
   dynamo.destroy();

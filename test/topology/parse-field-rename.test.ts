@@ -58,7 +58,7 @@ describe('parse-field and rename steps in a topology', () => {
     const dead: { step: string; code: string }[] = [];
     const ctx = memoryContext({ onSink: (_id, e) => void seen.push(e.value), onDeadLetter: (_e, error, step) => void dead.push({ step, code: error.code }) });
     const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    const input = new Subject<Envelope<Buffer | null>>();
+    const input = new Subject<readonly Envelope<Buffer | null>[]>();
     const done = lastValueFrom(compileTopology(topology, { dynamo, bounded: true })(input, ctx).pipe(toArray()));
     const logs = [
       { 'Event ID': 'e1', 'App Version': '1.2', event_value: JSON.stringify({ screenInfo: { 'Screen Width': 1080 } }) },
@@ -67,7 +67,7 @@ describe('parse-field and rename steps in a topology', () => {
       { 'Event ID': 'e4', userId: 'u1', user_id: 'u1' },
     ];
     const leases = logs.map(() => new CountingLease());
-    logs.forEach((log, offset) => input.next(envelopeOf(Buffer.from(JSON.stringify(log)), { topic: 'client-logs', partition: 0, offset, timestamp: T0 }, leases[offset])));
+    input.next(logs.map((log, offset) => envelopeOf(Buffer.from(JSON.stringify(log)), { topic: 'client-logs', partition: 0, offset, timestamp: T0 }, leases[offset])));
     input.complete();
     await done;
     dynamo.destroy();

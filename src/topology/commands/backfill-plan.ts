@@ -4,7 +4,7 @@
  * only for records (and window results) whose event time lies in `[from, to)`.
  */
 import type { Envelope } from '../../core/envelope.ts';
-import { filter, tap } from 'rxjs';
+import { filter, map, tap } from 'rxjs';
 import type { Pipeline, PipelineContext } from '../../runtime/context.ts';
 import type { ValidSink, ValidTopology } from '../types.ts';
 
@@ -95,8 +95,15 @@ export function intervalPipeline(
       ...ctx,
       deadLetter,
       sinkContext: { ...ctx.sinkContext, deadLetter },
-      toSink: (sink, batching) => (source) => (sinkIds.has(sink.id) ? source.pipe(filter((e) => keep(e)), ctx.toSink(sink, batching)) : source.pipe(ctx.toSink(sink, batching))),
+      toSink: (sink, batching) => (source) =>
+        sinkIds.has(sink.id)
+          ? source.pipe(
+              map((batch) => batch.filter((e) => keep(e))),
+              filter((batch) => batch.length > 0),
+              ctx.toSink(sink, batching),
+            )
+          : source.pipe(ctx.toSink(sink, batching)),
     };
-    return pipeline(input$.pipe(tap((envelope) => onRecord(envelope.meta))), inner);
+    return pipeline(input$.pipe(tap((batch) => batch.forEach((envelope) => onRecord(envelope.meta)))), inner);
   };
 }

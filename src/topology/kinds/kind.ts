@@ -18,7 +18,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
-import type { Envelope, Routed } from '../../core/envelope.ts';
+import type { Batch, Envelope, Routed } from '../../core/envelope.ts';
+
 import type { Metrics } from '../../core/metrics.ts';
 import type { DeadLetter, Sink } from '../../core/sink.ts';
 import type { Changelog } from '../../core/state.ts';
@@ -154,7 +155,8 @@ export interface NodeBase {
 }
 
 type AnyEnvelope = Envelope<unknown>;
-export type StepOutput = Observable<AnyEnvelope | Routed<unknown>>;
+/** A step's output: batches of records, those of a named output tagged (`Routed`). */
+export type StepOutput = Observable<Batch<AnyEnvelope | Routed<unknown>>>;
 
 /** What steps need from outside. */
 export interface StepDeps {
@@ -187,13 +189,13 @@ export interface StepDeps {
 
 /** A step's inputs as its `compile` gets them. */
 export interface StepIo {
-  /** One stream per `from` entry. */
-  readonly inputs: readonly Observable<AnyEnvelope>[];
+  /** One stream of batches per `from` entry. */
+  readonly inputs: readonly Observable<Batch<AnyEnvelope>>[];
   /** For each input, the source it is, if any (a parse step takes their event time). */
   readonly sources: readonly (ValidSource | undefined)[];
   readonly deps: StepDeps;
   readonly scheduler: SchedulerLike;
-  /** The inputs merged and piped through `operator`. */
+  /** The inputs merged and piped through `operator`, run over batches (see `batched`). */
   apply(operator: OperatorFunction<AnyEnvelope, AnyEnvelope | Routed<unknown>>): StepOutput;
 }
 

@@ -43,7 +43,11 @@ describe('backfill plan', () => {
     const ctx = {
       deadLetter: () => {},
       sinkContext: {},
-      toSink: (sink: { id: string }) => (source: Observable<Envelope<unknown>>) => source.pipe(tap((e) => seen[sink.id]?.push(e.eventTimeMs as number)), ignoreElements()),
+      toSink: (sink: { id: string }) => (source: Observable<readonly Envelope<unknown>[]>) =>
+        source.pipe(
+          tap((batch) => batch.forEach((e) => seen[sink.id]?.push(e.eventTimeMs as number))),
+          ignoreElements(),
+        ),
     } as unknown as PipelineContext;
     const leases = [5, 10, 15, 20].map(() => new CountingLease());
     const counts = { written: 0, outside: 0, deadLettersSuppressed: 0 };
@@ -57,9 +61,9 @@ describe('backfill plan', () => {
       (meta) => read.push(meta.offset),
       counts,
     );
-    const input = new Subject<Envelope<Buffer | null>>();
+    const input = new Subject<readonly Envelope<Buffer | null>[]>();
     const done = lastValueFrom(pipeline(input, ctx), { defaultValue: undefined });
-    for (const [i, ms] of [5, 10, 15, 20].entries()) input.next(envelopeOf<Buffer | null>(null, { offset: i }, leases[i], ms));
+    input.next([5, 10, 15, 20].map((ms, i) => envelopeOf<Buffer | null>(null, { offset: i }, leases[i], ms)));
     input.complete();
     await done;
     expect(seen.put).toEqual([10, 15]);

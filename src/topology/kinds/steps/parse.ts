@@ -1,7 +1,8 @@
 import { merge, type Observable } from 'rxjs';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Batch, Envelope } from '../../../core/envelope.ts';
 import { DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_MIN_TIMESTAMP_MS, withEventTime } from '../../../operators/event-time.ts';
 import { DEFAULT_MAX_DEPTH, parseJson } from '../../../operators/parse-json.ts';
+import { batched } from '../../../operators/batched.ts';
 import { duration, instant, oneOf, positiveInt, size } from '../../checks.ts';
 import { object, properties } from '../common.ts';
 import { defineStep, option, type NodeBase } from '../kind.ts';
@@ -72,8 +73,9 @@ export const parseKind = defineStep<ParseSpec, ParseStep>()({
     merge(
       ...inputs.map((input, i) => {
         const source = sources[i];
-        const parsed = (input as Observable<Envelope<Buffer | null>>).pipe(parseJson({ id: step.id, maxBytes: step.maxBytes, maxDepth: step.maxDepth, deadLetter: deps.deadLetter }));
-        return source === undefined ? parsed : parsed.pipe(withEventTime({ id: step.id, from: source.eventTime, deadLetter: deps.deadLetter, ...step.eventTime, scheduler }));
+        const parse = parseJson({ id: step.id, maxBytes: step.maxBytes, maxDepth: step.maxDepth, deadLetter: deps.deadLetter });
+        const operators = source === undefined ? [parse] : [parse, withEventTime({ id: step.id, from: source.eventTime, deadLetter: deps.deadLetter, ...step.eventTime, scheduler })];
+        return (input as Observable<Batch<Envelope<Buffer | null>>>).pipe(batched<Envelope<Buffer | null>, Envelope<unknown>>(...operators));
       }),
     ),
   describe: (step) => step.format,
