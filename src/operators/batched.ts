@@ -10,8 +10,8 @@ import { recordHandlerOf, type Emitter, type RecordHandler } from './per-record.
  * loop over the batch, several of them fused into one loop when given together, with no
  * subscription per record. Any other operator (window, dedup, fraud patterns) sees the batch's
  * records one by one as before; what it emits while a batch is handed to it leaves as one batch,
- * and what it emits on its own (a timer closing a window, a restore finishing) leaves as a batch of
- * its own.
+ * and what it emits on its own (a store's answer, a timer closing a window) leaves as one batch per
+ * task that emits it.
  *
  * ```ts
  * batches$.pipe(batched(parseJson({ id: 'parse', deadLetter }), validate({ id: 'validate', schema, deadLetter })));
@@ -75,23 +75,43 @@ function loop(chain: readonly RecordHandler<unknown, unknown>[]): OperatorFuncti
 
 /**
  * A record-level operator over batches: it reads the records of each batch in turn; what it emits
- * during a batch is gathered into one output batch, what it emits at any other time is a batch alone.
+ * during a batch is gathered into one output batch. What it emits at any other time (a store's
+ * answer, a timer) is gathered until the end of that task (a microtask), so that a run of records
+ * emitted together (a dedup store's answer for a whole batch) leaves as one batch too.
  */
 function perItem<In, Out>(operator: OperatorFunction<In, Out>): OperatorFunction<Batch<In>, Batch<Out>> {
   return (source) =>
     new Observable<Batch<Out>>((subscriber) => {
       let gathering: Out[] | undefined;
+      let later: Out[] | undefined;
+      const handOver = () => {
+        const out = later;
+        later = undefined;
+        if (out !== undefined && !subscriber.closed) subscriber.next(out);
+      };
       const records = new Subject<In>();
       const output = operator(records).subscribe({
         next(value) {
           if (gathering !== undefined) gathering.push(value);
-          else subscriber.next([value]);
+          else if (later !== undefined) later.push(value);
+          else {
+            later = [value];
+            queueMicrotask(handOver);
+          }
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
+        error: (error: unknown) => {
+          handOver();
+          subscriber.error(error);
+        },
+        complete: () => {
+          handOver();
+          subscriber.complete();
+        },
       });
       const input = source.subscribe({
         next(batch) {
+          // What the operator emitted before this batch leaves before what the batch makes it emit.
+          handOver();
           const out: Out[] = [];
           gathering = out;
           try {

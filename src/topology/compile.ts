@@ -85,7 +85,8 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
         const step = stepById.get(id) as ValidStep;
         const kind = stepKind(step);
         const recordsIn = ctx.metrics.counter('records_in_total', { step: id });
-        let inputs = step.from.map((ref) => streamOf(ref).pipe(tap((batch) => recordsIn.inc(batch.length))));
+        const from = byNode(step.from);
+        let inputs = from.map((node) => streamOf(node).pipe(tap((batch) => recordsIn.inc(batch.length))));
         let ownDeps = stepDeps;
         const key = repartitionKeyOf(step);
         if (ctx.state !== undefined && key === undefined && kind.durable?.(step) === true) ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id) };
@@ -102,7 +103,7 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
           );
           ownDeps = { ...stepDeps, state: ctx.state.changelog(step.id), upstreamTopics: () => new Set([through.topic]), origins };
         }
-        raw = compileStep(step, inputs, ownDeps, sourceInputs(step, sourceById));
+        raw = compileStep(step, inputs, ownDeps, from.map((node) => sourceById.get(node.id)));
         mainTag = kind.mainTag;
       }
       const recordsOut = ctx.metrics.counter('records_out_total', { step: id });
@@ -121,11 +122,11 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       return out;
     };
 
-    /** A node's output `ref.output`: every node's outputs are read through one subscription. */
-    const streamOf = (ref: InputRef): Observable<Batch<AnyEnvelope>> => {
-      let byOutput = lanes.get(ref.id);
-      if (byOutput === undefined) lanes.set(ref.id, (byOutput = demux(outputOf(ref.id), outputName, (item) => (isRouted(item) ? item.envelope : item))));
-      return byOutput([ref.output ?? MAIN]);
+    /** Outputs of one node, as one stream: every node's outputs are read through one subscription. */
+    const streamOf = (node: NodeOutputs): Observable<Batch<AnyEnvelope>> => {
+      let byOutput = lanes.get(node.id);
+      if (byOutput === undefined) lanes.set(node.id, (byOutput = demux(outputOf(node.id), outputName, (item) => (isRouted(item) ? item.envelope : item))));
+      return byOutput(node.outputs);
     };
 
     const sinks = topology.sinks.map((sinkSpec) => {
@@ -133,7 +134,7 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       const sink = compileSink(sinkSpec, ctx, deps);
       // Files close by rotation: periodic commits must not cut them short.
       const batching = kind.rotates === true ? { flushOnCheckpoint: false } : undefined;
-      return merge(...sinkSpec.from.map((ref) => streamOf(ref))).pipe(ctx.toSink(sink, batching));
+      return merge(...byNode(sinkSpec.from).map((node) => streamOf(node))).pipe(ctx.toSink(sink, batching));
     });
     // Nodes nobody reads still run, so that their inputs' leases are released.
     const unread = [...topology.sources.map((s) => s.id), ...topology.steps.map((s) => s.id)]
@@ -159,9 +160,9 @@ export function compileStep(step: ValidStep, inputs: Observable<Batch<AnyEnvelop
   });
 }
 
-/** The envelopes of a batch, without the tagged items of named outputs. */
+/** The envelopes of a batch, without the tagged items of named outputs (the batch itself when it has none). */
 function envelopesOf(batch: Batch<AnyEnvelope | Routed<unknown>>): Batch<AnyEnvelope> {
-  return batch.filter((item): item is AnyEnvelope => !isRouted(item));
+  return batch.some(isRouted) ? batch.filter((item): item is AnyEnvelope => !isRouted(item)) : (batch as Batch<AnyEnvelope>);
 }
 
 function isRouted(item: AnyEnvelope | Routed<unknown>): item is Routed<unknown> {
@@ -180,13 +181,13 @@ interface Consumers {
 /** How many edges read each node's outputs. */
 function countConsumers(topology: ValidTopology): Map<string, Consumers> {
   const counts = new Map<string, Consumers>();
-  const edges = [...topology.steps, ...topology.sinks].flatMap((node) => node.from);
-  for (const ref of edges) {
-    const entry = counts.get(ref.id) ?? { total: 0, byOutput: new Map<string, number>() };
-    const output = ref.output ?? MAIN;
+  // A reader of one output twice gets its records once (see `byNode`).
+  const edges = [...topology.steps, ...topology.sinks].flatMap((node) => byNode(node.from).flatMap(({ id, outputs }) => [...new Set(outputs)].map((output) => ({ id, output }))));
+  for (const { id, output } of edges) {
+    const entry = counts.get(id) ?? { total: 0, byOutput: new Map<string, number>() };
     entry.total += 1;
     entry.byOutput.set(output, (entry.byOutput.get(output) ?? 0) + 1);
-    counts.set(ref.id, entry);
+    counts.set(id, entry);
   }
   return counts;
 }
@@ -199,9 +200,25 @@ function fanOut(item: AnyEnvelope | Routed<unknown>, byOutput: Map<string, numbe
   else if (readers > 1) envelope.lease.retain(readers - 1);
 }
 
-/** The sources a step reads directly (a parse step), so it can take their event-time settings. */
-function sourceInputs(step: ValidStep, sources: Map<string, ValidSource>): (ValidSource | undefined)[] {
-  return step.from.map((ref) => sources.get(ref.id));
+/** The outputs a step or sink reads of one upstream node. */
+interface NodeOutputs {
+  readonly id: string;
+  readonly outputs: readonly string[];
+}
+
+/**
+ * A `from` list grouped by upstream node, in the order the nodes first appear. Several outputs of one
+ * node are read as one stream: the records of a partition then reach the reader in offset order, as
+ * they left the node (two streams merged would hand over one output's batch, then the other's).
+ */
+function byNode(from: readonly InputRef[]): NodeOutputs[] {
+  const nodes = new Map<string, string[]>();
+  for (const ref of from) {
+    const outputs = nodes.get(ref.id);
+    if (outputs === undefined) nodes.set(ref.id, [ref.output ?? MAIN]);
+    else outputs.push(ref.output ?? MAIN);
+  }
+  return [...nodes].map(([id, outputs]) => ({ id, outputs }));
 }
 
 /** The topics of every source upstream of `id`. */

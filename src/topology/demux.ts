@@ -1,17 +1,23 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { Batch } from '../core/envelope.ts';
 
+interface Reader<U> {
+  readonly subscriber: Subscriber<Batch<U>>;
+  readonly lanes: ReadonlySet<string>;
+}
+
 /**
  * One subscription to a stream of batches that hands each reader the items of its lanes only: what
  * `source.pipe(share())` read through one `filter` per reader does, without asking every reader
  * about every item (a route step with five outputs read by eleven edges asked eleven times).
  *
- * `lane` names an item's lane and `unwrap` gives what its readers get (default: the item). A batch is split into one
- * batch per lane it holds (items keep their order); a reader of several lanes gets one batch per
- * lane. The returned function makes a reader of some lanes; the source is subscribed when the first
- * reader subscribes and unsubscribed when the last one leaves; its error and completion reach every
- * reader. Readers of one lane get its batches in the order they subscribed, as subscribers of a
- * shared stream do.
+ * `lane` names an item's lane and `unwrap` gives what its readers get (default: the item). Each
+ * reader gets at most one batch per batch of the source: the items of its lanes, in the order they
+ * came, so a reader of several lanes (a step reading two outputs of one route) sees the records of
+ * a partition in offset order, as they were. The returned function makes a reader of some lanes; the
+ * source is subscribed when the first reader subscribes and unsubscribed when the last one leaves;
+ * its error and completion reach every reader. Readers get each batch in the order they subscribed,
+ * as subscribers of a shared stream do.
  *
  * ```ts
  * const byTopic = demux(input$, (envelope) => envelope.meta.topic);
@@ -20,51 +26,45 @@ import type { Batch } from '../core/envelope.ts';
  */
 export function demux<T, U = T>(source: Observable<Batch<T>>, lane: (item: T) => string, unwrap?: (item: T) => U): (lanes: readonly string[]) => Observable<Batch<U>> {
   const open = unwrap ?? ((item: T) => item as unknown as U);
-  const readers = new Map<string, Subscriber<Batch<U>>[]>();
-  const all = new Set<Subscriber<Batch<U>>>();
+  let readers: readonly Reader<U>[] = [];
   let upstream: Subscription | undefined;
-  const each = (f: (reader: Subscriber<Batch<U>>) => void) => {
-    for (const reader of [...all]) f(reader);
+  const each = (f: (subscriber: Subscriber<Batch<U>>) => void) => {
+    for (const reader of readers) f(reader.subscriber);
   };
-  const hand = (name: string, batch: Batch<U>) => {
-    const list = readers.get(name);
-    if (list !== undefined) for (const reader of list) reader.next(batch);
+  const hand = (batch: Batch<T>) => {
+    const first = lane(batch[0] as T);
+    let i = 1;
+    while (i < batch.length && lane(batch[i] as T) === first) i++;
+    // The usual case: the whole batch is one lane (one topic; one output of a step without outputs).
+    if (i === batch.length) {
+      let out: Batch<U> | undefined;
+      for (const reader of readers) {
+        if (!reader.lanes.has(first)) continue;
+        out ??= unwrap === undefined ? (batch as unknown as Batch<U>) : batch.map(unwrap);
+        reader.subscriber.next(out);
+      }
+      return;
+    }
+    const names = batch.map(lane);
+    for (const reader of readers) {
+      const out: U[] = [];
+      for (let j = 0; j < batch.length; j++) if (reader.lanes.has(names[j] as string)) out.push(open(batch[j] as T));
+      if (out.length > 0) reader.subscriber.next(out);
+    }
   };
   return (lanes) =>
     new Observable<Batch<U>>((subscriber) => {
-      for (const name of new Set(lanes)) readers.set(name, [...(readers.get(name) ?? []), subscriber]);
-      all.add(subscriber);
+      const reader: Reader<U> = { subscriber, lanes: new Set(lanes) };
+      // Replaced, never changed in place: a reader leaving while a batch is handed out does not skip another.
+      readers = [...readers, reader];
       upstream ??= source.subscribe({
-        next(batch) {
-          const first = lane(batch[0] as T);
-          let i = 1;
-          while (i < batch.length && lane(batch[i] as T) === first) i++;
-          // The usual case: one lane (one topic, one output of a route for a whole fetch is rarer).
-          if (i === batch.length) {
-            if (readers.has(first)) hand(first, unwrap === undefined ? (batch as unknown as Batch<U>) : batch.map(unwrap));
-            return;
-          }
-          const split = new Map<string, U[]>();
-          for (const item of batch) {
-            const name = lane(item);
-            if (!readers.has(name)) continue;
-            const list = split.get(name);
-            if (list === undefined) split.set(name, [open(item)]);
-            else list.push(open(item));
-          }
-          for (const [name, list] of split) hand(name, list);
-        },
-        error: (error: unknown) => each((reader) => reader.error(error)),
-        complete: () => each((reader) => reader.complete()),
+        next: hand,
+        error: (error: unknown) => each((s) => s.error(error)),
+        complete: () => each((s) => s.complete()),
       });
       return () => {
-        all.delete(subscriber);
-        for (const [name, list] of readers) {
-          const rest = list.filter((reader) => reader !== subscriber);
-          if (rest.length === 0) readers.delete(name);
-          else readers.set(name, rest);
-        }
-        if (all.size === 0) {
+        readers = readers.filter((r) => r !== reader);
+        if (readers.length === 0) {
           const subscription = upstream;
           upstream = undefined;
           subscription?.unsubscribe();

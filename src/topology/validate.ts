@@ -57,6 +57,7 @@ function check(spec: unknown, c: Checker): ValidTopology {
 
   checkReferences(nodes, c);
   checkApplyOnce(nodes, c);
+  checkOrderedFanIn(nodes, c);
   sortByDocument(c.problems, spec);
   return { name: topologyName, description, sources, steps, sinks, deadLetters };
 }
@@ -219,6 +220,52 @@ function checkApplyOnce(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void 
         break;
       }
       pending.push(...upstream.inputs.map((i) => i.input.id));
+    }
+  }
+}
+
+/**
+ * Records move between steps in batches: a step reading two other steps gets one's batch, then the
+ * other's, so the records of one source partition that took both branches reach it out of offset
+ * order. Steps that apply their input by offset (durable state: `fraud`, a `window` without a
+ * repartition topic) and `applyOnce` sinks skip a record at or below the last offset applied, so
+ * such a fan-in would lose records: they may read several outputs of one step (kept in order), or
+ * steps fed by different topics, not two branches of one topic.
+ */
+function checkOrderedFanIn(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void {
+  const sourcesOf = new Map<string, Set<string>>();
+  const upstreamSources = (id: string, seen = new Set<string>()): Set<string> => {
+    const known = sourcesOf.get(id);
+    if (known !== undefined) return known;
+    const node = nodes.get(id);
+    const found = new Set<string>();
+    if (node?.role === 'source') found.add(id);
+    else if (node !== undefined && !seen.has(id)) {
+      seen.add(id);
+      for (const { input } of node.inputs) for (const source of upstreamSources(input.id, seen)) found.add(source);
+    }
+    sourcesOf.set(id, found);
+    return found;
+  };
+  for (const [id, node] of nodes) {
+    if (node.value === undefined || node.kind === undefined) continue;
+    const step = node.role === 'step' ? (node.value as ValidStep) : undefined;
+    const byOffset =
+      step !== undefined
+        ? stepKind(node.kind).durable?.(step as never) === true && stepKind(node.kind).repartitionKey?.(step as never) === undefined && node.kind !== 'dedup'
+        : node.role === 'sink' && (node.value as { applyOnce?: boolean }).applyOnce === true;
+    if (!byOffset) continue;
+    const upstream = [...new Set(node.inputs.map((i) => i.input.id))];
+    pairs: for (let a = 0; a < upstream.length; a++) {
+      for (let b = a + 1; b < upstream.length; b++) {
+        const shared = [...upstreamSources(upstream[a] as string)].find((source) => upstreamSources(upstream[b] as string).has(source));
+        if (shared === undefined) continue;
+        c.report(
+          child(node.at, 'from'),
+          `"${id}" applies its input in offset order, and "${upstream[a]}" and "${upstream[b]}" both carry records of source "${shared}": read as two streams, one partition's records would reach it out of order and be skipped; read several outputs of one step (a route) instead`,
+        );
+        break pairs;
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-import { map, merge, Subject } from 'rxjs';
+import { map, merge, Subject, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batched } from '../../src/operators/batched.ts';
 import { filter } from '../../src/operators/filter.ts';
@@ -49,8 +49,24 @@ describe('batched', () => {
     batches.next([1, 2]);
     later.next(-1);
     later.next(-2);
+    // Emitted between batches: handed over before the next batch's records.
     batches.next([3]);
-    expect(out).toEqual([[1, 10, 2, 20], [-1], [-2], [3, 30]]);
+    expect(out).toEqual([[1, 10, 2, 20], [-1, -2], [3, 30]]);
+  });
+
+  it('gathers what an operator emits on its own in one task into one batch, handed over at the end of the task', async () => {
+    const later = new Subject<number>();
+    const out: (readonly number[])[] = [];
+    new Subject<readonly number[]>().pipe(batched((records: Observable<number>) => merge(records, later))).subscribe((batch) => out.push(batch));
+    later.next(1);
+    later.next(2);
+    expect(out).toEqual([]);
+    await Promise.resolve();
+    expect(out).toEqual([[1, 2]]);
+    later.next(3);
+    later.complete();
+    await Promise.resolve();
+    expect(out).toEqual([[1, 2], [3]]);
   });
 
   it('keeps a step between fused loops: perRecord before and after another operator', () => {

@@ -140,6 +140,17 @@ describe('compileTopology', () => {
     expect(r.leases.every((l) => l.done)).toBe(true);
   });
 
+  it('hands a reader of several outputs of one step the records in the order they came, each once', async () => {
+    const r = await run(
+      [{ id: 'by-type', kind: 'route', from: 'parse', routes: [{ output: 'buys', when: "event_type == 'purchase'" }, { output: 'refunds', when: "event_type == 'refund_request'" }] }],
+      { both: ['by-type.buys', 'by-type.refunds'] },
+      [event('p1', 'purchase', 'u1', 0), event('r1', 'refund_request', 'u1', 1), event('p2', 'purchase', 'u1', 2), event('x', 'user_login', 'u1', 3), event('r2', 'refund_request', 'u1', 4)],
+    );
+    // One batch in: read as two streams, the sink would get p1 p2 then r1 r2.
+    expect(ids(r.sinks.both ?? [])).toEqual(['p1', 'r1', 'p2', 'r2']);
+    expect(r.leases.every((l) => l.done)).toBe(true);
+  });
+
   it('compiles dedup, routing duplicates to their own output', async () => {
     const r = await run(
       [{ id: 'dedup', kind: 'dedup', from: 'parse', key: 'event_id', ttl: '1h', duplicates: 'route' }],

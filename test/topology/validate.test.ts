@@ -267,3 +267,36 @@ describe('defaults declared once', () => {
     expect([code.maxFileRows, code.maxFileBytes, code.maxFileAgeMs]).toEqual([DEFAULT_ROTATION.rows, DEFAULT_ROTATION.bytes, DEFAULT_ROTATION.intervalMs]);
   });
 });
+
+describe('fan-in into steps that apply their input by offset', () => {
+  const withRefunds = (from: unknown) => {
+    const spec = shopSpec() as unknown as { steps: Record<string, unknown>[] };
+    spec.steps.push(
+      { id: 'refunds', kind: 'filter', from: 'parse', when: "event_type == 'refund_request'" },
+      { id: 'by-type', kind: 'route', from: 'parse', routes: [{ output: 'buy', when: "event_type == 'purchase'" }, { output: 'refund', when: "event_type == 'refund_request'" }] },
+      {
+        id: 'refund-after',
+        kind: 'fraud',
+        pattern: 'sequence',
+        from,
+        correlate: 'event_data.transaction_id',
+        steps: [
+          { name: 'purchase', when: "event_type == 'purchase'" },
+          { name: 'refund', when: "event_type == 'refund_request'" },
+        ],
+        within: '5m',
+      },
+    );
+    return spec;
+  };
+
+  it('refuses two branches of one topic: batches would hand one partition over out of offset order', () => {
+    expect(problems(withRefunds(['purchases', 'refunds']))).toEqual([
+      expect.stringMatching(/^\/steps\/refund-after\/from: "refund-after" applies its input in offset order, and "purchases" and "refunds" both carry records of source "tx"/),
+    ]);
+  });
+
+  it('takes several outputs of one step, which are read as one stream in order', () => {
+    expect(problems(withRefunds(['by-type.buy', 'by-type.refund']))).toEqual([]);
+  });
+});
