@@ -2,7 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Envelope, Lease, RecordMeta } from '../core/envelope.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Column, ColumnType, ParquetRow, SchemaTracker } from './parquet/schema.ts';
-import type { ParquetCompression, ParquetFileWriter, ParquetWriterFactory } from './parquet/writer.ts';
+import type { ParquetCompression, ParquetFileWriter, ParquetStatistics, ParquetWriterFactory } from './parquet/writer.ts';
 import type { HourPartition } from './s3-parquet-key.ts';
 import { partitionKey } from '../core/partition.ts';
 
@@ -73,6 +73,7 @@ export interface FileTableOptions {
   readonly scheduler: SchedulerLike;
   readonly maxFileAgeMs: number;
   readonly compression: ParquetCompression;
+  readonly statistics: ParquetStatistics;
   readonly rowGroupRows: number;
   /** Called for every file that must close; it removes the file with `forget`. */
   readonly close: (file: OpenFile) => void;
@@ -121,7 +122,7 @@ export class FileTable {
     file.columns = columns;
     file.types = new Map(columns.map((c) => [c.name, c.type]));
     file.schemaVersion = schema.version;
-    file.writer = file.factory.open({ columns, compression: this.#o.compression, rowGroupRows: this.#o.rowGroupRows });
+    file.writer = file.factory.open({ columns, compression: this.#o.compression, statistics: this.#o.statistics, rowGroupRows: this.#o.rowGroupRows });
     return file.writer;
   }
 

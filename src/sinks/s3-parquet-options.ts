@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError } from '../core/errors.ts';
 import { validateColumns, type Column, type ColumnSpec } from './parquet/schema.ts';
-import { checkWriter, DEFAULT_PARQUET_WRITER, type ParquetCompression, type ParquetWriterName } from './parquet/writer.ts';
+import { checkWriter, DEFAULT_PARQUET_WRITER, PARQUET_STATISTICS, type ParquetCompression, type ParquetStatistics, type ParquetWriterName } from './parquet/writer.ts';
 import { DEFAULT_RETRY_POLICY, retryPolicyProblems, type RetryPolicy } from '../core/retry.ts';
 
 const MiB = 2 ** 20;
@@ -39,6 +39,8 @@ export interface S3ParquetSinkOptions {
   readonly writer?: string;
   /** Default `snappy`; `zstd` with `hyparquet`. */
   readonly compression?: ParquetCompression;
+  /** Columns with min/max statistics: `numeric` (default) or `all` (string columns too). */
+  readonly statistics?: ParquetStatistics;
   /** Typed columns from the topology; without them every column is inferred from the records. */
   readonly columns?: readonly ColumnSpec[];
   /** Fields outside `columns`: `widen` adds inferred columns (default), `drop` ignores them. */
@@ -102,6 +104,7 @@ export interface ResolvedOptions {
   readonly partitionBy: readonly string[];
   readonly writer: ParquetWriterName;
   readonly compression: ParquetCompression;
+  readonly statistics: ParquetStatistics;
   readonly columns: readonly Column[];
   readonly extraFields: 'widen' | 'drop';
   readonly maxColumns: number;
@@ -138,6 +141,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
   const writer = options.writer ?? DEFAULT_PARQUET_WRITER;
   const compression = options.compression ?? 'snappy';
   checkWriter(writer, compression, id);
+  if (options.statistics !== undefined && !PARQUET_STATISTICS.includes(options.statistics)) problems.push(`${id}: statistics must be one of ${PARQUET_STATISTICS.join(', ')}, got ${String(options.statistics)}`);
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   problems.push(...retryPolicyProblems(retry).map((p) => `${id}: ${p}`));
   if (options.unavailableTimeoutMs !== undefined) positive('unavailableTimeoutMs', options.unavailableTimeoutMs, 0);
@@ -149,6 +153,7 @@ export function resolveOptions(options: S3ParquetSinkOptions): Readonly<Resolved
     partitionBy: [...(options.partitionBy ?? [])],
     writer,
     compression,
+    statistics: options.statistics ?? 'numeric',
     columns: validateColumns(options.columns ?? [], id),
     extraFields: options.extraFields ?? 'widen',
     maxColumns: positive('maxColumns', options.maxColumns ?? DEFAULT_MAX_COLUMNS),

@@ -61,6 +61,8 @@ class HyparquetFile implements ParquetFileWriter {
   /** hyparquet takes INT64 as bigint; timestamps are converted by their logical type. */
   readonly #int64: boolean[];
   readonly #rowGroupRows: number;
+  /** Per column: whether it gets statistics (see `ParquetFileOptions.statistics`). */
+  readonly #statistics: boolean[];
   readonly #bytes = new ByteWriter(1 << 16);
   readonly #writer: ParquetWriter;
   #data: unknown[][];
@@ -70,6 +72,7 @@ class HyparquetFile implements ParquetFileWriter {
     const { columns } = options;
     this.#names = columns.map((c) => c.name);
     this.#int64 = columns.map((c) => c.type === 'int64');
+    this.#statistics = columns.map((c) => options.statistics === 'all' || c.type !== 'string');
     this.#rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
     this.#data = columns.map(() => []);
     this.#writer = new ParquetWriter({
@@ -93,7 +96,7 @@ class HyparquetFile implements ParquetFileWriter {
 
   #flushGroup(): void {
     if (this.#buffered === 0) return;
-    const columnData = this.#names.map((name, i) => ({ name, data: this.#data[i] as unknown[] }));
+    const columnData = this.#names.map((name, i) => ({ name, data: this.#data[i] as unknown[], statistics: this.#statistics[i] }));
     // The columns are sized to one row group, so this writes exactly one.
     void this.#writer.write({ columnData: columnData as never, rowGroupSize: this.#buffered });
     this.#data = this.#names.map(() => []);

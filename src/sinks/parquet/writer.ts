@@ -36,7 +36,17 @@ export interface ParquetFileOptions {
    * full.
    */
   readonly rowGroupRows?: number;
+  /**
+   * Which columns get min/max statistics (and null counts): `numeric` (default) the number,
+   * timestamp and boolean columns, `all` the string columns too. hyparquet only; parquetjs-lite
+   * writes its own.
+   */
+  readonly statistics?: ParquetStatistics;
 }
+
+/** See `ParquetFileOptions.statistics`. */
+export type ParquetStatistics = 'numeric' | 'all';
+export const PARQUET_STATISTICS = ['numeric', 'all'] as const;
 
 /**
  * One Parquet file being built in memory: columns of rows go in, the file's bytes come out.

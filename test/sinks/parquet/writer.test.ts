@@ -14,7 +14,7 @@ import {
   type ParquetCompression,
   type ParquetWriterFactory,
 } from '../../../src/sinks/parquet/writer.ts';
-import { codecs, columnTypes, readRows } from './duckdb.ts';
+import { codecs, columnTypes, query, readRows } from './duckdb.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tributary-parquet-'));
 const col = (name: string, type: Column['type'], nullable = true): Column => ({ name, type, nullable, declared: true });
@@ -60,6 +60,31 @@ describe.each(cases)('%s writer, %s', (name, compression) => {
       { id: 'b', ts: BigInt(T + 1), amount: null, score: -7n, paying: false },
       { id: 'c', ts: BigInt(T + 2), amount: null, score: null, paying: null },
     ]);
+  });
+});
+
+describe('hyparquet writer statistics', () => {
+  const statsOf = async (statistics: 'numeric' | 'all' | undefined) => {
+    const factory = await loadParquetWriter('hyparquet');
+    const file = factory.open({ columns: COLUMNS, compression: 'snappy', ...(statistics === undefined ? {} : { statistics }) });
+    await file.write(toColumns(ROWS, COLUMNS));
+    const path = join(dir, `stats-${statistics ?? 'default'}.parquet`);
+    writeFileSync(path, await file.finish());
+    const rows = await query(`SELECT path_in_schema AS col, stats_min_value AS min, stats_max_value AS max FROM parquet_metadata('${path}') ORDER BY 1`);
+    return Object.fromEntries(rows.map((r) => [String(r.col), r.min === null ? null : `${String(r.min)}..${String(r.max)}`]));
+  };
+
+  it('gives min/max to numbers, timestamps and booleans only by default: string statistics cost the encoder CPU and prune nothing for ids', async () => {
+    const stats = await statsOf(undefined);
+    expect(stats.id).toBeNull();
+    expect(stats.amount).toBe('4.99..4.99');
+    expect(stats.score).toBe(`-7..${2 ** 40 + 1}`);
+    expect(stats.ts).not.toBeNull();
+    expect(await statsOf('numeric')).toEqual(stats);
+  });
+
+  it('gives string columns min/max too with statistics: all', async () => {
+    expect((await statsOf('all')).id).toBe('a..c');
   });
 });
 

@@ -1,4 +1,4 @@
-import { DEFAULT_PARQUET_WRITER, PARQUET_WRITERS, WRITER_COMPRESSIONS, type ParquetWriterName } from '../../../sinks/parquet/writer.ts';
+import { DEFAULT_PARQUET_WRITER, PARQUET_STATISTICS, PARQUET_WRITERS, WRITER_COMPRESSIONS, type ParquetStatistics, type ParquetWriterName } from '../../../sinks/parquet/writer.ts';
 import { DEFAULT_MAX_COLUMNS } from '../../../sinks/s3-parquet-options.ts';
 import { s3ParquetSink } from '../../../sinks/s3-parquet.ts';
 import { bool, bucketName, oneOf, path, positiveInt } from '../../checks.ts';
@@ -30,6 +30,8 @@ export interface S3ParquetSinkSpec {
   readonly rotation?: RotationSpec;
   /** Default `snappy`; `none` (or `uncompressed`) for none. zstd needs the hyparquet writer. */
   readonly compression?: 'snappy' | 'zstd' | 'gzip' | 'none' | 'uncompressed';
+  /** Columns with min/max statistics: `numeric` (default; numbers, timestamps, booleans) or `all`. */
+  readonly statistics?: ParquetStatistics;
   /** Time zone of the hour partitions. Default `UTC`. */
   readonly timezone?: string;
   /** Default `hyparquet`. */
@@ -49,6 +51,7 @@ export interface S3ParquetSink extends NodeBase {
   readonly maxColumns: number;
   readonly rotation: Rotation;
   readonly compression: 'snappy' | 'zstd' | 'gzip' | 'uncompressed';
+  readonly statistics: ParquetStatistics;
   readonly timeZone: string;
   readonly writer: ParquetWriterName;
   readonly encoderWorkers: number;
@@ -89,6 +92,10 @@ export const s3ParquetKind = defineSink<S3ParquetSinkSpec, S3ParquetSink>()({
     maxColumns: option(positiveInt, { default: DEFAULT_MAX_COLUMNS, doc: 'Columns at most; a record that would add more goes to dead letters (TRIB_SCHEMA_LIMIT).' }),
     rotation: option(rotation, { default: {}, doc: 'Close a file at whichever comes first: { rows, bytes, interval }.' }),
     compression: option(oneOf('snappy', 'zstd', 'gzip', 'none', 'uncompressed'), { default: 'snappy', doc: 'The codec; none (or uncompressed) for none.' }),
+    statistics: option(oneOf(...PARQUET_STATISTICS), {
+      default: 'numeric',
+      doc: 'Columns with min/max statistics: numeric (numbers, timestamps, booleans) or all (string columns too; the encoder then compares every string value as UTF-8).',
+    }),
     timezone: option(timezone, { default: 'UTC', doc: 'Time zone of the hour partitions.' }),
     writer: option(oneOf(...PARQUET_WRITERS), { default: DEFAULT_PARQUET_WRITER, doc: 'The Parquet encoder (see the README on writers).' }),
     encoderWorkers: option(positiveInt, { default: 1, doc: 'Worker threads encoding files; more than one only pays with more than two cores.' }),
@@ -113,6 +120,7 @@ export const s3ParquetKind = defineSink<S3ParquetSinkSpec, S3ParquetSink>()({
       maxColumns: o.get('maxColumns'),
       rotation: o.get('rotation'),
       compression,
+      statistics: o.get('statistics'),
       timeZone: o.get('timezone'),
       writer,
       encoderWorkers: o.get('encoderWorkers'),
@@ -130,6 +138,7 @@ export const s3ParquetKind = defineSink<S3ParquetSinkSpec, S3ParquetSink>()({
         writer: sink.writer,
         encoderWorkers: sink.encoderWorkers,
         compression: sink.compression,
+        statistics: sink.statistics,
         ...(sink.columns ? { columns: sink.columns } : {}),
         extraFields: sink.extraFields,
         maxColumns: sink.maxColumns,
