@@ -4,6 +4,8 @@
  * has one owner across instances and its state moves with that topic's partitions.
  */
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
+import { batched } from '../operators/batched.ts';
+import { perRecord } from '../operators/per-record.ts';
 import { EVENT_TIME_HEADER, ORIGIN_HEADER, repartitionTopic, WATERMARK_HEADER } from '../core/state.ts';
 import { NO_HEADERS, partitionKey, PartitionKeys, splitPartitionNumber } from '../core/partition.ts';
 import { stepKind } from './kinds/index.ts';
@@ -71,62 +73,46 @@ export function repartition(
     ctx.sinkContext,
   );
   const writer = marked.pipe(ctx.toSink(sink));
-  const records = new Observable<Batch<AnyEnvelope>>((subscriber) => {
-    let out: AnyEnvelope[] = [];
-    const read = (envelope: Envelope<Buffer | null>): void => {
-      const { meta } = envelope;
-      const offset = meta.offset * PACK_SLOTS;
-      if (meta.headers[WATERMARK_HEADER] !== undefined) return void out.push({ ...envelope, meta: { ...meta, offset } });
-      // One record as written before packs (an upgrade's records still in the topic).
-      if (meta.headers[PACK_HEADER] === undefined) {
-        let value: unknown;
-        try {
-          value = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
-        } catch (error) {
-          return ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
-        }
-        const eventTime = Number(meta.headers[EVENT_TIME_HEADER]);
-        const origin = originOf(meta.headers[ORIGIN_HEADER]);
-        return void out.push({
-          value,
-          meta: { ...meta, offset },
-          lease: envelope.lease,
-          ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}),
-          ...(origin === undefined ? {} : { origin }),
-        });
-      }
-      let packed;
+  // Each pack read becomes its records, in one loop per batch of packs.
+  const read = perRecord<Envelope<Buffer | null>, AnyEnvelope>((envelope, out) => {
+    const { meta } = envelope;
+    const offset = meta.offset * PACK_SLOTS;
+    if (meta.headers[WATERMARK_HEADER] !== undefined) return out.next({ ...envelope, meta: { ...meta, offset } });
+    // One record as written before packs (an upgrade's records still in the topic).
+    if (meta.headers[PACK_HEADER] === undefined) {
+      let value: unknown;
       try {
-        packed = unpack(envelope.value ?? Buffer.alloc(0));
+        value = JSON.parse((envelope.value ?? Buffer.alloc(0)).toString());
       } catch (error) {
-        return ctx.deadLetter(envelope, new DecodeError(`${topic}: not a pack Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+        return ctx.deadLetter(envelope, new DecodeError(`${topic}: not the JSON Tributary wrote`, { cause: error, stepId: step.id }), step.id);
       }
-      if (packed.length === 0) return envelope.lease.release();
-      // The pack's one lease covers all of its records.
-      envelope.lease.retain(packed.length - 1);
-      const { lease } = envelope;
-      for (let i = 0; i < packed.length; i++) {
-        const { origin, eventTimeMs, value } = packed[i] as (typeof packed)[number];
-        const unpacked = { ...meta, offset: offset + i, key: null, headers: NO_HEADERS };
-        out.push(eventTimeMs === undefined ? { value, meta: unpacked, lease, origin } : { value, meta: unpacked, lease, eventTimeMs, origin });
-      }
-    };
-    return input.subscribe({
-      next: (batch) => {
-        out = [];
-        // A step that throws fails the stream, as it did through mergeMap (not an unhandled error).
-        try {
-          for (const envelope of batch) read(envelope);
-        } catch (error) {
-          subscriber.error(error);
-          return;
-        }
-        if (out.length > 0) subscriber.next(out);
-      },
-      error: (error: unknown) => subscriber.error(error),
-      complete: () => subscriber.complete(),
-    });
+      const eventTime = Number(meta.headers[EVENT_TIME_HEADER]);
+      const origin = originOf(meta.headers[ORIGIN_HEADER]);
+      return out.next({
+        value,
+        meta: { ...meta, offset },
+        lease: envelope.lease,
+        ...(Number.isFinite(eventTime) ? { eventTimeMs: eventTime } : {}),
+        ...(origin === undefined ? {} : { origin }),
+      });
+    }
+    let packed;
+    try {
+      packed = unpack(envelope.value ?? Buffer.alloc(0));
+    } catch (error) {
+      return ctx.deadLetter(envelope, new DecodeError(`${topic}: not a pack Tributary wrote`, { cause: error, stepId: step.id }), step.id);
+    }
+    if (packed.length === 0) return envelope.lease.release();
+    // The pack's one lease covers all of its records.
+    envelope.lease.retain(packed.length - 1);
+    const { lease } = envelope;
+    for (let i = 0; i < packed.length; i++) {
+      const { origin, eventTimeMs, value } = packed[i] as (typeof packed)[number];
+      const unpacked = { ...meta, offset: offset + i, key: null, headers: NO_HEADERS };
+      out.next(eventTimeMs === undefined ? { value, meta: unpacked, lease, origin } : { value, meta: unpacked, lease, eventTimeMs, origin });
+    }
   });
+  const records = input.pipe(batched(read));
   return { topic, writer, records };
 }
 
