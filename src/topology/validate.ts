@@ -227,8 +227,9 @@ function checkApplyOnce(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void 
 /**
  * Records move between steps in batches: a step reading two other steps gets one's batch, then the
  * other's, so the records of one source partition that took both branches reach it out of offset
- * order. Steps that apply their input by offset (durable state: `fraud`, a `window` without a
- * repartition topic) and `applyOnce` sinks skip a record at or below the last offset applied, so
+ * order. Steps that apply their input by offset (durable state: `fraud`, and `window`, which keeps
+ * the last offset of each upstream partition written to its repartition topic) and `applyOnce` sinks
+ * skip a record at or below the last offset applied, so
  * such a fan-in would lose records: they may read several outputs of one step (kept in order), or
  * steps fed by different topics, not two branches of one topic.
  */
@@ -252,7 +253,7 @@ function checkOrderedFanIn(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): vo
     const step = node.role === 'step' ? (node.value as ValidStep) : undefined;
     const byOffset =
       step !== undefined
-        ? stepKind(node.kind).durable?.(step as never) === true && stepKind(node.kind).repartitionKey?.(step as never) === undefined && node.kind !== 'dedup'
+        ? stepKind(node.kind).durable?.(step as never) === true && node.kind !== 'dedup'
         : node.role === 'sink' && (node.value as { applyOnce?: boolean }).applyOnce === true;
     if (!byOffset) continue;
     const upstream = [...new Set(node.inputs.map((i) => i.input.id))];

@@ -299,4 +299,11 @@ describe('fan-in into steps that apply their input by offset', () => {
   it('takes several outputs of one step, which are read as one stream in order', () => {
     expect(problems(withRefunds(['by-type.buy', 'by-type.refund']))).toEqual([]);
   });
+
+  it('refuses it for a repartitioned window too: it skips what is at or below the last offset of each upstream partition', () => {
+    const spec = shopWith('minute', (step) => {
+      step.from = ['purchases', 'parse'];
+    });
+    expect(problems(spec)).toEqual([expect.stringMatching(/^\/steps\/minute\/from: "minute" applies its input in offset order, and "purchases" and "parse" both carry records of source "tx"/)]);
+  });
 });
