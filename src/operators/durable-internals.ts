@@ -1,6 +1,7 @@
 import type { Changelog, StateSnapshot } from '../core/state.ts';
 import { LeaseHold, type Envelope, type Lease } from '../core/envelope.ts';
 import { partitionKey, PartitionKeys, type TopicPartition } from '../core/partition.ts';
+import { setOwn } from '../core/json.ts';
 
 /**
  * What durable stateful operators (windows, fraud patterns) share, the way RxJS keeps `scanInternals`
@@ -120,7 +121,7 @@ export class DurableParts<P extends Part, T> {
           if (value !== undefined) {
             const newline = value.indexOf(10);
             part.applied = Number(value.subarray(0, newline).toString());
-            this.#codec.load(part, JSON.parse(value.subarray(newline + 1).toString(), revive));
+            this.#codec.load(part, readStateJson(value.subarray(newline + 1).toString()));
           }
           const now = this.#hooks.now();
           for (const envelope of waiting) this.#codec.apply(part, envelope, now);
@@ -130,13 +131,52 @@ export class DurableParts<P extends Part, T> {
   }
 
   #encode(part: P): Buffer {
-    return Buffer.from(`${part.applied}\n${JSON.stringify(this.#codec.save(part), replace)}`);
+    return Buffer.from(`${part.applied}\n${stateJson(this.#codec.save(part))}`);
   }
 }
 
-/** Infinite numbers (empty minima, "never" times) survive JSON as `{"$inf":±1}`. */
-function replace(_: string, value: unknown): unknown {
-  return value === Infinity ? { $inf: 1 } : value === -Infinity ? { $inf: -1 } : value;
+const POSITIVE = Object.freeze({ $inf: 1 });
+const NEGATIVE = Object.freeze({ $inf: -1 });
+
+/**
+ * A part's saved state as JSON, infinite numbers (empty minima, "never" times) as `{"$inf":±1}`
+ * (read back by `revive`). What `JSON.stringify` with a replacer function writes, at under half its
+ * cost: a walk in JavaScript finds the infinities and copies only the objects on their way, and the
+ * built-in writes the rest without calling back into JavaScript for every value.
+ *
+ * ```ts
+ * stateJson({ min: Infinity, n: [1, -Infinity] }); // '{"min":{"$inf":1},"n":[1,{"$inf":-1}]}'
+ * ```
+ */
+export function stateJson(state: unknown): string {
+  return JSON.stringify(finite(state));
+}
+
+/** `x` with ±Infinity replaced, the same object where there is none (a copy of each container on the way to one). */
+function finite(x: unknown): unknown {
+  if (typeof x === 'number') return x === Infinity ? POSITIVE : x === -Infinity ? NEGATIVE : x;
+  if (typeof x !== 'object' || x === null) return x;
+  if (Array.isArray(x)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < x.length; i++) {
+      const value: unknown = x[i];
+      const replaced = finite(value);
+      if (replaced !== value) (copy ??= x.slice())[i] = replaced;
+    }
+    return copy ?? x;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(x)) {
+    const value = (x as Record<string, unknown>)[key];
+    const replaced = finite(value);
+    if (replaced !== value) setOwn((copy ??= { ...(x as Record<string, unknown>) }), key, replaced);
+  }
+  return copy ?? x;
+}
+
+/** What `stateJson` wrote, infinities back. */
+export function readStateJson(text: string): unknown {
+  return JSON.parse(text, revive);
 }
 
 function revive(_: string, value: unknown): unknown {
