@@ -3,8 +3,8 @@
  *
  * It regroups the envelopes of the batches it reads into write batches (by count, by bytes and by a
  * linger time) and hands them to `sink.write` one at a time (or `concurrency` at a time). A
- * `SinkOverloadError` makes it wait
- * `retryAfterMs` and write the same batch again, holding the source meanwhile; any other error fails
+ * `SinkOverloadError` makes it wait `retryAfterMs` and write the same batch again, holding the
+ * source meanwhile; any other error fails
  * the pipeline, and the leases of the records not written stay unreleased, so no commit passes them.
  * Records waiting in the runner are bounded: past `maxQueuedRecords` the runner holds the source
  * until its queue is half empty. `flush()` (the runtime's checkpoint) waits for the writes under way,

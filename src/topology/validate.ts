@@ -229,9 +229,9 @@ function checkApplyOnce(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void 
  * other's, so the records of one source partition that took both branches reach it out of offset
  * order. Steps that apply their input by offset (durable state: `fraud`, and `window`, which keeps
  * the last offset of each upstream partition written to its repartition topic) and `applyOnce` sinks
- * skip a record at or below the last offset applied, so
- * such a fan-in would lose records: they may read several outputs of one step (kept in order), or
- * steps fed by different topics, not two branches of one topic.
+ * skip a record at or below the last offset applied, so such a fan-in would lose records: they may
+ * read several outputs of one step (kept in order), or steps fed by different topics, not two
+ * branches of one topic.
  */
 function checkOrderedFanIn(nodes: ReadonlyMap<string, NodeInfo>, c: Checker): void {
   const sourcesOf = new Map<string, Set<string>>();
