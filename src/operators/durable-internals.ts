@@ -140,7 +140,7 @@ const NEGATIVE = Object.freeze({ $inf: -1 });
 
 /**
  * A part's saved state as JSON, infinite numbers (empty minima, "never" times) as `{"$inf":±1}`
- * (read back by `revive`). What `JSON.stringify` with a replacer function writes, at under half its
+ * (read back by `readStateJson`). What `JSON.stringify` with a replacer function writes, at under half its
  * cost: a walk in JavaScript finds the infinities and copies only the objects on their way, and the
  * built-in writes the rest without calling back into JavaScript for every value.
  *

@@ -45,8 +45,8 @@ export interface ParquetFileOptions {
 }
 
 /** See `ParquetFileOptions.statistics`. */
-export type ParquetStatistics = 'numeric' | 'all';
 export const PARQUET_STATISTICS = ['numeric', 'all'] as const;
+export type ParquetStatistics = (typeof PARQUET_STATISTICS)[number];
 
 /**
  * One Parquet file being built in memory: columns of rows go in, the file's bytes come out.
