@@ -74,9 +74,9 @@ export class InflightGate {
     }
   }
 
-  /** A record is done. */
-  remove(bytes: number): void {
-    this.records -= 1;
+  /** Records are done (a run of them, sharing a lease). */
+  remove(records: number, bytes: number): void {
+    this.records -= records;
     this.bytes -= bytes;
     if (this.#closed) this.#maybeOpen();
   }

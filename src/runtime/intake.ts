@@ -1,7 +1,8 @@
 /**
- * Where records enter: the source's handlers. Each record gets a lease from its partition's tracker
- * and counts against the in-flight bound; the records a fetch delivers at once enter the pipeline as
- * one batch per partition (at the end of the delivery, on a microtask). Assignment, revocation and
+ * Where records enter: the source's handlers. Each record counts against the in-flight bound; the
+ * records a fetch delivers at once enter the pipeline as one batch per partition (at the end of the
+ * delivery, on a microtask), and the records of such a batch share one lease from their partition's
+ * tracker (a reference each). Assignment, revocation and
  * the gate's pause and resume are applied to the source and published as events, after the records
  * delivered before them.
  */
@@ -10,6 +11,7 @@ import type { TopicPartition } from '../core/partition.ts';
 import type { KafkaSource, SourceHandlers } from '../sources/source.ts';
 import type { RuntimeEvent } from './context.ts';
 import type { Batch, Envelope, RecordMeta } from '../core/envelope.ts';
+import type { RangeLease } from './offset-tracker.ts';
 import type { InflightGate } from './inflight.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -36,8 +38,8 @@ export class Intake implements SourceHandlers {
   readonly #deps: IntakeDeps;
   #closed = false;
   #joined = false;
-  /** Records taken and not yet handed to the pipeline, by partition tracker. */
-  readonly #pending = new Map<object, Envelope<Buffer | null>[]>();
+  /** Records taken and not yet handed to the pipeline, and the lease they share, by partition tracker. */
+  readonly #pending = new Map<object, { lease: RangeLease; records: Envelope<Buffer | null>[] }>();
   #flushQueued = false;
   readonly #flushSoon = () => {
     this.#flushQueued = false;
@@ -68,7 +70,7 @@ export class Intake implements SourceHandlers {
     if (this.#pending.size === 0) return;
     const batches = [...this.#pending.values()];
     this.#pending.clear();
-    for (const batch of batches) this.#deps.input.next(batch);
+    for (const batch of batches) this.#deps.input.next(batch.records);
   }
 
   onRecord(meta: RecordMeta, value: Buffer | null, leaderEpoch: number): void {
@@ -76,12 +78,12 @@ export class Intake implements SourceHandlers {
     const tracker = this.#deps.book.tracker(meta.topic, meta.partition);
     if (tracker === undefined) return;
     const bytes = value === null ? 0 : value.length;
-    const lease = tracker.read(meta.offset, bytes, leaderEpoch);
+    const batch = this.#pending.get(tracker);
+    const lease = tracker.read(meta.offset, bytes, leaderEpoch, batch?.lease);
     if (lease === undefined) return;
     this.#deps.gate().add(bytes);
-    const batch = this.#pending.get(tracker);
-    if (batch === undefined) this.#pending.set(tracker, [{ value, meta, lease }]);
-    else batch.push({ value, meta, lease });
+    if (batch === undefined) this.#pending.set(tracker, { lease, records: [{ value, meta, lease }] });
+    else batch.records.push({ value, meta, lease });
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushSoon);

@@ -2,30 +2,42 @@
  * Per-partition offset tracking: which records are read and not yet done, and the offset it is safe
  * to commit.
  *
- * Records of a partition arrive in offset order, so the not-done records form a queue ordered by
- * offset. Each record's lease is itself a node of that queue (an intrusive doubly linked list), so
- * marking a record done, wherever it sits, is O(1) and the memory held is proportional to the records
- * not done (bounded by the in-flight limit), never to the records done behind a slow one. The commit
- * point is the offset of the oldest not-done record, or the last read offset + 1 when none is left:
- * Kafka's convention of committing the next offset to read.
+ * Records of a partition arrive in offset order. One lease covers a run of them (the records one
+ * fetch delivers, which enter the pipeline as one batch): each record holds one reference to it, and
+ * the run is done when the last reference goes. The runs not done form a queue ordered by offset;
+ * each lease is itself a node of that queue (an intrusive doubly linked list), so marking a run done,
+ * wherever it sits, is O(1), and the memory held is one object per run not done, never per record,
+ * nor for the runs done behind a slow one. The commit point is the first offset of the oldest run not
+ * done, or the last read offset + 1 when none is left: Kafka's convention of committing the next
+ * offset to read. A run partly done holds the commit at its first offset, so a restart may read a
+ * few more records again than a lease per record would make it: never fewer.
  */
 import type { Lease } from '../core/envelope.ts';
 
-/** Called once per record when its lease is released for the last time. */
-export type DoneListener = (lease: RecordLease) => void;
+/** Called once per run when its lease is released for the last time. */
+export type DoneListener = (lease: RangeLease) => void;
 
-/** The lease of one Kafka record: a reference count, and a node in its partition's queue. */
-export class RecordLease implements Lease {
+/**
+ * The lease of a run of consecutive Kafka records of one partition: a reference count (one per
+ * record, plus what fan-out retains), and a node in its partition's queue.
+ */
+export class RangeLease implements Lease {
   refs = 1;
+  /** First offset of the run. */
   readonly offset: number;
-  readonly bytes: number;
+  /** Last offset of the run (gaps inside it, as compaction leaves them, are fine). */
+  lastOffset: number;
+  /** Records in the run, and their value bytes. */
+  records = 1;
+  bytes: number;
   readonly tracker: PartitionTracker;
-  prev: RecordLease | undefined = undefined;
-  next: RecordLease | undefined = undefined;
+  prev: RangeLease | undefined = undefined;
+  next: RangeLease | undefined = undefined;
 
   constructor(tracker: PartitionTracker, offset: number, bytes: number) {
     this.tracker = tracker;
     this.offset = offset;
+    this.lastOffset = offset;
     this.bytes = bytes;
   }
 
@@ -56,15 +68,15 @@ export class PartitionTracker {
   leaderEpoch = -1;
   /** The offset last committed by this member, -1 if none yet. */
   committed = -1;
-  /** Records not done. */
+  /** Records not done (counted by run: a run partly done counts whole). */
   pending = 0;
   /** Records and value bytes read since the metrics last took them. */
   readRecords = 0;
   readBytes = 0;
   /** False once the partition was revoked: its leases still complete, but it no longer commits. */
   live = true;
-  #head: RecordLease | undefined = undefined;
-  #tail: RecordLease | undefined = undefined;
+  #head: RangeLease | undefined = undefined;
+  #tail: RangeLease | undefined = undefined;
   readonly #onDone: DoneListener;
 
   constructor(topic: string, partition: number, onDone: DoneListener) {
@@ -74,12 +86,13 @@ export class PartitionTracker {
   }
 
   /**
-   * Registers the next record read; returns its lease, or `undefined` when the offset was already
-   * read (a client redelivering after a rejoin): that record is in flight or done already.
+   * Registers the next record read and returns the lease it holds one reference to: `run`, extended
+   * by this record, when `run` is the newest lease of this partition and not done (the caller's
+   * batch being gathered), else a new lease. `undefined` when the offset was already read (a client
+   * redelivering after a rejoin): that record is in flight or done already.
    */
-  read(offset: number, bytes: number, leaderEpoch = -1): RecordLease | undefined {
+  read(offset: number, bytes: number, leaderEpoch = -1, run?: RangeLease): RangeLease | undefined {
     if (offset <= this.lastRead) return undefined;
-    const lease = new RecordLease(this, offset, bytes);
     if (this.firstRead < 0) this.firstRead = offset;
     this.lastRead = offset;
     this.leaderEpoch = leaderEpoch;
@@ -87,6 +100,14 @@ export class PartitionTracker {
     this.readRecords += 1;
     this.readBytes += bytes;
     const tail = this.#tail;
+    if (run !== undefined && run === tail && run.refs > 0) {
+      run.refs += 1;
+      run.records += 1;
+      run.bytes += bytes;
+      run.lastOffset = offset;
+      return run;
+    }
+    const lease = new RangeLease(this, offset, bytes);
     if (tail === undefined) this.#head = lease;
     else {
       tail.next = lease;
@@ -96,15 +117,15 @@ export class PartitionTracker {
     return lease;
   }
 
-  /** Marks a record done (called by its lease). */
-  done(lease: RecordLease): void {
+  /** Marks a run done (called by its lease). */
+  done(lease: RangeLease): void {
     const { prev, next } = lease;
     if (prev === undefined) this.#head = next;
     else prev.next = next;
     if (next === undefined) this.#tail = prev;
     else next.prev = prev;
     lease.prev = lease.next = undefined;
-    this.pending -= 1;
+    this.pending -= lease.records;
     this.#onDone(lease);
   }
 

@@ -92,7 +92,7 @@ export class Runtime {
     // Every Kafka client of the runtime reports its retries and answers to the one Kafka dependency.
     const kafka = this.health.dependency('kafka');
     const source = { ...options.source, dependency: kafka };
-    this.#book = new PartitionBook((lease) => this.#gate.remove(lease.bytes));
+    this.#book = new PartitionBook((lease) => this.#gate.remove(lease.records, lease.bytes));
     this.#gate = new InflightGate(options.limits ?? {}, {
       onClose: (reason) => {
         this.#intake.pauseAll(reason);

@@ -16,9 +16,9 @@ describe('InflightGate', () => {
     g.add(1);
     expect(g.closed).toBe(true);
     expect(log).toEqual(['close:records']);
-    for (let i = 0; i < 4; i++) g.remove(1);
+    g.remove(4, 4);
     expect(g.closed).toBe(true);
-    g.remove(1);
+    g.remove(1, 1);
     expect(g.closed).toBe(false);
     expect(log).toEqual(['close:records', 'open']);
   });
@@ -28,9 +28,9 @@ describe('InflightGate', () => {
     g.add(60);
     g.add(60);
     expect(log).toEqual(['close:bytes']);
-    g.remove(60);
+    g.remove(1, 60);
     expect(g.closed).toBe(true);
-    g.remove(60);
+    g.remove(1, 60);
     expect(log).toEqual(['close:bytes', 'open']);
   });
 
@@ -41,7 +41,7 @@ describe('InflightGate', () => {
     g.hold('sink:b');
     expect(log).toEqual(['close:sink:a']);
     g.add(1);
-    g.remove(1);
+    g.remove(1, 1);
     g.unhold('sink:a');
     expect(g.closed).toBe(true);
     g.unhold('sink:b');
@@ -56,7 +56,7 @@ describe('InflightGate', () => {
     g.hold('x');
     g.unhold('x');
     expect(g.closed).toBe(true);
-    for (let i = 0; i < 3; i++) g.remove(1);
+    for (let i = 0; i < 3; i++) g.remove(1, 1);
     expect(g.closed).toBe(false);
   });
 

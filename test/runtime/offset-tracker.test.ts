@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PartitionTracker, type RecordLease } from '../../src/runtime/offset-tracker.ts';
+import { PartitionTracker, type RangeLease } from '../../src/runtime/offset-tracker.ts';
 
 function tracker() {
   const done: number[] = [];
@@ -16,7 +16,7 @@ describe('PartitionTracker', () => {
 
   it('commits the oldest offset not done, or last read + 1 when all are done', () => {
     const { t, done } = tracker();
-    const leases = [10, 11, 12, 13].map((o) => t.read(o, 5) as RecordLease);
+    const leases = [10, 11, 12, 13].map((o) => t.read(o, 5) as RangeLease);
     expect(t.commitPoint()).toBe(10);
     leases[1]?.release();
     leases[2]?.release();
@@ -31,8 +31,8 @@ describe('PartitionTracker', () => {
 
   it('follows gaps in offsets (compaction, transaction markers)', () => {
     const { t } = tracker();
-    const a = t.read(5, 1) as RecordLease;
-    const b = t.read(9, 1) as RecordLease;
+    const a = t.read(5, 1) as RangeLease;
+    const b = t.read(9, 1) as RangeLease;
     a.release();
     expect(t.commitPoint()).toBe(9);
     b.release();
@@ -41,7 +41,7 @@ describe('PartitionTracker', () => {
 
   it('marks a record done only at the last release of its lease', () => {
     const { t, done } = tracker();
-    const lease = t.read(0, 1) as RecordLease;
+    const lease = t.read(0, 1) as RangeLease;
     lease.retain(2);
     lease.release();
     lease.release();
@@ -54,7 +54,7 @@ describe('PartitionTracker', () => {
 
   it('throws on a release past the last one and on retain after it', () => {
     const { t } = tracker();
-    const lease = t.read(0, 1) as RecordLease;
+    const lease = t.read(0, 1) as RangeLease;
     lease.release();
     expect(() => lease.release()).toThrow(/more often/);
     expect(() => lease.retain()).toThrow(/after the final release/);
@@ -72,12 +72,45 @@ describe('PartitionTracker', () => {
 
   it('keeps memory proportional to records not done: a stuck first record does not hold the rest', () => {
     const { t } = tracker();
-    const first = t.read(0, 1) as RecordLease;
-    for (let o = 1; o <= 10_000; o++) (t.read(o, 1) as RecordLease).release();
+    const first = t.read(0, 1) as RangeLease;
+    for (let o = 1; o <= 10_000; o++) (t.read(o, 1) as RangeLease).release();
     expect(t.pending).toBe(1);
     expect(t.commitPoint()).toBe(0);
     first.release();
     expect(t.commitPoint()).toBe(10_001);
+  });
+
+  it('extends the run being gathered: one lease for its records, done at the last reference', () => {
+    const { t, done } = tracker();
+    const run = t.read(10, 3) as RangeLease;
+    expect(t.read(11, 4, -1, run)).toBe(run);
+    expect(t.read(13, 5, -1, run)).toBe(run);
+    expect([run.offset, run.lastOffset, run.records, run.bytes, run.refs]).toEqual([10, 13, 3, 12, 3]);
+    const next = t.read(14, 1) as RangeLease;
+    expect(next).not.toBe(run);
+    expect(t.pending).toBe(4);
+    run.release();
+    run.release();
+    expect(t.commitPoint()).toBe(10);
+    next.release();
+    expect(t.commitPoint()).toBe(10);
+    run.release();
+    expect(done).toEqual([14, 10]);
+    expect(t.commitPoint()).toBe(15);
+    expect(t.pending).toBe(0);
+  });
+
+  it('opens a new run instead of extending one that is not the newest or is done', () => {
+    const { t } = tracker();
+    const a = t.read(0, 1) as RangeLease;
+    const b = t.read(1, 1) as RangeLease;
+    expect(t.read(2, 1, -1, a)).not.toBe(a);
+    b.release();
+    const c = t.read(3, 1, -1, b) as RangeLease;
+    expect(c).not.toBe(b);
+    expect(c.records).toBe(1);
+    a.release();
+    expect(t.commitPoint()).toBe(2);
   });
 
   it('reports commit lag from the first read, then from the committed offset', () => {

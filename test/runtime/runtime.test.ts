@@ -90,12 +90,42 @@ describe('runtime (fake source)', () => {
     );
     await source.started;
     source.assign([{ topic: 't', partition: 0 }]);
-    for (let o = 0; o < 10; o++) source.emit(0, o);
+    // One delivery per record: each is a batch of its own, with a lease of its own.
+    for (let o = 0; o < 10; o++) {
+      source.emit(0, o);
+      await delivered();
+    }
     await runtime.checkpoint();
     expect(source.committed().get(0)).toBe(3);
     held[0]?.lease.release();
     await runtime.checkpoint();
     expect(source.committed().get(0)).toBe(10);
+    await runtime.shutdown();
+    await done;
+  });
+
+  it('gives the records of one delivery one lease: the commit stays at its first offset until all are done', async () => {
+    const { runtime, source } = setup({ metricsIntervalMs: 5 });
+    const held: Envelope<Buffer | null>[] = [];
+    const done = runtime.run((input$) => input$.pipe(mergeAll(), map((e) => (held.push(e), null))));
+    await source.started;
+    source.assign([{ topic: 't', partition: 0 }]);
+    for (let o = 0; o < 3; o++) source.emit(0, o);
+    await delivered();
+    for (let o = 3; o < 5; o++) source.emit(0, o);
+    await delivered();
+    expect(new Set(held.map((e) => e.lease)).size).toBe(2);
+    for (const e of held.slice(0, 2)) e.lease.release();
+    for (const e of held.slice(3)) e.lease.release();
+    await runtime.checkpoint();
+    await tick(15);
+    expect(source.committed().get(0)).toBe(0);
+    expect(runtime.metrics.value('inflight_records')).toBe(3);
+    held[2]?.lease.release();
+    await runtime.checkpoint();
+    await tick(15);
+    expect(source.committed().get(0)).toBe(5);
+    expect(runtime.metrics.value('inflight_records')).toBe(0);
     await runtime.shutdown();
     await done;
   });
@@ -284,7 +314,10 @@ describe('runtime (fake source)', () => {
     await source.started;
     source.assign([{ topic: 't', partition: 0 }]);
     source.watermarks = new Map([['t:0', 100]]);
-    for (let o = 0; o < 10; o++) source.emit(0, o, 'abcd');
+    // Two deliveries (two leases): the first one's records all done.
+    for (let o = 0; o < 4; o++) source.emit(0, o, 'abcd');
+    await delivered();
+    for (let o = 4; o < 10; o++) source.emit(0, o, 'abcd');
     await delivered();
     for (const e of held.slice(0, 4)) e.lease.release();
     await runtime.checkpoint();
