@@ -37,7 +37,7 @@ export interface TributaryRun {
   readSeconds: number;
   startupSeconds?: number;
   progress: { end: number; committed: number; caughtUp: boolean };
-  resources: { rssPeakMb: number; rssSteadyMb: number; heapUsedPeakMb?: number; heapTotalSteadyMb?: number; externalSteadyMb?: number; cpuPeakPct: number; cpuSteadyPct: number; samples: number };
+  resources: { rssPeakMb: number; rssSteadyMb: number; heapUsedPeakMb?: number; heapTotalSteadyMb?: number; externalSteadyMb?: number; workerHeapTotalSteadyMb?: number; cpuPeakPct: number; cpuSteadyPct: number; samples: number };
   latency?: Percentiles;
   /** With `latency`: per sink, produce header to that sink's acknowledgement; `hot` pools the hot sinks. */
   sinkLatency?: { hot: Percentiles; bySink: Record<string, Percentiles> };

@@ -84,7 +84,9 @@ export function markdown(r: E2eResult, command: string): string {
   lines.push('');
   const td = t['no-dynamo']?.resources;
   if (td?.heapTotalSteadyMb !== undefined && td.externalSteadyMb !== undefined) {
-    lines.push(`RSS of the no-DynamoDB run, steady ${td.rssSteadyMb} MB: main V8 heap reserved ${td.heapTotalSteadyMb} MB, Buffers/ArrayBuffers ${td.externalSteadyMb} MB, the rest ${td.rssSteadyMb - td.heapTotalSteadyMb - td.externalSteadyMb} MB (the Parquet encoder worker's heap, code, native allocations).`, '');
+    const worker = td.workerHeapTotalSteadyMb ?? 0;
+    const rest = td.rssSteadyMb - td.heapTotalSteadyMb - td.externalSteadyMb - worker;
+    lines.push(`RSS of the no-DynamoDB run, steady ${td.rssSteadyMb} MB: main V8 heap reserved ${td.heapTotalSteadyMb} MB, Buffers/ArrayBuffers ${td.externalSteadyMb} MB, Parquet encoder worker's V8 heap reserved ${worker} MB, the rest ${rest} MB (code, native allocations, the worker's Buffers).`, '');
   }
   const kj = ratio(t['no-dynamo-kafkajs']?.eventsPerSec, t['no-dynamo']?.eventsPerSec);
   lines.push(`kafkajs source / @platformatic/kafka source: ${n(kj, 2)}x.`);

@@ -1,6 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { promisify } from 'node:util';
-import { gzip, zstdCompress } from 'node:zlib';
+import { createGzip, createZstdCompress, type Gzip, type ZstdCompress } from 'node:zlib';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { Envelope, Lease, RecordMeta } from '../core/envelope.ts';
 import { partitionKey } from '../core/partition.ts';
@@ -10,8 +9,6 @@ import type { HourPartition } from './s3-parquet-key.ts';
 export type RawFormat = 'record' | 'value';
 export type RawCompression = 'gzip' | 'zstd' | 'none';
 
-const gzipAsync = promisify(gzip);
-const zstdAsync = promisify(zstdCompress);
 const NEWLINE = Buffer.from('\n');
 
 /** The object name's extension: `.jsonl.gz` for records, `.raw.zst` for values, and so on. */
@@ -58,12 +55,72 @@ function text(line: Record<string, unknown>, name: 'key' | 'value', bytes: Buffe
   }
 }
 
-/** Compresses an object's lines off the main thread (zlib's thread pool). */
-export async function encodeRaw(chunks: readonly Buffer[], compression: RawCompression): Promise<Uint8Array> {
-  const body = Buffer.concat(chunks);
-  if (compression === 'gzip') return gzipAsync(body);
-  if (compression === 'zstd') return zstdAsync(body);
-  return body;
+/** Lines gathered before they go to the compressor at once: one zlib call per block, not per line. */
+const BLOCK_BYTES = 256 * 1024;
+
+/**
+ * The body of a raw object being filled. Compressed objects are compressed as they fill (zlib's
+ * thread pool, a block of lines at a time), so an open object holds its compressed bytes and at most
+ * one block of lines, not all of its lines; `finish` ends the one gzip member or zstd frame.
+ *
+ * @example
+ * const body = new RawBody('zstd');
+ * body.add(Buffer.from('{"a":1}\n'));
+ * const bytes = await body.finish();
+ */
+export class RawBody {
+  readonly #compression: RawCompression;
+  #block: Buffer[] = [];
+  #blockBytes = 0;
+  #stream: Gzip | ZstdCompress | undefined;
+  readonly #out: Buffer[] = [];
+  #failure: Error | undefined;
+
+  constructor(compression: RawCompression) {
+    this.#compression = compression;
+  }
+
+  add(line: Buffer): void {
+    this.#block.push(line);
+    this.#blockBytes += line.length;
+    if (this.#blockBytes >= BLOCK_BYTES && this.#compression !== 'none') this.#feed();
+  }
+
+  /** The object's bytes: everything added, compressed as configured. */
+  finish(): Promise<Uint8Array> {
+    if (this.#compression === 'none') return Promise.resolve(Buffer.concat(this.#block));
+    this.#feed();
+    const stream = this.#compressor();
+    return new Promise<Uint8Array>((resolve, reject) => {
+      stream.once('end', () => (this.#failure === undefined ? resolve(Buffer.concat(this.#out)) : reject(this.#failure)));
+      stream.once('close', () => {
+        if (this.#failure !== undefined) reject(this.#failure);
+      });
+      stream.end();
+    });
+  }
+
+  /** Stops compressing: the object is not written (its partition was revoked). */
+  drop(): void {
+    this.#block = [];
+    this.#stream?.destroy();
+  }
+
+  #feed(): void {
+    if (this.#block.length === 0) return;
+    this.#compressor().write(this.#block.length === 1 ? this.#block[0] : Buffer.concat(this.#block, this.#blockBytes));
+    this.#block = [];
+    this.#blockBytes = 0;
+  }
+
+  #compressor(): Gzip | ZstdCompress {
+    if (this.#stream !== undefined) return this.#stream;
+    const stream = this.#compression === 'gzip' ? createGzip() : createZstdCompress();
+    stream.on('data', (chunk: Buffer) => this.#out.push(chunk));
+    stream.on('error', (error: Error) => (this.#failure ??= error));
+    this.#stream = stream;
+    return stream;
+  }
 }
 
 /** A raw object being filled: one per topic, partition and directory. */
@@ -72,7 +129,7 @@ export interface RawFile {
   readonly dir: string;
   readonly hour: HourPartition;
   lastOffset: number;
-  readonly chunks: Buffer[];
+  readonly body: RawBody;
   readonly leases: Lease[];
   readonly openedAt: number;
   rows: number;
@@ -86,6 +143,13 @@ interface Stream {
   readonly files: Map<string, RawFile>;
 }
 
+interface RawFileTableOptions {
+  readonly scheduler: SchedulerLike;
+  readonly maxFileAgeMs: number;
+  readonly compression: RawCompression;
+  readonly close: (file: RawFile) => void;
+}
+
 /**
  * The open raw files by topic, partition and directory. A partition reaching a later hour closes its
  * files of earlier hours; a file older than `maxFileAgeMs` closes (on its timer, or when its next
@@ -93,9 +157,9 @@ interface Stream {
  */
 export class RawFileTable {
   readonly #streams = new Map<string, Stream>();
-  readonly #o: { scheduler: SchedulerLike; maxFileAgeMs: number; close: (file: RawFile) => void };
+  readonly #o: RawFileTableOptions;
 
-  constructor(options: { scheduler: SchedulerLike; maxFileAgeMs: number; close: (file: RawFile) => void }) {
+  constructor(options: RawFileTableOptions) {
     this.#o = options;
   }
 
@@ -110,7 +174,7 @@ export class RawFileTable {
     const open = stream.files.get(dir);
     if (open !== undefined && now - open.openedAt < this.#o.maxFileAgeMs) return open;
     if (open !== undefined) this.#o.close(open);
-    const file: RawFile = { meta, dir, hour, lastOffset: meta.offset, chunks: [], leases: [], openedAt: now, rows: 0, bytes: 0, closed: false, timer: undefined };
+    const file: RawFile = { meta, dir, hour, lastOffset: meta.offset, body: new RawBody(this.#o.compression), leases: [], openedAt: now, rows: 0, bytes: 0, closed: false, timer: undefined };
     file.timer = this.#o.scheduler.schedule(() => this.#o.close(file), this.#o.maxFileAgeMs);
     stream.files.set(dir, file);
     return file;

@@ -8,7 +8,7 @@ import { directoryPrefix, hourPartitioner, partitionValue, rangeKey, type HourPa
 import { Recovery } from './s3-parquet-recovery.ts';
 import { DEFAULT_ROTATION } from './s3-parquet-options.ts';
 import { S3Uploads } from './s3-uploads.ts';
-import { encodeRaw, rawExtension, rawLine, RawFileTable, type RawCompression, type RawFile, type RawFormat } from './s3-raw-files.ts';
+import { rawExtension, rawLine, RawFileTable, type RawCompression, type RawFile, type RawFormat } from './s3-raw-files.ts';
 
 const MiB = 2 ** 20;
 
@@ -127,7 +127,7 @@ class S3RawSink implements Sink<unknown> {
     this.#labels = { step: options.id };
     this.#hourOf = hourPartitioner(options.timeZone, options.id);
     this.#extension = rawExtension(options.format, options.compression);
-    this.#files = new RawFileTable({ scheduler: options.scheduler, maxFileAgeMs: options.maxFileAgeMs, close: (file) => this.#close(file) });
+    this.#files = new RawFileTable({ scheduler: options.scheduler, maxFileAgeMs: options.maxFileAgeMs, compression: options.compression, close: (file) => this.#close(file) });
     this.#uploads = new S3Uploads({ ...options, noun: 'S3 raw object' }, context);
     this.#recovery = new Recovery({ ...options, extension: this.#extension, retry: this.#uploads.retry(`listing s3://${options.bucket}`), logger: context.logger });
   }
@@ -158,7 +158,7 @@ class S3RawSink implements Sink<unknown> {
       }
       const file = this.#files.fileFor(envelope.meta, hours[i] as HourPartition, dirs[i] as string, now);
       const line = rawLine(envelope, this.#o.format);
-      file.chunks.push(line);
+      file.body.add(line);
       file.leases.push(envelope.lease);
       file.lastOffset = envelope.meta.offset;
       file.rows += 1;
@@ -205,6 +205,7 @@ class S3RawSink implements Sink<unknown> {
       // Not uploaded: the partition's next owner reads these records again from the last commit.
       file.closed = true;
       file.timer?.unsubscribe();
+      file.body.drop();
       for (const lease of file.leases) lease.release();
       this.#bufferedBytes -= file.bytes;
       this.#context.metrics.inc('revoked_records_total', this.#labels, file.rows);
@@ -234,7 +235,7 @@ class S3RawSink implements Sink<unknown> {
       key: rangeKey(directoryPrefix(this.#o.prefix, file.dir, topic, partition), offset, file.lastOffset, this.#extension),
       rows: file.rows,
       leases: file.leases,
-      body: () => encodeRaw(file.chunks, this.#o.compression),
+      body: () => file.body.finish(),
       settled: () => {
         this.#bufferedBytes -= file.bytes;
       },

@@ -5,6 +5,7 @@ import { ConfigError } from '../../src/core/errors.ts';
 import { CountingLease, envelopeOf, type Envelope, type RecordMeta } from '../../src/core/envelope.ts';
 import { DEAD_LETTER_HEADERS } from '../../src/runtime/dead-letters.ts';
 import { s3RawSink, type S3RawSinkOptions } from '../../src/sinks/s3-raw.ts';
+import { RawBody } from '../../src/sinks/s3-raw-files.ts';
 import { testContext } from '../support/sink-context.ts';
 import { FakeS3 } from './s3-parquet-fake.ts';
 
@@ -182,5 +183,28 @@ describe('s3RawSink', () => {
     expect(make({ compression: 'lz4' as never })).toThrow(ConfigError);
     expect(make({ layout: 'dead-letters', format: 'value' })).toThrow(/raw-tier: layout 'dead-letters' keeps headers/);
     expect(make({ maxFileRows: 0 })).toThrow(/maxFileRows must be a number >= 1/);
+  });
+
+  it('compresses an object as it fills: one gzip member or zstd frame holding every line, in order', async () => {
+    // ~1.5 MB of lines: several blocks go to the compressor before the object ends.
+    const lines = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`{"n":${i},"pad":"${'x'.repeat(i % 100)}"}\n`));
+    const text = Buffer.concat(lines).toString();
+    for (const [compression, inflate] of [['gzip', gunzipSync], ['zstd', zstdDecompressSync]] as const) {
+      const body = new RawBody(compression);
+      for (const line of lines) body.add(line);
+      const bytes = await body.finish();
+      expect(bytes.length).toBeLessThan(text.length / 4);
+      expect(inflate(bytes).toString()).toBe(text);
+    }
+    const plain = new RawBody('none');
+    for (const line of lines.slice(0, 3)) plain.add(line);
+    expect(Buffer.from(await plain.finish()).toString()).toBe(Buffer.concat(lines.slice(0, 3)).toString());
+  });
+
+  it('drops an object being compressed without writing it', async () => {
+    const body = new RawBody('gzip');
+    for (let i = 0; i < 10_000; i++) body.add(Buffer.from(`{"n":${i},"pad":"${'y'.repeat(40)}"}\n`));
+    body.drop();
+    await new Promise((resolve) => setTimeout(resolve, 10));
   });
 });

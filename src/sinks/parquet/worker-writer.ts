@@ -8,6 +8,16 @@ interface Waiter {
   reject(error: Error): void;
 }
 
+/** Encoder threads running in this process, for {@link encoderHeaps}. */
+const live = new Set<EncoderThread>();
+
+/** The V8 heaps of the encoder threads running in this process: reserved, in use and external bytes, summed. */
+export async function encoderHeaps(): Promise<{ totalBytes: number; usedBytes: number; externalBytes: number }> {
+  const stats = await Promise.all([...live].map((thread) => thread.worker.getHeapStatistics().catch(() => undefined)));
+  const sum = (pick: (s: NonNullable<(typeof stats)[number]>) => number) => stats.reduce((total, s) => total + (s === undefined ? 0 : pick(s)), 0);
+  return { totalBytes: sum((s) => s.total_heap_size), usedBytes: sum((s) => s.used_heap_size), externalBytes: sum((s) => s.external_memory) };
+}
+
 /** One encoder thread and the `finish` calls it has yet to answer. */
 class EncoderThread {
   readonly worker: Worker;
@@ -20,6 +30,8 @@ class EncoderThread {
     this.worker.on('message', (reply: EncoderReply) => this.#settle(reply));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`Parquet encoder worker exited with code ${code}`)));
+    this.worker.once('exit', () => live.delete(this));
+    live.add(this);
   }
 
   post(request: EncoderRequest, transfer: ArrayBuffer[] = []): void {
@@ -95,6 +107,7 @@ export class WorkerParquetEncoder {
     await Promise.all(
       this.#threads.map((thread) => {
         thread.worker.removeAllListeners('exit');
+        live.delete(thread);
         thread.fail(new Error('Parquet encoder worker terminated'));
         return thread.worker.terminate();
       }),

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/core/errors.ts';
 import { toColumns } from '../../../src/sinks/parquet/columns.ts';
 import type { Column, ParquetRow } from '../../../src/sinks/parquet/schema.ts';
-import { WorkerParquetEncoder } from '../../../src/sinks/parquet/worker-writer.ts';
+import { encoderHeaps, WorkerParquetEncoder } from '../../../src/sinks/parquet/worker-writer.ts';
 import {
   checkWriter,
   loadParquetWriter,
@@ -118,6 +118,17 @@ describe('WorkerParquetEncoder', () => {
     } finally {
       await encoder.terminate();
     }
+  });
+
+  it('reports the heaps of the encoder threads running, none once they stop', async () => {
+    const before = await encoderHeaps();
+    const encoder = new WorkerParquetEncoder('hyparquet', 2);
+    await roundTrip(encoder.factory, 'snappy', 'heaps');
+    const running = await encoderHeaps();
+    expect(running.totalBytes - before.totalBytes).toBeGreaterThan(2 * 2 ** 20);
+    expect(running.usedBytes).toBeLessThanOrEqual(running.totalBytes);
+    await encoder.terminate();
+    expect(await encoderHeaps()).toEqual(before);
   });
 
   it('spreads files over its workers, each file whole', async () => {
