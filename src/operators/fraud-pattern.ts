@@ -48,7 +48,7 @@ export interface FraudPatternOptions<T = unknown> {
   readonly scheduler?: SchedulerLike;
 }
 
-export const DEFAULT_MAX_KEYS = 100_000;
+export const DEFAULT_MAX_KEYS = 25_000;
 
 /** One event as a pattern sees it. */
 export interface FraudEvent {

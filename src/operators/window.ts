@@ -254,7 +254,7 @@ export function window<T, Aggs extends Record<string, Aggregator<T>>>(
     });
 }
 
-const DEFAULT_MAX_OPEN_WINDOWS = 100_000;
+const DEFAULT_MAX_OPEN_WINDOWS = 25_000;
 
 function resolve<T>(options: WindowOptions<T, Record<string, Aggregator<T>>>): EngineConfig<T> {
   checkStepId(options?.id, 'window');

@@ -54,7 +54,7 @@ export default defineTopology({
       },
       unknownEventTypes: 'reject',
     },
-    { id: 'dedup', kind: 'dedup', from: 'validate', key: 'event_id', ttl: '1h', maxKeys: 1_000_000 },
+    { id: 'dedup', kind: 'dedup', from: 'validate', key: 'event_id', ttl: '1h', maxKeys: 250_000 },
     {
       id: 'by-type',
       kind: 'route',

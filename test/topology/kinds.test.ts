@@ -27,7 +27,7 @@ describe('kinds', () => {
 
   it('a default declared once is what validation fills in (dedup ttl 1h, DynamoDB concurrency)', () => {
     const { topology } = checkTopology(withStep({ kind: 'dedup' }), { env: {} });
-    expect(topology?.steps.find((s) => s.id === 'some')).toMatchObject({ key: ['event_id'], ttlMs: 3_600_000, maxKeys: 1_000_000, duplicates: 'drop' });
+    expect(topology?.steps.find((s) => s.id === 'some')).toMatchObject({ key: ['event_id'], ttlMs: 3_600_000, maxKeys: 250_000, duplicates: 'drop' });
     expect(topology?.sinks.find((s) => s.id === 'counts')).toMatchObject({ concurrency: 8, shards: 1, mode: 'put' });
   });
 

@@ -169,11 +169,11 @@ describe('validateTopology: the normalized result', () => {
       maxOutOfOrdernessMs: 0,
       idleTimeoutMs: undefined,
       emit: 'final',
-      maxOpenWindows: 100_000,
+      maxOpenWindows: 25_000,
       carry: [],
       repartition: true,
     });
-    expect(t.steps.find((s) => s.id === 'fraud-velocity')).toMatchObject({ pattern: 'velocity', key: ['user_id'], threshold: 5, withinMs: 60_000, severity: 'medium', maxKeys: 100_000 });
+    expect(t.steps.find((s) => s.id === 'fraud-velocity')).toMatchObject({ pattern: 'velocity', key: ['user_id'], threshold: 5, withinMs: 60_000, severity: 'medium', maxKeys: 25_000 });
     expect(t.sinks.find((s) => s.id === 'counts')).toMatchObject({ attributes: 'all', mode: 'put', update: undefined, shards: 1, concurrency: 8 });
     expect(t.deadLetters).toEqual({ topic: 'tributary-dead-letters' });
   });

@@ -23,7 +23,7 @@ describe('tributary echo', () => {
       '    startFrom: committed',
     ]);
     const echoed = parse(io.out) as { steps: Record<string, unknown>[]; sinks: Record<string, unknown>[] };
-    expect(echoed.steps[1]).toEqual({ id: 'dedup', kind: 'dedup', from: ['parse'], key: ['event_id'], ttlMs: 3_600_000, maxKeys: 1_000_000, duplicates: 'drop' });
+    expect(echoed.steps[1]).toEqual({ id: 'dedup', kind: 'dedup', from: ['parse'], key: ['event_id'], ttlMs: 3_600_000, maxKeys: 250_000, duplicates: 'drop' });
     expect(echoed.sinks[0]).toMatchObject({ table: 'dev_orders', ttl: { attribute: 'expires_at', afterMs: 604_800_000 } });
     expect(echoed.sinks[1]).toMatchObject({ bucket: 'shop-archive', compression: 'snappy' });
   });

@@ -17,7 +17,7 @@ export interface DedupSpec {
   readonly key?: KeySpec;
   /** How long a key is remembered. Default `1h`. */
   readonly ttl?: Duration;
-  /** Default 1,000,000. */
+  /** Default 250,000 (sized for a 512 MB task: README, "Memory"). */
   readonly maxKeys?: number;
   /** Remember keys in a DynamoDB table too, across restarts. */
   readonly durable?: { readonly table: string };
@@ -42,7 +42,7 @@ export const dedupKind = defineStep<DedupSpec, DedupStep>()({
   options: {
     key: option(key, { default: 'event_id', doc: 'The duplicate key: an expression or a list of them.' }),
     ttl: option(duration(), { default: '1h', doc: 'How long a key is remembered.' }),
-    maxKeys: option(positiveInt, { default: 1_000_000, doc: 'Keys held in memory at most (the least recently seen are forgotten first).' }),
+    maxKeys: option(positiveInt, { default: 250_000, doc: 'Keys held in memory at most (the least recently seen are forgotten first): ~120 B of heap each.' }),
     durable: option(durableTable, { doc: 'Remember keys in a DynamoDB table instead of the changelog topic.' }),
     duplicates: option(oneOf('drop', 'route'), { default: 'drop', doc: 'drop, or route to the duplicate output.' }),
   },

@@ -24,7 +24,7 @@ interface FraudSpecBase {
   readonly when?: string;
   /** Default `medium`. */
   readonly severity?: 'low' | 'medium' | 'high' | 'critical';
-  /** Keys holding state at most. Default 100,000. */
+  /** Keys holding state at most. Default 25,000 (sized for a 512 MB task: README, "Memory"). */
   readonly maxKeys?: number;
 }
 
@@ -138,7 +138,7 @@ export const fraudKind = defineStep<FraudSpec, FraudStep>()({
     key: option(key, { default: 'user_id', doc: 'Whose events are watched together.' }),
     when: option(predicate, { doc: 'Only events matching this predicate are watched.' }),
     severity: option(oneOf('low', 'medium', 'high', 'critical'), { default: 'medium', doc: 'The alerts\' severity.' }),
-    maxKeys: option(positiveInt, { default: 100_000, doc: 'Keys holding state at most.' }),
+    maxKeys: option(positiveInt, { default: 25_000, doc: 'Keys holding state at most (the least recently seen are forgotten first): ~440 B of heap each.' }),
     threshold: option(positiveInt, { required: true, for: ['velocity', 'distinct'], doc: 'More than this many events (velocity) or distinct values (distinct) alert.' }),
     within: option(duration(), { required: true, for: ['velocity', 'distinct', 'sequence'], doc: 'The time span the pattern must happen within.' }),
     field: option(expression, { required: true, for: ['amount', 'distinct'], doc: 'The amount (amount) or the value counted (distinct).' }),
