@@ -7,7 +7,8 @@
  *   node_modules/.bin/node bench/e2e.ts --full      # 1M events, everything; copies JSON + SVG to bench/results/
  *   options: --events N, --seed 42, --skip reference,naive,dynamo,stall,latency,hot-kafka,kafkajs,operators,
  *            json,bare,bare-parse,bare-kafkajs,bare-kafkajs-parse,tributary,
- *            --stall-ms 15000, --naive-events 3000, --hot-rate 2000 (events/s of the hot-Kafka-path run),
+ *            --stall-ms 15000, --naive-events 3000, --hot-rate N (events/s of the hot-Kafka-path run; default
+ *            half of that path's maximum, measured first over the input),
  *            --bounds dedup=250000,windows=10000,fraud=25000 (operator bounds of every Tributary variant),
  *            --cpu-prof (profile the Tributary child)
  *   env: TRIBUTARY_MAX_INFLIGHT_RECORDS/_BYTES (the children's in-flight bound), BENCH_NODE_FLAGS (their V8 flags),
@@ -32,7 +33,7 @@ const { values: args } = parseArgs({
     skip: { type: 'string' },
     'stall-ms': { type: 'string' },
     'naive-events': { type: 'string' },
-    'hot-rate': { type: 'string', default: '2000' },
+    'hot-rate': { type: 'string' },
     bounds: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
   },
@@ -47,7 +48,7 @@ const result = await runE2e({
   skip: new Set((args.skip ?? (mode === 'quick' ? 'reference' : '')).split(',').filter(Boolean)),
   stallMs: Number(args['stall-ms'] ?? (mode === 'full' ? 60_000 : 15_000)),
   naiveEvents: Number(args['naive-events'] ?? (mode === 'full' ? 5000 : 3000)),
-  hotRate: Number(args['hot-rate']),
+  ...(args['hot-rate'] === undefined ? {} : { hotRate: Number(args['hot-rate']) }),
   ...(args.bounds === undefined ? {} : { bounds: parseBounds(args.bounds) }),
   cpuProf: args['cpu-prof'],
   outDir,

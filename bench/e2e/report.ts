@@ -16,6 +16,15 @@ interface Target {
   by: string;
 }
 
+/** The sinks written per event by a DynamoDB request (not a window's result): their worst p99 at 50% load. */
+const DYNAMO_EVENT_SINKS = ['user-sessions', 'transactions', 'leaderboard', 'fraud-alerts-table'];
+
+function worstDynamoP99(r: E2eResult): { sink: string; p99: number } | undefined {
+  const bySink = r.tributary.latency?.sinkLatency?.bySink ?? {};
+  const list = DYNAMO_EVENT_SINKS.flatMap((sink) => (bySink[sink] === undefined || bySink[sink].count === 0 ? [] : [{ sink, p99: bySink[sink].p99 }]));
+  return list.sort((a, b) => b.p99 - a.p99)[0];
+}
+
 function targets(r: E2eResult): Target[] {
   const t = r.tributary;
   const b = r.baselines;
@@ -25,15 +34,20 @@ function targets(r: E2eResult): Target[] {
     out.push({ what, figure: `${n(value, 2)}${unit}`, target: `>= ${goal}${unit}`, met: value === undefined ? undefined : value >= goal, by: value === undefined ? '' : `${n((value / goal - 1) * 100, 0)}%` });
   const atMost = (what: string, value: number | undefined, goal: number, unit: string) =>
     out.push({ what, figure: `${n(value)} ${unit}`, target: `<= ${goal} ${unit}`, met: value === undefined ? undefined : value <= goal, by: value === undefined ? '' : `${n((1 - value / goal) * 100, 0)}%` });
-  atLeast('end to end vs bare consumer + JSON.parse (same client)', ratio(tr?.eventsPerSec, b['bare-parse']?.eventsPerSec), 0.7);
-  atLeast('(read pace only, commit tail excluded) vs bare consumer + JSON.parse', ratio(tr === undefined ? undefined : tr.events / tr.readSeconds, b['bare-parse']?.eventsPerSec), 0.7);
+  // Issue #14: 0.4x end to end (aim 0.7x), 0.5x for the operators alone.
+  atLeast('end to end vs bare consumer + JSON.parse (same client)', ratio(tr?.eventsPerSec, b['bare-parse']?.eventsPerSec), 0.4);
+  atLeast('(read pace only, commit tail excluded) vs bare consumer + JSON.parse', ratio(tr === undefined ? undefined : tr.events / tr.readSeconds, b['bare-parse']?.eventsPerSec), 0.4);
   const kj = t['no-dynamo-kafkajs'];
-  atLeast('kafkajs source, end to end vs bare kafkajs + JSON.parse', ratio(kj?.eventsPerSec, b['bare-kafkajs-parse']?.eventsPerSec), 0.7);
+  atLeast('kafkajs source, end to end vs bare kafkajs + JSON.parse', ratio(kj?.eventsPerSec, b['bare-kafkajs-parse']?.eventsPerSec), 0.4);
   atLeast('end to end vs naive service', ratio(tr?.eventsPerSec, b.naive?.eventsPerSec), 3);
   atLeast('end to end vs Kafka Streams reference', ratio(tr?.eventsPerSec, b.reference?.eventsPerSec), 1);
-  atLeast('operators alone vs JSON.parse loop', ratio(b.operators?.eventsPerSec, b.json?.eventsPerSec), 0.6);
+  atLeast('operators alone vs JSON.parse loop', ratio(b.operators?.eventsPerSec, b.json?.eventsPerSec), 0.5);
   atMost('p99 latency at 50% load, hot sinks (DynamoDB/Kafka acknowledgement)', t.latency?.sinkLatency?.hot.p99, 100, 'ms');
-  atMost('p99 latency, hot Kafka path alone (parse, validate, dedup, route, Kafka sink ack)', t['hot-kafka']?.sinkLatency?.hot.p99, 100, 'ms');
+  const dynamo = worstDynamoP99(r);
+  const rawP99 = r.dynamoRaw?.requestP99Ms;
+  atMost(`p99 latency at 50% load, worst per-event DynamoDB sink${dynamo === undefined ? '' : ` (${dynamo.sink})`}, vs 2x DynamoDB Local's own request p99 (${n(rawP99)} ms)`, rawP99 === undefined ? undefined : dynamo?.p99, 2 * Math.round(rawP99 ?? 0), 'ms');
+  const hotLoad = r.hotMaxEventsPerSec === undefined ? 'at a fixed load' : 'at 50% of its maximum load';
+  atMost(`p99 latency, hot Kafka path alone ${hotLoad} (parse, validate, dedup, route, Kafka sink ack)`, t['hot-kafka']?.sinkLatency?.hot.p99, 100, 'ms');
   atMost('(p99 to every sink incl. window close and Parquet rotation, by design not a hot path)', t.latency?.latency?.p99, 100, 'ms');
   // Issue #14 item 4: steady RSS of a 512 MB task with headroom.
   atMost('RSS steady', tr?.resources.rssSteadyMb, 384, 'MB');
@@ -104,12 +118,16 @@ export function markdown(r: E2eResult, command: string): string {
     latRow('**hot sinks pooled** (per-event DynamoDB and Kafka writes)', lat.sinkLatency?.hot);
     for (const [id, x] of Object.entries(lat.sinkLatency?.bySink ?? {}).sort()) latRow(id, x);
     latRow('every sink of the record (final lease release)', lat.latency);
+    const dynamo = worstDynamoP99(r);
+    if (dynamo !== undefined && r.dynamoRaw !== undefined) {
+      lines.push('', `DynamoDB Local's own requests in this run (BatchWriteItem of 25 items, 8 in flight): p50 ${n(r.dynamoRaw.requestP50Ms)} ms, p99 ${n(r.dynamoRaw.requestP99Ms)} ms; the worst per-event DynamoDB sink above (${DYNAMO_EVENT_SINKS.join(', ')}) is ${dynamo.sink}, p99 ${n(dynamo.p99)} ms.`);
+    }
   }
   const hk = t['hot-kafka'];
   if (hk?.sinkLatency !== undefined) {
     const x = hk.sinkLatency.hot;
     lines.push('', '### Hot Kafka path alone (latency)', '',
-      `Topology: the default one cut to parse, validate, dedup and route (every output, unmatched included) into one Kafka sink, fed live at a fixed ${n(hk.rate)} events/s (\`--hot-rate\`), ${n(hk.events)} records. From the record's produce header to the Kafka sink's acknowledgement (acks=all write done). RSS peak / steady ${hk.resources.rssPeakMb} / ${hk.resources.rssSteadyMb} MB, CPU steady ${hk.resources.cpuSteadyPct}%.`, '',
+      `Topology: the default one cut to parse, validate, dedup and route (every output, unmatched included) into one Kafka sink, fed live at ${n(hk.rate)} events/s (${r.hotMaxEventsPerSec === undefined ? 'fixed by `--hot-rate`' : `50% of its maximum: ${n(r.hotMaxEventsPerSec)} events/s over the input, run \`hot-kafka-max\``}), ${n(hk.events)} records. From the record's produce header to the Kafka sink's acknowledgement (acks=all write done). RSS peak / steady ${hk.resources.rssPeakMb} / ${hk.resources.rssSteadyMb} MB, CPU steady ${hk.resources.cpuSteadyPct}%.`, '',
       '| path | records | p50 ms | p95 ms | p99 ms | max ms |', '|---|---:|---:|---:|---:|---:|',
       `| produce → Kafka sink ack | ${n(x.count)} | ${n(x.p50)} | ${n(x.p95)} | ${n(x.p99)} | ${n(x.max)} |`);
     if (hk.latency !== undefined) lines.push(`| produce → final release (dead letters and duplicates included) | ${n(hk.latency.count)} | ${n(hk.latency.p50)} | ${n(hk.latency.p95)} | ${n(hk.latency.p99)} | ${n(hk.latency.max)} |`);
@@ -118,7 +136,7 @@ export function markdown(r: E2eResult, command: string): string {
   if (st?.stall !== undefined) {
     lines.push('', '### Memory with a stalled sink', '', `cold-storage writes stalled for ${n(r.options.stallMs / 1000)} s from its first write: RSS peak during the stall ${st.stall.rssPeakMb} MB (steady ${st.stall.rssSteadyMb} MB, V8 heap used peak ${st.stall.heapUsedPeakMb ?? 'n/a'} MB); run RSS peak ${st.resources.rssPeakMb} MB; records lost afterwards: ${r.correctness.find((c) => c.run === st.name)?.lost ?? 'n/a'}.`);
   }
-  lines.push('', '### Targets (issue "Benchmark harness"; RSS: issue #14 item 4)', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
+  lines.push('', '### Targets (issue #14; naive service and Kafka Streams: issue "Benchmark harness")', '', '| target | measured | goal | met | margin |', '|---|---:|---:|:---:|---:|');
   for (const x of targets(r)) lines.push(`| ${x.what} | ${x.figure} | ${x.target} | ${x.met === undefined ? 'not measured' : x.met ? 'met' : '**missed**'} | ${x.by} |`);
   lines.push('', '### Correctness against the ground truth', '');
   for (const c of r.correctness) {
