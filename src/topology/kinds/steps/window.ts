@@ -164,7 +164,7 @@ export const windowKind = defineStep<WindowSpec, WindowStep>()({
     maxOutOfOrderness: option(duration({ positive: false }), { default: 0, doc: 'How far behind the newest event time the watermark trails.' }),
     idleTimeout: option(duration(), { doc: 'Advance the watermark by processing time when no event arrives for this long.' }),
     emit: option(oneOf('final', 'update'), { default: 'final', doc: 'final: one result per window when it closes; update: a result per event.' }),
-    maxOpenWindows: option(positiveInt, { default: 25_000, doc: 'Open windows at most; past it the oldest closes early: ~1.1 KB of heap each.' }),
+    maxOpenWindows: option(positiveInt, { default: 25_000, doc: 'Open windows at most; past it an event that needs a new window goes to the dead letters (state_limit_total). ~1.1 KB of heap each.' }),
     carry: option(list(path, { min: 0 }), { default: [], doc: "Fields copied from the window's first event into its result." }),
     repartition: option(bool, { default: true, doc: 'Read the input through an internal topic keyed by key, so each key has one owner across instances; false when the input is one topic already keyed by it.' }),
   },
