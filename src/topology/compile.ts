@@ -133,7 +133,10 @@ export function compileTopology(topology: ValidTopology, deps: CompileDeps): Pip
       const kind = sinkKind(sinkSpec);
       const sink = compileSink(sinkSpec, ctx, deps);
       // Files close by rotation: periodic commits must not cut them short.
-      const batching = kind.rotates === true ? { flushOnCheckpoint: false } : undefined;
+      const batching = {
+        ...(kind.rotates === true ? { flushOnCheckpoint: false } : {}),
+        ...(kind.maxBatchRecords === undefined ? {} : { maxBatchRecords: kind.maxBatchRecords }),
+      };
       return merge(...byNode(sinkSpec.from).map((node) => streamOf(node))).pipe(ctx.toSink(sink, batching));
     });
     // Nodes nobody reads still run, so that their inputs' leases are released.

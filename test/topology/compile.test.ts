@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { lastValueFrom, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { CountingLease, envelopeOf } from '../../src/core/envelope.ts';
@@ -258,5 +259,28 @@ describe('durable state of windows', () => {
     subscription.unsubscribe();
     dynamo.destroy();
     expect(asked).toEqual(['per-user']);
+  });
+
+  it('gives each sink runner the batching of its kind: 5,000 records a write to Kafka, rotation-paced files not flushed by periodic checkpoints', () => {
+    const topology = validateTopology({
+      name: 'batching',
+      sources: [{ id: 'in', topics: ['t'] }],
+      steps: [{ id: 'parse', kind: 'parse', from: 'in' }],
+      sinks: [
+        { id: 'to-kafka', kind: 'kafka', from: 'parse', topic: 'out' },
+        { id: 'files', kind: 's3-parquet', from: 'parse', bucket: 'lake-bucket' },
+      ],
+    });
+    const asked = new Map<string, unknown>();
+    const base = memoryContext({});
+    const ctx = { ...base, toSink: ((sink, batching) => (asked.set(sink.id, batching), base.toSink(sink, batching))) as typeof base.toSink };
+    const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const s3 = new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, forcePathStyle: true });
+    const subscription = compileTopology(topology, { dynamo, s3, kafka: { brokers: ['127.0.0.1:9'] } })(new Subject(), ctx).subscribe();
+    subscription.unsubscribe();
+    dynamo.destroy();
+    s3.destroy();
+    expect(asked.get('to-kafka')).toEqual({ maxBatchRecords: 5_000 });
+    expect(asked.get('files')).toEqual({ flushOnCheckpoint: false });
   });
 });

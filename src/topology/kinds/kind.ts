@@ -268,6 +268,8 @@ export interface SinkKind<Spec = unknown, Sk extends NodeBase & { kind: string }
   readonly readsSourcesOnly?: boolean;
   /** Its files close by rotation: periodic commits do not cut its batches short. */
   readonly rotates?: boolean;
+  /** Records per write of its sink runner, when not the runner's default (500). */
+  readonly maxBatchRecords?: number;
   tables?(sink: Sk): readonly TableDefinition[];
   topics?(sink: Sk): readonly string[];
   buckets?(sink: Sk): readonly string[];

@@ -56,6 +56,10 @@ export const kafkaKind = defineSink<KafkaSinkSpec, KafkaSink>()({
     ) as Sink<unknown>;
   },
   describe: (sink) => sink.topic,
+  // One produce request per write: under load, 500 records a request left a backlog behind a request
+  // in flight (the hot Kafka path at 35k events/s: p99 852 ms). A request too large for the broker
+  // is split by the producer (`KafkaProducer.send`).
+  maxBatchRecords: 5_000,
   readsSources: true,
   topics: (sink) => [sink.topic],
 });
