@@ -11,11 +11,11 @@ interface Waiter {
 /** Encoder threads running in this process, for {@link encoderHeaps}. */
 const live = new Set<EncoderThread>();
 
-/** The V8 heaps of the encoder threads running in this process: reserved, in use and external bytes, summed. */
-export async function encoderHeaps(): Promise<{ totalBytes: number; usedBytes: number; externalBytes: number }> {
+/** The V8 heaps of the encoder threads running in this process: bytes reserved and in use, summed. */
+export async function encoderHeaps(): Promise<{ totalBytes: number; usedBytes: number }> {
   const stats = await Promise.all([...live].map((thread) => thread.worker.getHeapStatistics().catch(() => undefined)));
   const sum = (pick: (s: NonNullable<(typeof stats)[number]>) => number) => stats.reduce((total, s) => total + (s === undefined ? 0 : pick(s)), 0);
-  return { totalBytes: sum((s) => s.total_heap_size), usedBytes: sum((s) => s.used_heap_size), externalBytes: sum((s) => s.external_memory) };
+  return { totalBytes: sum((s) => s.total_heap_size), usedBytes: sum((s) => s.used_heap_size) };
 }
 
 /** One encoder thread and the `finish` calls it has yet to answer. */
