@@ -59,7 +59,7 @@ export interface ItemCosts {
  * first records (38-73 MB).
  */
 export const MEASURED_COSTS: ItemCosts = Object.freeze({
-  inflightRecord: 750,
+  inflightRecord: 700,
   recordValueBytes: 290,
   dedupKey: 185,
   openWindow: 1_100,
