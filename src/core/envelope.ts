@@ -1,9 +1,10 @@
 /**
  * What flows through a pipeline: a value, where it came from, and a lease on its source offset.
  *
- * The lease is how offsets get committed only after the sinks. The source opens one lease per
- * Kafka record; the partition's committed offset never passes a record whose lease is still held.
- * Whoever holds an envelope owns exactly one reference to its lease and must do one of:
+ * The lease is how offsets get committed only after the sinks. The source gives each Kafka record
+ * a reference to a lease (the records of one fetch of a partition share one); the partition's
+ * committed offset never passes a record whose lease is still held. Whoever holds an envelope owns
+ * exactly one reference to its lease and must do one of:
  * - pass it on inside an emitted envelope (map, filter that keeps, route to one output);
  * - `retain(n)` before emitting it n + 1 times (fan-out to several outputs or sinks);
  * - `release()` it when the record's effect is complete (filtered out, a duplicate, durably written);
