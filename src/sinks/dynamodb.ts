@@ -34,7 +34,7 @@ export interface DynamoSinkOptions extends DynamoItemOptions, DynamoUpdateOption
    * call (`createDynamoClient(c, { maxAttempts: 1 })` in `src/config.ts`): the sink is the one retry layer.
    */
   readonly client: DynamoSender;
-  /** `BatchWriteItem` chunks (put) or keys (max, add, update) in flight at once; default 8. */
+  /** `BatchWriteItem` chunks (put; default 8) or keys (the other modes, a request each; default 32) in flight at once. */
   readonly concurrency?: number;
   /**
    * Backoff of retries (default base 100 ms, cap 5 s, full jitter). Throttling, unprocessed items,
@@ -98,8 +98,14 @@ type UpdateBuilder = ReturnType<typeof compileWriteBuilder>;
  * acknowledged when it lands. See `DynamoWriteMode` for `max`, `add` and `update`, `DynamoItemOptions`
  * for the mapping and sharding.
  */
-/** Requests in flight per shard when `concurrency` is not given, in the YAML and in code alike. */
+/** `BatchWriteItem` requests (put mode) in flight per shard when `concurrency` is not given, in the YAML and in code alike. */
 export const DEFAULT_DYNAMODB_CONCURRENCY = 8;
+/**
+ * Single-item requests (the other modes: one request per key) in flight per shard when `concurrency`
+ * is not given. 8 left a burst of logins waiting a second behind one write batch on DynamoDB Local
+ * (bench/RESULTS.md, "The logins' DynamoDB tail"); a key's updates still go one after another.
+ */
+export const DEFAULT_DYNAMODB_ITEM_CONCURRENCY = 32;
 
 export function dynamoDbSink(options: DynamoSinkOptions, context: SinkContext): Sink {
   return new DynamoDbSink(options, context);
@@ -127,7 +133,7 @@ export class DynamoDbSink implements Sink {
   constructor(options: DynamoSinkOptions, context: SinkContext) {
     const problems = [...updateOptionProblems(options)];
     if (!options.table) problems.push('table is required');
-    const concurrency = options.concurrency ?? DEFAULT_DYNAMODB_CONCURRENCY;
+    const concurrency = options.concurrency ?? ((options.mode ?? 'put') === 'put' ? DEFAULT_DYNAMODB_CONCURRENCY : DEFAULT_DYNAMODB_ITEM_CONCURRENCY);
     if (options.knownMaxKeys !== undefined && !(Number.isInteger(options.knownMaxKeys) && options.knownMaxKeys >= 0)) problems.push('knownMaxKeys must be an integer >= 0');
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) problems.push('concurrency must be an integer >= 1');
     const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };

@@ -31,6 +31,18 @@ describe('kinds', () => {
     expect(topology?.sinks.find((s) => s.id === 'counts')).toMatchObject({ concurrency: 8, shards: 1, mode: 'put' });
   });
 
+  it('gives a DynamoDB sink of single-item requests 32 in flight by default, one of BatchWriteItem requests 8, and takes a given one', () => {
+    const sinkWith = (more: Record<string, unknown>) => {
+      const spec = structuredClone(shopSpec()) as unknown as { sinks: Record<string, unknown>[] };
+      const counts = spec.sinks.find((s) => s.id === 'counts') as Record<string, unknown>;
+      Object.assign(counts, more);
+      return checkTopology(spec, { env: {} }).topology?.sinks.find((s) => s.id === 'counts');
+    };
+    expect(sinkWith({ mode: 'update' })).toMatchObject({ mode: 'update', concurrency: 32 });
+    expect(sinkWith({ mode: 'put' })).toMatchObject({ mode: 'put', concurrency: 8 });
+    expect(sinkWith({ mode: 'update', concurrency: 4 })).toMatchObject({ concurrency: 4 });
+  });
+
   it('sample, added as a module and one registration line, validates like any kind', () => {
     expect(problems(withStep({ kind: 'sample', rate: 0.1 }))).toEqual([]);
     expect(problems(withStep({ kind: 'sample' }))).toEqual(['/steps/some/rate: is required']);

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../core/errors.ts';
-import { DEFAULT_DYNAMODB_CONCURRENCY, dynamoDbSink } from '../../../sinks/dynamodb.ts';
+import { DEFAULT_DYNAMODB_CONCURRENCY, DEFAULT_DYNAMODB_ITEM_CONCURRENCY, dynamoDbSink } from '../../../sinks/dynamodb.ts';
 import { mappedAttributeNames } from '../../../sinks/dynamodb-item.ts';
 import { latestOptionProblems } from '../../../sinks/dynamodb-latest.ts';
 import { tableDefinitionOf } from '../../../sinks/dynamodb-table.ts';
@@ -59,7 +59,7 @@ export interface DynamoDbSinkSpec {
   readonly applyOnce?: boolean;
   /** Writers, each owning a hash range of keys (per-key order kept). Default 1. */
   readonly shards?: number;
-  /** In-flight batch requests per shard. Default 8. */
+  /** Requests in flight per shard. Default 8 BatchWriteItem requests in put mode, 32 single-item requests in the others. */
   readonly concurrency?: number;
 }
 
@@ -144,7 +144,7 @@ const options = {
   onEqualVersion: option(oneOf('skip', 'overwrite'), { default: 'skip', for: LATEST, doc: 'An equal stored version is left (skip) or written over (overwrite).' }),
   tombstoneAttribute: option(str(), { default: '_deleted', for: LATEST, doc: 'The boolean attribute marking a tombstone.' }),
   shards: option(positiveInt, { default: 1, doc: 'Writers, each owning a hash range of keys (per-key order kept).' }),
-  concurrency: option(positiveInt, { default: DEFAULT_DYNAMODB_CONCURRENCY, doc: 'In-flight batch requests per shard.' }),
+  concurrency: option(positiveInt, { doc: 'Requests in flight per shard: BatchWriteItem requests in put mode (default 8), single-item requests in the other modes (default 32; a key\'s writes stay in order).' }),
 };
 
 export const dynamodbKind = defineSink<DynamoDbSinkSpec, DynamoDbSink>()({
@@ -173,7 +173,8 @@ export const dynamodbKind = defineSink<DynamoDbSinkSpec, DynamoDbSink>()({
       ifAbsent,
       applyOnce,
       shards: o.get('shards'),
-      concurrency: o.get('concurrency'),
+      // The default depends on the mode: a BatchWriteItem request carries 25 items, the others one.
+      concurrency: o.get('concurrency') ?? (mode === 'put' ? DEFAULT_DYNAMODB_CONCURRENCY : DEFAULT_DYNAMODB_ITEM_CONCURRENCY),
     };
     if (ifAbsent !== undefined) checkIfAbsent(sink, ifAbsent, o, c);
     if (latest !== undefined && latest.version?.every((v) => typeof v === 'string')) checkLatest(sink, latest, o, c);
