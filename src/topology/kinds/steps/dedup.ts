@@ -17,7 +17,7 @@ export interface DedupSpec {
   readonly key?: KeySpec;
   /** How long a key is remembered. Default `1h`. */
   readonly ttl?: Duration;
-  /** Default 250,000 (sized for a 512 MB task: README, "Memory"). */
+  /** Default 250,000 (with the other default bounds, fits a 320 MB heap: README, "Memory model"). */
   readonly maxKeys?: number;
   /** Remember keys in a DynamoDB table too, across restarts. */
   readonly durable?: { readonly table: string };

@@ -24,7 +24,7 @@ interface FraudSpecBase {
   readonly when?: string;
   /** Default `medium`. */
   readonly severity?: 'low' | 'medium' | 'high' | 'critical';
-  /** Keys holding state at most. Default 25,000 (sized for a 512 MB task: README, "Memory"). */
+  /** Keys holding state at most. Default 25,000 (with the other default bounds, fits a 320 MB heap: README, "Memory model"). */
   readonly maxKeys?: number;
 }
 

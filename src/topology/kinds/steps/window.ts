@@ -41,7 +41,7 @@ export interface WindowSpec {
   readonly idleTimeout?: Duration;
   /** Default `final`. */
   readonly emit?: 'final' | 'update';
-  /** Default 25,000 (sized for a 512 MB task: README, "Memory"). */
+  /** Default 25,000 (with the other default bounds, fits a 320 MB heap: README, "Memory model"). */
   readonly maxOpenWindows?: number;
   /** Fields copied from the window's first event into its result. */
   readonly carry?: readonly string[];
