@@ -38,8 +38,8 @@ export class Intake implements SourceHandlers {
   readonly #deps: IntakeDeps;
   #closed = false;
   #joined = false;
-  /** Records taken and not yet handed to the pipeline, and the lease they share, by partition tracker. */
-  readonly #pending = new Map<object, { lease: RangeLease; records: Envelope<Buffer | null>[] }>();
+  /** Records taken and not yet handed to the pipeline, by partition tracker (their leases are the tracker's). */
+  readonly #pending = new Map<object, Envelope<Buffer | null>[]>();
   #flushQueued = false;
   readonly #flushSoon = () => {
     this.#flushQueued = false;
@@ -70,7 +70,7 @@ export class Intake implements SourceHandlers {
     if (this.#pending.size === 0) return;
     const batches = [...this.#pending.values()];
     this.#pending.clear();
-    for (const batch of batches) this.#deps.input.next(batch.records);
+    for (const batch of batches) this.#deps.input.next(batch);
   }
 
   onRecord(meta: RecordMeta, value: Buffer | null, leaderEpoch: number): void {
@@ -79,11 +79,12 @@ export class Intake implements SourceHandlers {
     if (tracker === undefined) return;
     const bytes = value === null ? 0 : value.length;
     const batch = this.#pending.get(tracker);
-    const lease = tracker.read(meta.offset, bytes, leaderEpoch, batch?.lease);
+    // The batch being gathered extends the lease of its latest record.
+    const lease = tracker.read(meta.offset, bytes, leaderEpoch, batch?.at(-1)?.lease as RangeLease | undefined);
     if (lease === undefined) return;
     this.#deps.gate().add(bytes);
-    if (batch === undefined) this.#pending.set(tracker, { lease, records: [{ value, meta, lease }] });
-    else batch.records.push({ value, meta, lease });
+    if (batch === undefined) this.#pending.set(tracker, [{ value, meta, lease }]);
+    else batch.push({ value, meta, lease });
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushSoon);

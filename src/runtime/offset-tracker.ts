@@ -23,10 +23,8 @@ export type DoneListener = (lease: RangeLease) => void;
  */
 export class RangeLease implements Lease {
   refs = 1;
-  /** First offset of the run. */
+  /** First offset of the run (gaps inside the run, as compaction leaves them, are fine). */
   readonly offset: number;
-  /** Last offset of the run (gaps inside it, as compaction leaves them, are fine). */
-  lastOffset: number;
   /** Records in the run, and their value bytes. */
   records = 1;
   bytes: number;
@@ -37,7 +35,6 @@ export class RangeLease implements Lease {
   constructor(tracker: PartitionTracker, offset: number, bytes: number) {
     this.tracker = tracker;
     this.offset = offset;
-    this.lastOffset = offset;
     this.bytes = bytes;
   }
 
@@ -104,7 +101,6 @@ export class PartitionTracker {
       run.refs += 1;
       run.records += 1;
       run.bytes += bytes;
-      run.lastOffset = offset;
       return run;
     }
     const lease = new RangeLease(this, offset, bytes);

@@ -107,6 +107,11 @@ export const DEFAULT_DYNAMODB_CONCURRENCY = 8;
  */
 export const DEFAULT_DYNAMODB_ITEM_CONCURRENCY = 32;
 
+/** Requests in flight per shard when `concurrency` is not given: by mode, since a put request carries 25 items and the others one. */
+export function defaultDynamoConcurrency(mode: DynamoSinkOptions['mode']): number {
+  return (mode ?? 'put') === 'put' ? DEFAULT_DYNAMODB_CONCURRENCY : DEFAULT_DYNAMODB_ITEM_CONCURRENCY;
+}
+
 export function dynamoDbSink(options: DynamoSinkOptions, context: SinkContext): Sink {
   return new DynamoDbSink(options, context);
 }
@@ -133,7 +138,7 @@ export class DynamoDbSink implements Sink {
   constructor(options: DynamoSinkOptions, context: SinkContext) {
     const problems = [...updateOptionProblems(options)];
     if (!options.table) problems.push('table is required');
-    const concurrency = options.concurrency ?? ((options.mode ?? 'put') === 'put' ? DEFAULT_DYNAMODB_CONCURRENCY : DEFAULT_DYNAMODB_ITEM_CONCURRENCY);
+    const concurrency = options.concurrency ?? defaultDynamoConcurrency(options.mode);
     if (options.knownMaxKeys !== undefined && !(Number.isInteger(options.knownMaxKeys) && options.knownMaxKeys >= 0)) problems.push('knownMaxKeys must be an integer >= 0');
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) problems.push('concurrency must be an integer >= 1');
     const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../core/errors.ts';
-import { DEFAULT_DYNAMODB_CONCURRENCY, DEFAULT_DYNAMODB_ITEM_CONCURRENCY, dynamoDbSink } from '../../../sinks/dynamodb.ts';
+import { defaultDynamoConcurrency, dynamoDbSink } from '../../../sinks/dynamodb.ts';
 import { mappedAttributeNames } from '../../../sinks/dynamodb-item.ts';
 import { latestOptionProblems } from '../../../sinks/dynamodb-latest.ts';
 import { tableDefinitionOf } from '../../../sinks/dynamodb-table.ts';
@@ -173,8 +173,7 @@ export const dynamodbKind = defineSink<DynamoDbSinkSpec, DynamoDbSink>()({
       ifAbsent,
       applyOnce,
       shards: o.get('shards'),
-      // The default depends on the mode: a BatchWriteItem request carries 25 items, the others one.
-      concurrency: o.get('concurrency') ?? (mode === 'put' ? DEFAULT_DYNAMODB_CONCURRENCY : DEFAULT_DYNAMODB_ITEM_CONCURRENCY),
+      concurrency: o.get('concurrency') ?? defaultDynamoConcurrency(mode),
     };
     if (ifAbsent !== undefined) checkIfAbsent(sink, ifAbsent, o, c);
     if (latest !== undefined && latest.version?.every((v) => typeof v === 'string')) checkLatest(sink, latest, o, c);
