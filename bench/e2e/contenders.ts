@@ -55,6 +55,8 @@ export interface Percentiles {
   p95: number;
   p99: number;
   max: number;
+  /** The same over the records produced after the warm-up (`WARM_UP_MS` in lease-latency.ts). */
+  steady?: Omit<Percentiles, 'steady'>;
 }
 
 export interface RunTributaryOptions {

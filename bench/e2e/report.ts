@@ -1,8 +1,12 @@
 /** The Markdown report of one end-to-end run: figures, baselines, ratios, targets, correctness. */
 import type { Percentiles } from './contenders.ts';
+import { WARM_UP_MS } from './lease-latency.ts';
 import type { E2eResult } from './run.ts';
 
 const n = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+/** The p99 of the steady state (records produced after the warm-up), or of all records when not split. */
+const steadyP99 = (x: Percentiles | undefined) => (x === undefined ? undefined : (x.steady?.p99 ?? x.p99));
+const warmUp = `${WARM_UP_MS / 1000} s`;
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !Number.isFinite(a / b) ? undefined : a / b);
 
 type Client = 'platformatic' | 'kafkajs';
@@ -21,7 +25,7 @@ const DYNAMO_EVENT_SINKS = ['user-sessions', 'transactions', 'leaderboard', 'fra
 
 function worstDynamoP99(r: E2eResult): { sink: string; p99: number } | undefined {
   const bySink = r.tributary.latency?.sinkLatency?.bySink ?? {};
-  const list = DYNAMO_EVENT_SINKS.flatMap((sink) => (bySink[sink] === undefined || bySink[sink].count === 0 ? [] : [{ sink, p99: bySink[sink].p99 }]));
+  const list = DYNAMO_EVENT_SINKS.flatMap((sink) => (bySink[sink] === undefined || bySink[sink].count === 0 ? [] : [{ sink, p99: steadyP99(bySink[sink]) as number }]));
   return list.sort((a, b) => b.p99 - a.p99)[0];
 }
 
@@ -42,19 +46,27 @@ function targets(r: E2eResult): Target[] {
   atLeast('end to end vs naive service', ratio(tr?.eventsPerSec, b.naive?.eventsPerSec), 3);
   atLeast('end to end vs Kafka Streams reference', ratio(tr?.eventsPerSec, b.reference?.eventsPerSec), 1);
   atLeast('operators alone vs JSON.parse loop', ratio(b.operators?.eventsPerSec, b.json?.eventsPerSec), 0.5);
-  atMost('p99 latency at 50% load, hot sinks (DynamoDB/Kafka acknowledgement)', t.latency?.sinkLatency?.hot.p99, 100, 'ms');
+  // Latency targets are read after the warm-up; the whole run's figure follows each for reference.
+  atMost(`p99 latency at 50% load, hot sinks (DynamoDB/Kafka acknowledgement), after a ${warmUp} warm-up`, steadyP99(t.latency?.sinkLatency?.hot), 100, 'ms');
+  atMost('(the same over the whole run, start-up included)', t.latency?.sinkLatency?.hot.p99, 100, 'ms');
   const dynamo = worstDynamoP99(r);
   const rawP99 = r.dynamoRaw?.requestP99Ms;
-  atMost(`p99 latency at 50% load, worst per-event DynamoDB sink${dynamo === undefined ? '' : ` (${dynamo.sink})`}, vs 2x DynamoDB Local's own request p99 (${n(rawP99)} ms)`, rawP99 === undefined ? undefined : dynamo?.p99, 2 * Math.round(rawP99 ?? 0), 'ms');
+  atMost(`p99 latency at 50% load, worst per-event DynamoDB sink${dynamo === undefined ? '' : ` (${dynamo.sink})`} after a ${warmUp} warm-up, vs 2x DynamoDB Local's own request p99 (${n(rawP99)} ms)`, rawP99 === undefined ? undefined : dynamo?.p99, 2 * Math.round(rawP99 ?? 0), 'ms');
   const hotLoad = r.hotMaxEventsPerSec === undefined ? 'at a fixed load' : 'at 50% of its maximum load';
-  atMost(`p99 latency, hot Kafka path alone ${hotLoad} (parse, validate, dedup, route, Kafka sink ack)`, t['hot-kafka']?.sinkLatency?.hot.p99, 100, 'ms');
-  atMost('(p99 to every sink incl. window close and Parquet rotation, by design not a hot path)', t.latency?.latency?.p99, 100, 'ms');
+  const hotKafka = t['hot-kafka']?.sinkLatency?.hot;
+  atMost(`p99 latency, hot Kafka path alone ${hotLoad} (parse, validate, dedup, route, Kafka sink ack), after a ${warmUp} warm-up`, steadyP99(hotKafka), 100, 'ms');
+  atMost('(the same over the whole run, start-up included)', hotKafka?.p99, 100, 'ms');
+  atMost('(p99 to every sink incl. window close and Parquet rotation, by design not a hot path)', steadyP99(t.latency?.latency), 100, 'ms');
   // Issue #14 item 4: steady RSS of a 512 MB task with headroom.
   atMost('RSS steady', tr?.resources.rssSteadyMb, 384, 'MB');
   atMost('RSS peak with a stalled sink', t['stalled-cold-storage']?.stall?.rssPeakMb, 320, 'MB');
   const lost = r.correctness.reduce((s, c) => s + c.lost, 0);
   out.push({ what: 'records lost (all runs)', figure: String(lost), target: '0', met: r.correctness.length === 0 ? undefined : lost === 0, by: '' });
   return out;
+}
+
+function latencyRow(name: string, x: Percentiles): string {
+  return `| ${name} | ${n(x.count)} | ${n(x.p50)} | ${n(x.p95)} | ${n(x.p99)} | ${n(x.max)} | ${n(x.steady?.p99)} | ${n(x.steady?.max)} |`;
 }
 
 export function markdown(r: E2eResult, command: string): string {
@@ -113,14 +125,15 @@ export function markdown(r: E2eResult, command: string): string {
     const topology = lat.sinkLatency?.bySink['user-sessions'] !== undefined ? 'the full default topology' : 'the no-DynamoDB topology';
     lines.push('', '### Latency (produce timestamp to sink acknowledgement)', '',
       `Produced live at ${n(lat.rate)} events/s (50% of the measured maximum of ${topology}), ${n(lat.events)} records, into ${topology}. Per sink: from the record's produce header to that sink's acknowledgement (its release of the record: a DynamoDB or Kafka write done, a Parquet file landed). A window result carries the metadata of its window's first event, so its figure includes the window's span plus grace; a Parquet row waits for its file's rotation (${process.env.BENCH_PARQUET_ROTATION ?? '5s'} in the harness).`, '',
-      '| sink | records | p50 ms | p95 ms | p99 ms | max ms |', '|---|---:|---:|---:|---:|---:|');
-    const latRow = (name: string, x: Percentiles | undefined) => x !== undefined && lines.push(`| ${name} | ${n(x.count)} | ${n(x.p50)} | ${n(x.p95)} | ${n(x.p99)} | ${n(x.max)} |`);
+      `The last two columns leave out the records produced in the run's first ${warmUp} (the generator's producer connecting, Tributary's code warming up).`, '',
+      `| sink | records | p50 ms | p95 ms | p99 ms | max ms | p99 after ${warmUp} ms | max after ${warmUp} ms |`, '|---|---:|---:|---:|---:|---:|---:|---:|');
+    const latRow = (name: string, x: Percentiles | undefined) => x !== undefined && lines.push(latencyRow(name, x));
     latRow('**hot sinks pooled** (per-event DynamoDB and Kafka writes)', lat.sinkLatency?.hot);
     for (const [id, x] of Object.entries(lat.sinkLatency?.bySink ?? {}).sort()) latRow(id, x);
     latRow('every sink of the record (final lease release)', lat.latency);
     const dynamo = worstDynamoP99(r);
     if (dynamo !== undefined && r.dynamoRaw !== undefined) {
-      lines.push('', `DynamoDB Local's own requests in this run (BatchWriteItem of 25 items, 8 in flight): p50 ${n(r.dynamoRaw.requestP50Ms)} ms, p99 ${n(r.dynamoRaw.requestP99Ms)} ms; the worst per-event DynamoDB sink above (${DYNAMO_EVENT_SINKS.join(', ')}) is ${dynamo.sink}, p99 ${n(dynamo.p99)} ms.`);
+      lines.push('', `DynamoDB Local's own requests in this run (BatchWriteItem of 25 items, 8 in flight): p50 ${n(r.dynamoRaw.requestP50Ms)} ms, p99 ${n(r.dynamoRaw.requestP99Ms)} ms; the worst per-event DynamoDB sink above (${DYNAMO_EVENT_SINKS.join(', ')}) is ${dynamo.sink}, p99 ${n(dynamo.p99)} ms after the warm-up.`);
     }
   }
   const hk = t['hot-kafka'];
@@ -128,9 +141,9 @@ export function markdown(r: E2eResult, command: string): string {
     const x = hk.sinkLatency.hot;
     lines.push('', '### Hot Kafka path alone (latency)', '',
       `Topology: the default one cut to parse, validate, dedup and route (every output, unmatched included) into one Kafka sink, fed live at ${n(hk.rate)} events/s (${r.hotMaxEventsPerSec === undefined ? 'fixed by `--hot-rate`' : `50% of its maximum: ${n(r.hotMaxEventsPerSec)} events/s over the input, run \`hot-kafka-max\``}), ${n(hk.events)} records. From the record's produce header to the Kafka sink's acknowledgement (acks=all write done). RSS peak / steady ${hk.resources.rssPeakMb} / ${hk.resources.rssSteadyMb} MB, CPU steady ${hk.resources.cpuSteadyPct}%.`, '',
-      '| path | records | p50 ms | p95 ms | p99 ms | max ms |', '|---|---:|---:|---:|---:|---:|',
-      `| produce → Kafka sink ack | ${n(x.count)} | ${n(x.p50)} | ${n(x.p95)} | ${n(x.p99)} | ${n(x.max)} |`);
-    if (hk.latency !== undefined) lines.push(`| produce → final release (dead letters and duplicates included) | ${n(hk.latency.count)} | ${n(hk.latency.p50)} | ${n(hk.latency.p95)} | ${n(hk.latency.p99)} | ${n(hk.latency.max)} |`);
+      `| path | records | p50 ms | p95 ms | p99 ms | max ms | p99 after ${warmUp} ms | max after ${warmUp} ms |`, '|---|---:|---:|---:|---:|---:|---:|---:|',
+      latencyRow('produce → Kafka sink ack', x));
+    if (hk.latency !== undefined) lines.push(latencyRow('produce → final release (dead letters and duplicates included)', hk.latency));
   }
   const st = t['stalled-cold-storage'];
   if (st?.stall !== undefined) {

@@ -205,7 +205,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const { run, liveInput } = await live('hot-kafka', yaml, rate, events, [HOT_KAFKA_SINK], false);
     await recordHot(run, liveInput);
     const hot = run.sinkLatency?.hot;
-    log(`hot-kafka: ${run.ok ? 'caught up' : 'NOT caught up'} at ${rate} ev/s, Kafka sink ack p50 ${hot?.p50} ms, p99 ${hot?.p99} ms`);
+    log(`hot-kafka: ${run.ok ? 'caught up' : 'NOT caught up'} at ${rate} ev/s, Kafka sink ack p50 ${hot?.p50} ms, p99 ${hot?.p99} ms (${hot?.steady?.p99} ms after the warm-up)`);
   });
   r.finishedAt = new Date().toISOString();
   r.machine.loadAverageAtEnd = loadavg();

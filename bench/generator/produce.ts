@@ -96,6 +96,12 @@ export async function produce(options: ProduceOptions = {}): Promise<ProduceRepo
     compression: options.compression ?? 'none',
   });
 
+  if (rate > 0) {
+    // A live run times each record from its send: connect, learn the partitions' leaders and get a
+    // producer id first, or the first records' latencies include the generator's own start-up.
+    await producer.metadata({ topics: Object.values(topics) });
+    await producer.initIdempotentProducer({});
+  }
   const inFlight = new Set<Promise<unknown>>();
   let failure: unknown;
   let sent = 0;
