@@ -96,4 +96,36 @@ describe('ChangelogDedupStore ordering', () => {
     expect((await first).map((v) => v.duplicate)).toEqual([false, false]);
     expect((await second)[0]).toEqual({ duplicate: true, owner: { topic: 't', partition: 0, offset: 1 } });
   });
+
+  it('reads a partition\'s claims back when it is assigned, before its first call', async () => {
+    const changelog = new MemoryChangelog();
+    await new ChangelogDedupStore(changelog, { maxKeys: 100 }).claim([claim('a', 1)], clock(0));
+    const restored: number[] = [];
+    const restore = changelog.restore.bind(changelog);
+    changelog.restore = async (partition, choose) => {
+      restored.push(partition);
+      return restore(partition, choose);
+    };
+    const store = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    store.prepare([{ topic: 't', partition: 0 }], 0);
+    expect(restored).toEqual([0]);
+    // The first call uses that restore rather than starting another.
+    expect((await store.claim([claim('a', 2)], clock(10)))[0]?.duplicate).toBe(true);
+    expect(restored).toEqual([0]);
+  });
+
+  it('reads a partition again at its first call when the restore on assignment failed', async () => {
+    const changelog = new MemoryChangelog();
+    await new ChangelogDedupStore(changelog, { maxKeys: 100 }).claim([claim('a', 1)], clock(0));
+    const restore = changelog.restore.bind(changelog);
+    let failures = 1;
+    changelog.restore = async (partition, choose) => {
+      if (failures-- > 0) throw new Error('broker away');
+      return restore(partition, choose);
+    };
+    const store = new ChangelogDedupStore(changelog, { maxKeys: 100 });
+    store.prepare([{ topic: 't', partition: 0 }], 0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect((await store.claim([claim('a', 2)], clock(10)))[0]?.duplicate).toBe(true);
+  });
 });

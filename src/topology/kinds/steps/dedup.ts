@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SchedulerLike } from 'rxjs';
 import { ConfigError } from '../../../core/errors.ts';
 import { changelogTopic } from '../../../core/state.ts';
 import { dedup } from '../../../operators/dedup.ts';
@@ -66,7 +67,7 @@ export const dedupKind = defineStep<DedupSpec, DedupStep>()({
         deadLetter: deps.deadLetter,
         duplicates: step.duplicates,
         metrics: deps.metrics,
-        ...dedupStore(step, deps),
+        ...dedupStore(step, deps, scheduler),
       }),
     ),
   describe: (step) => `${step.key.join(', ')} for ${formatDuration(step.ttlMs)}`,
@@ -80,10 +81,13 @@ export const dedupKind = defineStep<DedupSpec, DedupStep>()({
 });
 
 /** Where dedup remembers keys beyond its memory: a DynamoDB table if named, else its changelog when run on Kafka. */
-function dedupStore(step: DedupStep, deps: StepDeps): { store?: DedupStore; storeBatchSize?: number } {
+function dedupStore(step: DedupStep, deps: StepDeps, scheduler: SchedulerLike): { store?: DedupStore; storeBatchSize?: number } {
   if (step.durable) return { store: durableStore(step.id, step.durable.table, deps.dynamo) };
   if (deps.state === undefined) return {};
   const store = new ChangelogDedupStore(deps.state, { maxKeys: step.maxKeys });
+  // Claims are read back as partitions are assigned, those of the topics this step reads only.
+  const upstream = deps.upstreamTopics?.(step.id);
+  deps.assigned?.subscribe((partitions) => store.prepare(upstream === undefined ? partitions : partitions.filter((tp) => upstream.has(tp.topic)), scheduler.now()));
   deps.revoked?.subscribe((partitions) => store.revoke(partitions));
   return { store, storeBatchSize: 2000 };
 }
