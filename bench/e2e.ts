@@ -10,7 +10,8 @@
  *            --stall-ms 15000, --naive-events 3000, --hot-rate N (events/s of the hot-Kafka-path run; default
  *            half of that path's maximum, measured first over the input),
  *            --bounds dedup=250000,windows=10000,fraud=25000 (operator bounds of every Tributary variant),
- *            --cpu-prof (profile the Tributary child)
+ *            --cpu-prof (profile the Tributary child), --keep-leftovers (keep earlier runs' e2e-* topics
+ *            and buckets, deleted before the run by default)
  *   env: TRIBUTARY_MAX_INFLIGHT_RECORDS/_BYTES (the children's in-flight bound), BENCH_NODE_FLAGS (their V8 flags),
  *        BENCH_TOPOLOGY (the topology the variants start from; default topologies/game-events.yaml)
  *        BENCH_CHILD_LOGS=<dir> (each Tributary child logs at info to <dir>/<variant>.log)
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     'hot-rate': { type: 'string' },
     bounds: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'keep-leftovers': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -51,6 +53,7 @@ const result = await runE2e({
   ...(args['hot-rate'] === undefined ? {} : { hotRate: Number(args['hot-rate']) }),
   ...(args.bounds === undefined ? {} : { bounds: parseBounds(args.bounds) }),
   cpuProf: args['cpu-prof'],
+  keepLeftovers: args['keep-leftovers'],
   outDir,
 });
 const command = `node_modules/.bin/node bench/e2e.ts ${process.argv.slice(2).join(' ')}`.trim();

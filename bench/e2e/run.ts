@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createS3Client, localStack } from '../../src/config.ts';
 import { bareConsumer } from '../baselines/bare-consumer.ts';
 import { bareKafkajs } from '../baselines/bare-kafkajs.ts';
 import type { BaselineResult } from '../baselines/common.ts';
@@ -16,6 +17,7 @@ import { CHILD_NODE_FLAGS, metricSum, runTributary, type TributaryRun } from './
 import { rawBatchWrite, type RawDynamo } from './dynamo-raw.ts';
 import { expectationsOf } from './expectations.ts';
 import { holdBackOf, produceInput, type Input } from './input.ts';
+import { removeLeftovers } from './leftovers.ts';
 import { operatorsAlone } from './operators-alone.ts';
 import { HOT_KAFKA_SINK, writeVariant as writeSpec, type OperatorBounds, type Variant } from './variants.ts';
 
@@ -31,6 +33,8 @@ export interface E2eOptions {
   /** Operator bounds set on every Tributary variant (default: the topology's). */
   bounds?: OperatorBounds;
   cpuProf: boolean;
+  /** Keep earlier runs' `e2e-*` topics and buckets (deleted before the run by default). */
+  keepLeftovers?: boolean;
   outDir: string;
 }
 
@@ -94,7 +98,12 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
 
   const writeVariant = (dir: string, name: string, variant: Variant) => writeSpec(dir, name, { ...variant, ...(o.bounds ? { bounds: o.bounds } : {}) });
 
-  // 1. Input.
+  // 1. Input, on a stack cleared of earlier runs.
+  if (!o.keepLeftovers) {
+    const s3 = createS3Client(localStack().connections);
+    const removed = await removeLeftovers(localStack().connections.brokers, s3).finally(() => s3.destroy());
+    log(`removed earlier runs' leftovers: ${removed.topics} topics, ${removed.buckets} buckets (${removed.objects} objects)`);
+  }
   const inputPrefix = `e2e-${runId}-in-`;
   const truthPath = `${o.outDir}/${runId}-ground-truth.json`;
   log(`producing ${o.events} events to ${inputPrefix}*`);
