@@ -98,6 +98,9 @@ export class Recovery {
   async offsetsFor(batch: readonly Envelope<unknown>[], dirs: readonly string[]): Promise<DurableOffsets[]> {
     const slots: { offsets: DurableOffsets }[] = new Array(batch.length);
     const waits: Promise<unknown>[] = [];
+    // The batch's (partition, directory) pairs: the cache (an LRU, reordered on each use) is read
+    // once per pair, not once per run; runs are short when a directory varies per record.
+    const pairs = new Map<string, { offsets: DurableOffsets }>();
     let slot: { offsets: DurableOffsets } | undefined;
     for (let i = 0; i < batch.length; i++) {
       const envelope = batch[i] as Envelope<unknown>;
@@ -115,10 +118,13 @@ export class Recovery {
       // A batch holds runs of one partition and directory: look the cache up once per run.
       if (slot === undefined || previous?.topic !== topic || previous.partition !== partition || dirs[i - 1] !== dir) {
         const key = `${partitionKey(topic, partition)}/${dir}`;
-        const cached = this.#touch(key);
-        const fresh: { offsets: DurableOffsets } = { offsets: cached ?? NONE };
-        if (cached === undefined) waits.push(this.#list(key, topic, partition, dir).then((offsets) => (fresh.offsets = offsets)));
-        slot = fresh;
+        slot = pairs.get(key);
+        if (slot === undefined) {
+          const cached = this.#touch(key);
+          const fresh: { offsets: DurableOffsets } = { offsets: cached ?? NONE };
+          if (cached === undefined) waits.push(this.#list(key, topic, partition, dir).then((offsets) => (fresh.offsets = offsets)));
+          pairs.set(key, (slot = fresh));
+        }
       }
       slots[i] = slot;
     }

@@ -157,13 +157,12 @@ class S3RawSink implements Sink<unknown> {
         continue;
       }
       const file = this.#files.fileFor(envelope.meta, hours[i] as HourPartition, dirs[i] as string, now);
-      const line = rawLine(envelope, this.#o.format);
-      file.body.add(line);
+      const bytes = file.body.add(rawLine(envelope, this.#o.format));
       file.leases.push(envelope.lease);
       file.lastOffset = envelope.meta.offset;
       file.rows += 1;
-      file.bytes += line.length;
-      this.#bufferedBytes += line.length;
+      file.bytes += bytes;
+      this.#bufferedBytes += bytes;
       if (file.rows >= this.#o.maxFileRows || file.bytes >= this.#o.maxFileBytes) this.#close(file);
     }
     if (skipped > 0) this.#context.metrics.inc('duplicates_total', this.#labels, skipped);

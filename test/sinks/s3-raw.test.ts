@@ -201,6 +201,17 @@ describe('s3RawSink', () => {
     expect(Buffer.from(await plain.finish()).toString()).toBe(Buffer.concat(lines.slice(0, 3)).toString());
   });
 
+  it('takes text lines and byte lines alike, counts them in UTF-8 bytes and gives them back exactly', async () => {
+    const lines = Array.from({ length: 5_000 }, (_, i) => (i % 3 === 0 ? Buffer.from(`{"n":${i},"b":"\u00e9"}\n`) : `{"n":${i},"s":"é€😀${'z'.repeat(i % 80)}"}\n`));
+    const expected = Buffer.concat(lines.map((line) => (typeof line === 'string' ? Buffer.from(line) : line)));
+    for (const [compression, inflate] of [['zstd', zstdDecompressSync], ['none', (b: Buffer) => b]] as const) {
+      const body = new RawBody(compression);
+      const counted = lines.reduce((sum, line) => sum + body.add(line), 0);
+      expect(counted).toBe(expected.length);
+      expect(inflate(Buffer.from(await body.finish())).equals(expected)).toBe(true);
+    }
+  });
+
   it('drops an object being compressed without writing it', async () => {
     const body = new RawBody('gzip');
     for (let i = 0; i < 10_000; i++) body.add(Buffer.from(`{"n":${i},"pad":"${'y'.repeat(40)}"}\n`));
