@@ -209,3 +209,45 @@ export function compileUpdateBuilder(
     };
   };
 }
+
+/**
+ * The `add` updates of consecutive records of one item and one source partition (in offset order)
+ * as one request: ADD their sum, SET the last record's attributes and write id, and with
+ * `applyOnce` its offset as the guard, on condition that the stored guard is below the first
+ * record's offset (`firstOffset`). Applied, it leaves the item as the updates one after another
+ * would; refused, some of them were applied before (a replay), and the caller applies them one by
+ * one to learn which. `undefined` when the sum may not be exact: a value or the sum that is not a
+ * safe integer (DynamoDB adds decimals; a sum of doubles could differ in its last digits).
+ *
+ * @example
+ * combineAdds([update(offset 7, +1), update(offset 8, +1)], 7, true);
+ * // ADD #t :t (:t = 2), SET #g = :g (:g = 8), ConditionExpression: attribute_not_exists(#g) OR #g < :g0 (:g0 = 7)
+ */
+export function combineAdds(
+  updates: readonly (UpdateItemResult & { ok: true })[],
+  firstOffset: number,
+  applyOnce: boolean,
+): (UpdateItemResult & { ok: true }) | undefined {
+  const last = updates.at(-1);
+  if (last === undefined) return undefined;
+  let sum = 0;
+  for (const { value } of updates) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) return undefined;
+    sum += value;
+  }
+  if (!Number.isSafeInteger(sum)) return undefined;
+  const values = { ...last.input.ExpressionAttributeValues, ':t': { N: String(sum) } };
+  if (applyOnce) {
+    return {
+      ok: true,
+      value: sum,
+      input: { ...last.input, ExpressionAttributeValues: { ...values, ':g0': { N: String(firstOffset) } }, ConditionExpression: 'attribute_not_exists(#g) OR #g < :g0' },
+    };
+  }
+  return {
+    ok: true,
+    value: sum,
+    input: { ...last.input, ExpressionAttributeValues: values },
+    ...(last.retryInput === undefined ? {} : { retryInput: { ...last.retryInput, ExpressionAttributeValues: values } }),
+  };
+}

@@ -16,7 +16,7 @@ import { DEFAULT_RETRY_POLICY, Retrier, retryPolicyProblems, retrying, type Retr
 import { dynamoFailureOf, isAmbiguous, isUnreachable, sinkErrorOf } from './aws-errors.ts';
 import { compileItemMapper, keyIdOf, mappedAttributeNames, type DynamoItemOptions, type ItemResult } from './dynamodb-item.ts';
 import { chunkItems } from './dynamodb-size.ts';
-import { commandOf, compileWriteBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateResult } from './dynamodb-update.ts';
+import { combineAdds, commandOf, compileWriteBuilder, updateOptionProblems, type DynamoUpdateOptions, type UpdateItemResult, type UpdateResult } from './dynamodb-update.ts';
 import { runBounded } from './run-bounded.ts';
 import type { Sink, SinkContext } from '../core/sink.ts';
 
@@ -131,6 +131,9 @@ export class DynamoDbSink implements Sink {
   /** `max` mode: per key, a value the stored maximum is known to be at least (a write landed or was refused). */
   readonly #knownMax: LRUCache<string, number> | undefined;
   readonly #isMax: boolean;
+  /** `add` mode: a run of one item's records from one source partition goes as one update. */
+  readonly #isAdd: boolean;
+  readonly #applyOnce: boolean;
   readonly #labels: { step: string };
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
@@ -160,6 +163,8 @@ export class DynamoDbSink implements Sink {
     this.#toUpdate = mode === 'put' ? undefined : compileWriteBuilder(options, options.table, options.id);
     this.#keyNames = [options.partitionKey.name, options.sortKey?.name];
     this.#isMax = mode === 'max';
+    this.#isAdd = mode === 'add';
+    this.#applyOnce = options.applyOnce === true;
     this.#refusedOutcome = options.applyOnce === true ? 'already_applied' : 'condition_failed';
     const knownMaxKeys = options.knownMaxKeys ?? 100_000;
     this.#knownMax = mode === 'max' && options.ttl === undefined && knownMaxKeys > 0 ? new LRUCache({ max: knownMaxKeys }) : undefined;
@@ -309,6 +314,7 @@ export class DynamoDbSink implements Sink {
     }
     // Keys in parallel, the updates of one key in order.
     await runBounded([...byKey.values()], this.#concurrency, async (list) => {
+      if (this.#isAdd && list.length > 1) return this.#addRuns(list);
       const best = this.#isMax && list.length > 1 ? this.#highest(list) : undefined;
       if (best !== undefined && (await this.#update(best.r, best.update))) {
         // In `max` mode, writing only the highest of a key's numbers (the first of equal ones) leaves
@@ -319,6 +325,48 @@ export class DynamoDbSink implements Sink {
       }
       for (const r of list) if (r !== best?.r) await this.#update(r);
     });
+  }
+
+  /**
+   * `add` mode: one key's records, each run of one source partition as a single update (the sum;
+   * see `combineAdds`), in order. A hot key (a popular game's counter) otherwise took one request
+   * per record, one after another. A run whose combined update cannot be made, is refused
+   * (`applyOnce`: some of it was applied before) or is invalid is applied record by record, as
+   * before.
+   */
+  async #addRuns(list: readonly Ready[]): Promise<void> {
+    for (let start = 0; start < list.length; ) {
+      const { topic, partition } = (list[start] as Ready).envelope.meta;
+      let end = start + 1;
+      while (end < list.length && (list[end] as Ready).envelope.meta.partition === partition && (list[end] as Ready).envelope.meta.topic === topic) end++;
+      const run = list.slice(start, end);
+      start = end;
+      if (run.length === 1 || !(await this.#updateRun(run))) for (const r of run) await this.#update(r);
+    }
+  }
+
+  /** Writes a run as one update; `false` when it was not written (the caller applies it record by record). */
+  async #updateRun(run: readonly Ready[]): Promise<boolean> {
+    const toUpdate = this.#toUpdate as UpdateBuilder;
+    const updates: (UpdateItemResult & { ok: true })[] = [];
+    for (const r of run) {
+      const update = toUpdate(r.envelope, r.item, r.key);
+      if (!update.ok || 'put' in update) return false;
+      updates.push(update);
+    }
+    const combined = combineAdds(updates, (run[0] as Ready).envelope.meta.offset, this.#applyOnce);
+    if (combined === undefined) return false;
+    let applied: boolean;
+    try {
+      applied = await this.#sendUpdate(combined);
+    } catch (error) {
+      const failure = dynamoFailureOf(error);
+      if (failure === 'condition' || failure === 'invalid') return false;
+      throw this.#fatal(error);
+    }
+    for (const r of run) r.envelope.lease.release();
+    this.#context.metrics.inc('sink_records_total', applied ? this.#labels : { ...this.#labels, outcome: 'retry_already_applied' }, run.length);
+    return true;
   }
 
   /** The record with the highest value (the first of equal ones), when every value is a number. */

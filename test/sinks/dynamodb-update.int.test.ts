@@ -179,6 +179,30 @@ describe('dynamoDbSink (add, applyOnce): a counter exact under replay', () => {
     },
   );
 
+  it("writes a run of one item's records as one update, and a run partly applied before record by record", async () => {
+    const table = await hashTable();
+    const client = dynamoClient();
+    const { context, metrics } = testContext();
+    const sink = dynamoDbSink(counter(table, client, 'users'), context);
+    const at = (offset: number, partition = 0) => envelopeOf<unknown>({ game_id: 'g1', delta: 1 }, { topic: 'user-activity', partition, offset }, new CountingLease());
+    const requests = () => {
+      const series = metrics.snapshot().find((m) => m.name === 'sink_request_latency_ms' && m.labels.step === 'users');
+      return series === undefined || typeof series.value === 'number' ? 0 : series.value.count;
+    };
+    // Offsets 1-3 one by one, then a replay from 2 (partly applied) to 5, then 6-9 of which the
+    // first two come from another partition: 5 runs in all, every offset added once.
+    for (const offset of [1, 2, 3]) await sink.write([at(offset)]);
+    const before = requests();
+    await sink.write([at(2), at(3), at(4), at(5)]);
+    // The combined update refused (2 and 3 were applied), then one request per record.
+    expect(requests() - before).toBe(5);
+    const replayed = requests();
+    await sink.write([at(6, 1), at(7, 1), at(8), at(9)]);
+    expect(requests() - replayed).toBe(2);
+    expect((await scanTable(client, table)).map((i) => i.concurrent_users)).toEqual([8 + 1]);
+    expect(metrics.value('sink_records_total', { step: 'users', outcome: 'already_applied' })).toBe(2);
+  });
+
   it('two sinks on one item (in and out) keep guards of their own', async () => {
     const table = await hashTable();
     const client = dynamoClient();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { envelopeOf } from '../../src/core/envelope.ts';
-import { compileUpdateBuilder, offsetGuardAttribute, updateOptionProblems, WRITE_ID_ATTRIBUTE } from '../../src/sinks/dynamodb-update.ts';
+import { combineAdds, compileUpdateBuilder, offsetGuardAttribute, updateOptionProblems, WRITE_ID_ATTRIBUTE, type UpdateItemResult } from '../../src/sinks/dynamodb-update.ts';
 
 const key = { pk: { S: 'BOARD#1' }, sk: { S: 'u1' } };
 const item = { ...key, score: { N: '90' }, name: { S: 'ann' } };
@@ -131,3 +131,32 @@ describe('compileUpdateBuilder, add with applyOnce', () => {
     expect(updateOptionProblems({ mode: 'add', update: { attribute: 'a', value: 'b' }, applyOnce: true })).toEqual([]);
   });
 });
+
+describe('combineAdds', () => {
+  const once = compileUpdateBuilder({ mode: 'add', update: { attribute: 'users', value: 'n' }, applyOnce: true }, 'games', 'users-in');
+  const counts = compileUpdateBuilder({ mode: 'add', update: { attribute: 'users', value: 'n' } }, 'games', 'users-in');
+  const at = (build: typeof once, offset: number, n: number) => build(envelopeOf({ n }, { topic: 't', partition: 0, offset }), key, key) as UpdateItemResult & { ok: true };
+
+  it("applyOnce: ADDs the sum, SETs the last offset, on condition that the stored guard is below the first", () => {
+    const r = combineAdds([at(once, 7, 1), at(once, 8, -1), at(once, 10, 1)], 7, true);
+    expect(r?.value).toBe(1);
+    expect(r?.input.UpdateExpression).toBe('SET #g = :g ADD #t :t');
+    expect(r?.input.ConditionExpression).toBe('attribute_not_exists(#g) OR #g < :g0');
+    expect(r?.input.ExpressionAttributeValues).toEqual({ ':t': { N: '1' }, ':g': { N: '10' }, ':g0': { N: '7' } });
+  });
+
+  it("without applyOnce: the last update's write id, its retry conditional on it, with the sum", () => {
+    const last = at(counts, 3, 2);
+    const r = combineAdds([at(counts, 1, 2), at(counts, 2, 2), last], 1, false);
+    expect(r?.input.ExpressionAttributeValues).toEqual({ ...last.input.ExpressionAttributeValues, ':t': { N: '6' } });
+    expect(r?.retryInput?.ConditionExpression).toBe(last.retryInput?.ConditionExpression);
+    expect(r?.retryInput?.ExpressionAttributeValues?.[':t']).toEqual({ N: '6' });
+  });
+
+  it('refuses what it could not add exactly: decimals, or a sum past the safe integers', () => {
+    expect(combineAdds([at(once, 1, 0.1), at(once, 2, 0.2)], 1, true)).toBeUndefined();
+    expect(combineAdds([at(once, 1, Number.MAX_SAFE_INTEGER), at(once, 2, 1)], 1, true)).toBeUndefined();
+    expect(combineAdds([], 0, true)).toBeUndefined();
+  });
+});
+
