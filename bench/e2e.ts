@@ -14,7 +14,8 @@
  *            and buckets, deleted before the run by default)
  *   env: TRIBUTARY_MAX_INFLIGHT_RECORDS/_BYTES (the children's in-flight bound), BENCH_NODE_FLAGS (their V8 flags),
  *        BENCH_TOPOLOGY (the topology the variants start from; default topologies/game-events.yaml)
- *        BENCH_CHILD_LOGS=<dir> (each Tributary child logs at info to <dir>/<variant>.log)
+ *        BENCH_CHILD_LOGS=<dir> (each Tributary child logs at info to <dir>/<variant>.log),
+ *        BENCH_ALLOC_PROF=<file> (each Tributary child writes an allocation profile there when caught up)
  *
  * Writes bench/out/e2e/e2e-<mode>.json, e2e-<mode>.md and e2e-<mode>.svg.
  */

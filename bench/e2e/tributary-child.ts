@@ -8,6 +8,7 @@
  * `stall` makes one sink's writes wait `ms` from its first write, to watch memory under backpressure.
  */
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { map, tap } from 'rxjs';
 import { connectionsFromEnv, createDynamoClient, createS3Client } from '../../src/config.ts';
@@ -41,6 +42,13 @@ export interface ChildConfig {
 }
 
 const config = JSON.parse(process.argv[2] ?? '') as ChildConfig;
+// BENCH_ALLOC_PROF=<file>: where the run's bytes are allocated, collected objects included (V8's
+// sampling heap profiler, one sample per 64 KiB), written when the run is caught up.
+const allocations = process.env.BENCH_ALLOC_PROF ? new Session() : undefined;
+if (allocations !== undefined) {
+  allocations.connect();
+  await allocations.post('HeapProfiler.startSampling', { samplingInterval: 65_536, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
 const sampler = startSampler(500);
 const env = { ...process.env, ...config.env };
 const topology = await loadTopologyFile(config.yaml, { env });
@@ -126,6 +134,10 @@ while (failure === undefined && performance.now() < deadline) {
   }
 }
 await progress.close();
+if (allocations !== undefined) {
+  const { profile } = await allocations.post('HeapProfiler.stopSampling');
+  writeFileSync(process.env.BENCH_ALLOC_PROF as string, JSON.stringify(profile));
+}
 const shutdown = await runtime.shutdown(caughtUpMs === undefined ? 'bench timeout' : 'bench caught up');
 await done.catch(() => {});
 sampler.stop();
