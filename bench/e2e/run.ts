@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createS3Client, localStack } from '../../src/config.ts';
+import { createDynamoClient, createS3Client, localStack } from '../../src/config.ts';
 import { bareConsumer } from '../baselines/bare-consumer.ts';
 import { bareKafkajs } from '../baselines/bare-kafkajs.ts';
 import type { BaselineResult } from '../baselines/common.ts';
@@ -17,7 +17,7 @@ import { CHILD_NODE_FLAGS, metricSum, runTributary, type TributaryRun } from './
 import { rawBatchWrite, type RawDynamo } from './dynamo-raw.ts';
 import { expectationsOf } from './expectations.ts';
 import { holdBackOf, produceInput, type Input } from './input.ts';
-import { removeLeftovers } from './leftovers.ts';
+import { deleteTables, removeLeftovers } from './leftovers.ts';
 import { operatorsAlone } from './operators-alone.ts';
 import { HOT_KAFKA_SINK, writeVariant as writeSpec, type OperatorBounds, type Variant } from './variants.ts';
 
@@ -101,8 +101,12 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
   // 1. Input, on a stack cleared of earlier runs.
   if (!o.keepLeftovers) {
     const s3 = createS3Client(localStack().connections);
-    const removed = await removeLeftovers(localStack().connections.brokers, s3).finally(() => s3.destroy());
-    log(`removed earlier runs' leftovers: ${removed.topics} topics, ${removed.buckets} buckets (${removed.objects} objects)`);
+    const dynamo = createDynamoClient(localStack().connections);
+    const removed = await removeLeftovers(localStack().connections.brokers, s3, dynamo).finally(() => {
+      s3.destroy();
+      dynamo.destroy();
+    });
+    log(`removed earlier runs' leftovers: ${removed.topics} topics, ${removed.buckets} buckets (${removed.objects} objects), ${removed.tables} tables`);
   }
   const inputPrefix = `e2e-${runId}-in-`;
   const truthPath = `${o.outDir}/${runId}-ground-truth.json`;
@@ -146,6 +150,11 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     r.dynamoRawItemsPerSec = r.dynamoRaw.itemsPerSec;
     log(`raw BatchWriteItem: ${Math.round(r.dynamoRaw.itemsPerSec)} items/s, request p99 ${Math.round(r.dynamoRaw.requestP99Ms)} ms`);
     await record(await runTributary({ ...common, name: 'full', yaml: writeVariant(o.outDir, `${runId}-full`, {}) }), input, true);
+    // Checked: its ~200k items would stay in DynamoDB Local's heap through the latency run.
+    if (!o.keepLeftovers) {
+      const dynamo = createDynamoClient(localStack().connections);
+      await deleteTables(dynamo, `e2e_${runId}_full_`).finally(() => dynamo.destroy());
+    }
   });
   await attempt('stall', async () =>
     record(await runTributary({ ...common, name: 'stalled-cold-storage', yaml: noDynamo, stall: { sink: 'cold-storage', ms: o.stallMs } }), input, false));
