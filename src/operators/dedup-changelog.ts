@@ -1,6 +1,6 @@
 import type { Changelog, ChangelogEntry } from '../core/state.ts';
 import { partitionKey, PartitionKeys, type TopicPartition } from '../core/partition.ts';
-import type { DedupClaim, DedupStore, DedupVerdict } from './dedup-store.ts';
+import type { DedupClaim, DedupJudgement, DedupStore, DedupVerdict } from './dedup-store.ts';
 
 /** The verdict on a key claimed by (or already held by) the claimant itself. */
 const UNIQUE: DedupVerdict = Object.freeze({ duplicate: false });
@@ -86,8 +86,8 @@ class Claims {
 /**
  * The durable layer of `dedup` on a Kafka changelog, scoped by source partition: a key is claimed
  * within the partition its record was read from, the claim is written to changelog partition `p`
- * before the record goes on, and a partition's claims are read back before its first record is
- * judged after an assignment. The claims of one call and partition make one changelog record (key
+ * (`judge`: the record goes on meanwhile, its offset held uncommitted until the write is durable),
+ * and a partition's claims are read back when it is assigned, before its first record is judged. The claims of one call and partition make one changelog record (key
  * `topic:partition|@firstOffset.writer.n`, value `[[key, offset, expiresAt], …]`): a Kafka record per claim
  * cost more than the rest of dedup together. A duplicate is found
  * when it arrives on the same partition as the record that claimed the key, which holds for
@@ -113,6 +113,13 @@ export class ChangelogDedupStore implements DedupStore {
   }
 
   async claim(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<readonly DedupVerdict[]> {
+    const { verdicts, durable } = await this.judge(claims, clock);
+    await durable;
+    return verdicts;
+  }
+
+  /** The verdicts once the claims' partitions are restored; `durable` once the claims are in the changelog. */
+  async judge(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<DedupJudgement> {
     const parts = claims.map(({ origin }) => this.#part(origin, clock.nowMs));
     // A call whose partitions are all restored must not judge before an earlier call still waiting
     // for another partition's restore: it would claim a key ahead of that call's earlier record.
@@ -152,8 +159,10 @@ export class ChangelogDedupStore implements DedupStore {
       key: `${partitionKey(origin.topic, origin.partition)}|${PACK_PREFIX}${origin.offset}.${write}`,
       value: Buffer.from(`[${json}]`),
     }));
-    if (entries.length > 0) await this.#changelog.write(entries);
-    return verdicts;
+    const durable = entries.length > 0 ? this.#changelog.write(entries) : Promise.resolve();
+    // Rejected when nobody awaits it (the caller failed first) it must not end the process.
+    durable.catch(() => {});
+    return { verdicts, durable };
   }
 
   /**

@@ -34,6 +34,8 @@ export class OrderedClaims<T> {
   #head = 0;
   #misses: Slot<T>[] = [];
   #inFlight = 0;
+  /** Calls judged whose claims are still being stored. */
+  #storing = 0;
   #flushQueued = false;
   #closed = false;
   #onIdle: (() => void) | undefined;
@@ -84,8 +86,10 @@ export class OrderedClaims<T> {
         continue;
       }
       this.#inFlight += 1;
-      this.#store.claim(batch, { nowMs: scheduler.now(), ttlMs }).then(
-        (verdicts) => this.#settle(batch, verdicts),
+      const clock = { nowMs: scheduler.now(), ttlMs };
+      const judged = this.#store.judge?.(batch, clock) ?? this.#store.claim(batch, clock).then((verdicts) => ({ verdicts, durable: undefined }));
+      judged.then(
+        ({ verdicts, durable }) => this.#settle(batch, verdicts, durable),
         (error: unknown) => {
           this.#inFlight -= 1;
           if (!this.#closed) this.#context.fail(error);
@@ -94,17 +98,43 @@ export class OrderedClaims<T> {
     }
   }
 
-  #settle(batch: readonly Slot<T>[], verdicts: readonly DedupVerdict[]): void {
+  /**
+   * Takes a call's verdicts. With `durable` (the store judged before storing), the unique records go
+   * on at once holding one more lease reference each, released when the claims are stored: their
+   * offsets are not committed before. Duplicates need none: their holder, earlier in the same
+   * partition, holds the commit back.
+   */
+  #settle(batch: readonly Slot<T>[], verdicts: readonly DedupVerdict[], durable: Promise<void> | undefined): void {
     this.#inFlight -= 1;
     if (this.#closed) return;
     if (verdicts.length !== batch.length) return this.#context.fail(new Error(`store answered ${verdicts.length} verdicts for ${batch.length} claims`));
+    const held: Slot<T>[] = [];
     batch.forEach((slot, i) => {
       const verdict = verdicts[i] as DedupVerdict;
       slot.verdict = !verdict.duplicate;
+      if (durable !== undefined && slot.verdict) {
+        slot.envelope.lease.retain();
+        held.push(slot);
+      }
       // The store knows who holds the key: remember that holder rather than our tentative claim.
       const { topic, partition, offset } = slot.origin;
       this.#context.seen?.set(slot.key, verdict.owner ?? { topic, partition, offset });
     });
+    if (durable !== undefined) {
+      this.#storing += 1;
+      durable.then(
+        () => {
+          this.#storing -= 1;
+          for (const slot of held) slot.envelope.lease.release();
+          this.#checkIdle();
+        },
+        (error: unknown) => {
+          // The leases stay held: nothing past these records is committed. The pipeline fails.
+          this.#storing -= 1;
+          if (!this.#closed) this.#context.fail(error);
+        },
+      );
+    }
     this.#drain();
     this.#flush();
     this.#checkIdle();
@@ -131,7 +161,7 @@ export class OrderedClaims<T> {
 
   #checkIdle(): void {
     const done = this.#onIdle;
-    if (done === undefined || this.#closed || this.#head !== this.#queue.length || this.#inFlight !== 0) return;
+    if (done === undefined || this.#closed || this.#head !== this.#queue.length || this.#inFlight !== 0 || this.#storing !== 0) return;
     this.#onIdle = undefined;
     done();
   }

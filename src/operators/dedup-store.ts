@@ -38,6 +38,20 @@ export interface DedupStore {
    */
   readonly holdsKeys?: boolean;
   claim(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<readonly DedupVerdict[]>;
+  /**
+   * `claim` answered before the claims are durable, for a store that judges from its own memory:
+   * the verdicts, and `durable`, which settles once the claims are stored (rejects if they cannot
+   * be). Dedup sends the unique records on at once and holds their leases until `durable`, so an
+   * offset is never committed before its claim is stored (Kafka Streams flushes its changelogs
+   * before it commits, the same way).
+   */
+  judge?(claims: readonly DedupClaim[], clock: { readonly nowMs: number; readonly ttlMs: number }): Promise<DedupJudgement>;
+}
+
+/** What `DedupStore.judge` answers. */
+export interface DedupJudgement {
+  readonly verdicts: readonly DedupVerdict[];
+  readonly durable: Promise<void>;
 }
 
 export interface DynamoDedupStoreOptions {

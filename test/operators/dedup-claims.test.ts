@@ -201,4 +201,45 @@ describe('dedup with a store', () => {
     expect(out).toEqual(['0:unique']);
     expect(released).toBe(1);
   });
+
+  it('with a store that judges before storing: unique records go on at once, their leases held until the claims are stored', async () => {
+    const stored = Promise.withResolvers<void>();
+    const store: DedupStore = {
+      holdsKeys: true,
+      claim: () => Promise.reject(new Error('judge is used instead')),
+      judge: async (claims) => ({ verdicts: claims.map((c, i) => ({ duplicate: i > 0 && c.key === claims[0]?.key })), durable: stored.promise }),
+    };
+    const records = [ev('a', 0), ev('a', 1), ev('b', 2)];
+    const { input, out, state } = run({ store, storeBatchSize: 10 });
+    for (const r of records) input.next(r);
+    input.complete();
+    await tick();
+    // Out before the claims are stored, in order; the duplicate needs no hold (its holder has one).
+    expect(out).toEqual(['0:unique', '1:duplicate', '2:unique']);
+    for (const r of records) r.lease.release(); // what the sinks would do
+    expect(records.map((r) => r.lease.done)).toEqual([false, true, false]);
+    // Completion waits for the claims too: a failure to store them must still reach the pipeline.
+    expect(state.completed).toBe(false);
+    stored.resolve();
+    await tick();
+    expect(records.map((r) => r.lease.done)).toEqual([true, true, true]);
+    expect(state.completed).toBe(true);
+  });
+
+  it('fails when the claims cannot be stored, and keeps the records held so that nothing past them is committed', async () => {
+    const stored = Promise.withResolvers<void>();
+    const store: DedupStore = { holdsKeys: true, claim: () => Promise.reject(new Error('unused')), judge: async (claims) => ({ verdicts: claims.map(() => ({ duplicate: false })), durable: stored.promise }) };
+    const records = [ev('a', 0), ev('b', 1)];
+    const { input, out, state } = run({ store });
+    for (const r of records) input.next(r);
+    await tick();
+    expect(out).toEqual(['0:unique', '1:unique']);
+    for (const r of records) r.lease.release();
+    stored.reject(new Error('changelog write refused'));
+    await tick();
+    expect(state.error).toBeInstanceOf(OperatorError);
+    expect(String((state.error as Error).message)).toMatch(/changelog write refused/);
+    expect(records.map((r) => r.lease.done)).toEqual([false, false]);
+  });
 });
+
