@@ -23,10 +23,12 @@ export interface BatchingOptions {
   /** Bytes per `write`, as measured by `sizeOf`. Default 1 MiB. */
   readonly maxBatchBytes?: number;
   /**
-   * How long a partial batch waits for more records before it is written. Default 10 ms. While the
-   * sink is busy with earlier batches a due partial batch keeps filling (up to the batch limits) and
-   * is written as soon as the sink is free: at low rates records wait at most `lingerMs`, at high
-   * rates batches are full.
+   * How long a partial batch waits for more records before it is written. Default 0: the records of
+   * the same turn of the event loop (a fetch's) go together, on the next timer tick. While the sink
+   * is busy with earlier batches a due partial batch keeps filling (up to the batch limits) and is
+   * written as soon as the sink is free: at low rates records wait at most `lingerMs`, at high
+   * rates batches are full. (10 ms until 2026-12-05: the hot Kafka path's p50 at 34,000 events/s
+   * went from 20-21 to 10 ms without it, throughput unchanged.)
    */
   readonly lingerMs?: number;
   /** Batches written at once. Default 1 (records of a partition reach the sink in order). */
@@ -86,7 +88,7 @@ function resolveBatching(id: string, options: BatchingOptions, defaultMaxQueued:
   const resolved = {
     maxBatchRecords,
     maxBatchBytes: options.maxBatchBytes ?? 1024 * 1024,
-    lingerMs: options.lingerMs ?? 10,
+    lingerMs: options.lingerMs ?? 0,
     concurrency: options.concurrency ?? 1,
     maxQueuedRecords: options.maxQueuedRecords ?? Math.max(defaultMaxQueued ?? 20_000, maxBatchRecords),
     sizeOf: options.sizeOf ?? defaultSizeOf,
