@@ -87,9 +87,10 @@ class Claims {
  * The durable layer of `dedup` on a Kafka changelog, scoped by source partition: a key is claimed
  * within the partition its record was read from, the claim is written to changelog partition `p`
  * (`judge`: the record goes on meanwhile, its offset held uncommitted until the write is durable),
- * and a partition's claims are read back when it is assigned, before its first record is judged. The claims of one call and partition make one changelog record (key
- * `topic:partition|@firstOffset.writer.n`, value `[[key, offset, expiresAt], …]`): a Kafka record per claim
- * cost more than the rest of dedup together. A duplicate is found
+ * and a partition's claims are read back when it is assigned, before its first record is judged.
+ * The claims of one call and partition make one changelog record (key
+ * `topic:partition|@firstOffset.writer.n`, value `[[key, offset, expiresAt], …]`): a Kafka record
+ * per claim cost more than the rest of dedup together. A duplicate is found
  * when it arrives on the same partition as the record that claimed the key, which holds for
  * producer retries and replays (same Kafka key). Claims expire `ttlMs` after they were made; the
  * changelog topic deletes them by retention.
