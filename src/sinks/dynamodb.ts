@@ -165,7 +165,7 @@ export class DynamoDbSink implements Sink {
     this.#isMax = mode === 'max';
     this.#isAdd = mode === 'add';
     this.#applyOnce = options.applyOnce === true;
-    this.#refusedOutcome = options.applyOnce === true ? 'already_applied' : 'condition_failed';
+    this.#refusedOutcome = this.#applyOnce ? 'already_applied' : 'condition_failed';
     const knownMaxKeys = options.knownMaxKeys ?? 100_000;
     this.#knownMax = mode === 'max' && options.ttl === undefined && knownMaxKeys > 0 ? new LRUCache({ max: knownMaxKeys }) : undefined;
     this.#concurrency = concurrency;
@@ -335,25 +335,23 @@ export class DynamoDbSink implements Sink {
    * before.
    */
   async #addRuns(list: readonly Ready[]): Promise<void> {
+    const toUpdate = this.#toUpdate as UpdateBuilder;
     for (let start = 0; start < list.length; ) {
       const { topic, partition } = (list[start] as Ready).envelope.meta;
       let end = start + 1;
       while (end < list.length && (list[end] as Ready).envelope.meta.partition === partition && (list[end] as Ready).envelope.meta.topic === topic) end++;
       const run = list.slice(start, end);
       start = end;
-      if (run.length === 1 || !(await this.#updateRun(run))) for (const r of run) await this.#update(r);
+      // Built once: for the combined update and, if it is not written, for each record's own.
+      const updates = run.map((r) => toUpdate(r.envelope, r.item, r.key));
+      const writable = updates.every((u): u is UpdateItemResult & { ok: true } => u.ok && !('put' in u));
+      if (run.length > 1 && writable && (await this.#updateRun(run, updates))) continue;
+      for (let i = 0; i < run.length; i++) await this.#update(run[i] as Ready, updates[i]);
     }
   }
 
   /** Writes a run as one update; `false` when it was not written (the caller applies it record by record). */
-  async #updateRun(run: readonly Ready[]): Promise<boolean> {
-    const toUpdate = this.#toUpdate as UpdateBuilder;
-    const updates: (UpdateItemResult & { ok: true })[] = [];
-    for (const r of run) {
-      const update = toUpdate(r.envelope, r.item, r.key);
-      if (!update.ok || 'put' in update) return false;
-      updates.push(update);
-    }
+  async #updateRun(run: readonly Ready[], updates: readonly (UpdateItemResult & { ok: true })[]): Promise<boolean> {
     const combined = combineAdds(updates, (run[0] as Ready).envelope.meta.offset, this.#applyOnce);
     if (combined === undefined) return false;
     let applied: boolean;
