@@ -37,7 +37,7 @@ export interface Settings {
   readonly emfNamespace: string;
 }
 
-type Kind = 'string' | 'secret' | 'boolean' | 'positive' | 'port' | 'list' | { readonly oneOf: readonly string[] };
+type Kind = 'string' | 'secret' | 'boolean' | 'positive' | 'positive-or-off' | 'port' | 'list' | { readonly oneOf: readonly string[] };
 
 interface Spec {
   readonly kind: Kind;
@@ -63,6 +63,7 @@ export const SETTINGS: Readonly<Record<string, Spec>> = {
   TRIBUTARY_MAX_INFLIGHT_RECORDS: { kind: 'positive', help: 'backpressure bound, records', default: '100000' },
   TRIBUTARY_MAX_INFLIGHT_BYTES: { kind: 'positive', help: 'backpressure bound, bytes', default: '67108864' },
   TRIBUTARY_COMMIT_INTERVAL_MS: { kind: 'positive', help: 'checkpoint period', default: '5000' },
+  TRIBUTARY_MEMORY_LIMIT_MB: { kind: 'positive-or-off', help: "memory the process may use: above 85% of it, a memory-reducing collection returns V8's pooled heap pages (at most every 10 s); off disables", default: "the container's hard limit (cgroup), else off" },
   TRIBUTARY_BACKPRESSURE_FLUSH_MS: { kind: 'positive', help: 'while the in-flight bound holds the source, flush the sinks again this long after each flush', default: '500' },
   TRIBUTARY_SHUTDOWN_TIMEOUT_MS: { kind: 'positive', help: 'graceful shutdown budget', default: '25000' },
   TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS: { kind: 'positive', help: 'how long Kafka may be unreachable (not ready meanwhile) before the process exits 1', default: '300000' },
@@ -123,6 +124,7 @@ function checkValue(name: string, spec: Spec, raw: string): string | undefined {
   const kind = spec.kind;
   if (kind === 'boolean' && parseBoolean(raw) === undefined) return `${name}: must be one of 1/true/yes or 0/false/no, got "${raw}"`;
   if (kind === 'positive' && !(Number.isFinite(Number(raw)) && Number(raw) > 0)) return `${name}: must be a positive number, got "${raw}"`;
+  if (kind === 'positive-or-off' && raw.toLowerCase() !== 'off' && !(Number.isFinite(Number(raw)) && Number(raw) > 0)) return `${name}: must be a positive number or off, got "${raw}"`;
   if (kind === 'port' && !(name === 'TRIBUTARY_HTTP_PORT' && raw.toLowerCase() === 'off') && !(/^\d+$/.test(raw) && Number(raw) <= 65535))
     return `${name}: must be a port number 0-65535${name === 'TRIBUTARY_HTTP_PORT' ? ' or off' : ''}, got "${raw}"`;
   if (typeof kind === 'object' && !kind.oneOf.includes(raw.toLowerCase())) return `${name}: must be one of ${kind.oneOf.join(', ')}, got "${raw}"`;

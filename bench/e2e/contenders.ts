@@ -101,7 +101,8 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
   const args = [...CHILD_NODE_FLAGS, ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), CHILD, JSON.stringify(config)];
   await new Promise<void>((resolve, reject) => {
     const stdout = CHILD_LOGS === undefined ? 'ignore' : openSync(`${CHILD_LOGS}/${o.name}.log`, 'w');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', stdout, 'inherit'] });
+    const wrap = process.env.BENCH_CHILD_WRAP?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(wrap[0] ?? process.execPath, wrap.length > 0 ? [...wrap.slice(1), process.execPath, ...args] : args, { stdio: ['ignore', stdout, 'inherit'] });
     child.on('error', reject);
     child.on('spawn', () => o.onStarted?.());
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tributary child ${o.name} exited with ${code}`))));

@@ -92,6 +92,11 @@ export interface RuntimeOptions {
    * source's `unavailableTimeoutMs`.
    */
   readonly sinkUnavailableTimeoutMs?: number;
+  /**
+   * The memory the process may use, in bytes: above 85% of it, a memory-reducing collection returns
+   * the heap pages V8 pools (see runtime/memory-guard.ts), at most every 10 s. Unset: no guard.
+   */
+  readonly memoryLimitBytes?: number;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   /** Replaces the Kafka source (tests, other clients). */

@@ -51,7 +51,7 @@ export function validateRuntimeOptions(options: RuntimeOptions): void {
   }
   problems.push(...membershipProblems(options.source));
   if (!options.deadLetterTopic) problems.push('deadLetterTopic is required');
-  for (const key of ['commitIntervalMs', 'backpressureFlushMs', 'shutdownTimeoutMs', 'revocationTimeoutMs', 'lagIntervalMs', 'metricsIntervalMs', 'sinkUnavailableTimeoutMs'] as const) {
+  for (const key of ['commitIntervalMs', 'backpressureFlushMs', 'shutdownTimeoutMs', 'revocationTimeoutMs', 'lagIntervalMs', 'metricsIntervalMs', 'sinkUnavailableTimeoutMs', 'memoryLimitBytes'] as const) {
     const value = options[key];
     if (value !== undefined && !(value > 0)) problems.push(`${key} must be > 0`);
   }

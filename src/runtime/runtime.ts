@@ -28,6 +28,7 @@ import { PartitionBook } from './partitions.ts';
 import { deadLetterProducerOptions, defaultSource, validateRuntimeOptions } from './runtime-options.ts';
 import { sinkRunner } from './sink-runner.ts';
 import { Telemetry } from './telemetry.ts';
+import { MemoryGuard, watchMemory } from './memory-guard.ts';
 import { withTimeout } from './timeouts.ts';
 
 export type { Pipeline, PipelineContext, RuntimeEvent, RuntimeOptions, ShutdownResult } from './context.ts';
@@ -210,6 +211,8 @@ export class Runtime {
       setInterval(() => this.#telemetry.publish(), metricsIntervalMs),
       setInterval(() => this.#watchOutages(), 1000),
     );
+    const { memoryLimitBytes } = this.#options;
+    if (memoryLimitBytes !== undefined) this.#timers.push(watchMemory(new MemoryGuard({ limitBytes: memoryLimitBytes }), this));
     // Sinks that recover their position per partition forget revoked ones (their new owner writes them now),
     // and those whose writes a new owner could miss hold them while the member may lose partitions.
     this.events.subscribe((event) => {

@@ -9,6 +9,7 @@ import { createLogger } from '../core/logger.ts';
 import type { RuntimeOptions } from '../runtime/context.ts';
 import { createRuntime, type Runtime } from '../runtime/runtime.ts';
 import { installSignalHandlers } from '../runtime/shutdown.ts';
+import { memoryLimitOf } from '../runtime/memory-guard.ts';
 import type { KafkaConnectionOptions } from '../sources/connection.ts';
 import { ecsGroupInstanceId } from '../sources/ecs.ts';
 import type { SourceOptions } from '../sources/source.ts';
@@ -25,7 +26,8 @@ import type { ValidTopology } from './types.ts';
  * - Kafka security: `TRIBUTARY_KAFKA_TLS` (1/true/yes), `TRIBUTARY_KAFKA_SASL_MECHANISM` (`scram-sha-256`,
  *   `scram-sha-512`, `plain`, `aws-msk-iam`; any case), `TRIBUTARY_KAFKA_SASL_USERNAME`, `TRIBUTARY_KAFKA_SASL_PASSWORD`;
  * - bounds and timings: `TRIBUTARY_MAX_INFLIGHT_RECORDS`, `TRIBUTARY_MAX_INFLIGHT_BYTES`,
- *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_BACKPRESSURE_FLUSH_MS` (default 500), `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000);
+ *   `TRIBUTARY_COMMIT_INTERVAL_MS`, `TRIBUTARY_BACKPRESSURE_FLUSH_MS` (default 500), `TRIBUTARY_SHUTDOWN_TIMEOUT_MS` (default 25000),
+ *   `TRIBUTARY_MEMORY_LIMIT_MB` (the memory guard's limit; default the container's, see runtime/memory-guard.ts);
  * - outages: `TRIBUTARY_KAFKA_UNAVAILABLE_TIMEOUT_MS` and `TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS`
  *   (S3, DynamoDB), default 300000 each: how long Tributary waits for a service that does not
  *   answer, not ready meanwhile, before it exits 1;
@@ -111,6 +113,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
   const backpressureFlushMs = numberFromEnv(env, 'TRIBUTARY_BACKPRESSURE_FLUSH_MS');
   const shutdownTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS');
   const sinkUnavailableTimeoutMs = numberFromEnv(env, 'TRIBUTARY_SINK_UNAVAILABLE_TIMEOUT_MS');
+  const memoryLimitBytes = memoryLimitOf(env);
   return {
     source: { ...sourceOptionsOf(topology, kafka), ...groupMembershipFromEnv(env) },
     deadLetterTopic: topology.deadLetters.topic,
@@ -123,6 +126,7 @@ export function runtimeOptionsOf(topology: ValidTopology, kafka: KafkaConnection
     ...(backpressureFlushMs === undefined ? {} : { backpressureFlushMs }),
     ...(shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs }),
     ...(sinkUnavailableTimeoutMs === undefined ? {} : { sinkUnavailableTimeoutMs }),
+    ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
   };
 }
 

@@ -43,6 +43,13 @@ describe.each(['task-definition.json', 'task-definition-scram.json'])('%s', (fil
     expect(container.portMappings.map((p) => p.containerPort)).toContain(port);
   });
 
+  it("guards memory against the task's memory, with the heap limit below it", () => {
+    const taskMb = Number(read(file).memory);
+    expect(Number(env.TRIBUTARY_MEMORY_LIMIT_MB)).toBe(taskMb);
+    const heapMb = Number(/--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS ?? '')?.[1]);
+    expect(heapMb).toBeLessThan(taskMb * 0.85);
+  });
+
   it('keeps secrets out of the plain environment', () => {
     for (const name of Object.keys(SETTINGS).filter((n) => SETTINGS[n]?.kind === 'secret')) {
       expect(container.environment.map((e) => e.name), name).not.toContain(name);
