@@ -6,8 +6,8 @@
  * in a memory-reducing collection, which it starts by itself when allocation slows down. A pipeline
  * under steady load never slows down, so the pool keeps the heap's high-water mark: in the 1M-event
  * benchmark, 475 MB of 256 KiB heap pages were resident against 332 MB of heap the two isolates
- * reported, and a memory-reducing collection gave back 130-170 MB (bench/RESULTS.md "V8's page
- * pool"). The pool does not count against `--max-old-space-size`, so a task sized by its heap limit
+ * reported, and a memory-reducing collection gave back 130-170 MB (bench/RESULTS.md "What RSS
+ * holds beyond the heaps"). The pool does not count against `--max-old-space-size`, so a task sized by its heap limit
  * can be killed for memory its heap does not hold. Above `fraction` of the limit, the guard runs one
  * memory-reducing collection (a full, blocking one: 250-370 ms with ~250 MB of heap on two shared
  * cores), at most once per `minIntervalMs`.
