@@ -35,6 +35,7 @@ describe('settings from the environment', () => {
       TRIBUTARY_KAFKA_SASL_MECHANISM: 'kerberos',
       TRIBUTARY_MAX_INFLIGHT_RECORDS: '-5',
       TRIBUTARY_COMMIT_INTERVAL_MS: 'soon',
+      TRIBUTARY_MEMORY_LIMIT_MB: 'half',
       TRIBUTARY_HTTP_PORT: '70000',
       TRIBUTARY_GROUP_PROTOCOL: 'cooperative',
       TRIBUTARY_BROKER: 'k:9092',
@@ -55,6 +56,7 @@ describe('settings from the environment', () => {
         'TRIBUTARY_KAFKA_SASL_MECHANISM: must be one of plain, scram-sha-256, scram-sha-512, aws-msk-iam, got "kerberos"',
         'TRIBUTARY_MAX_INFLIGHT_RECORDS: must be a positive number, got "-5"',
         'TRIBUTARY_COMMIT_INTERVAL_MS: must be a positive number, got "soon"',
+        'TRIBUTARY_MEMORY_LIMIT_MB: must be a positive number or off, got "half"',
         'TRIBUTARY_HTTP_PORT: must be a port number 0-65535 or off, got "70000"',
         'TRIBUTARY_GROUP_PROTOCOL: must be one of classic, consumer, got "cooperative"',
         'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
@@ -79,6 +81,12 @@ describe('settings from the environment', () => {
     expect(loadSettings({ TRIBUTARY_LOCAL: '1' })).toMatchObject({ httpPort: 9464, progress: 'auto', emf: false, emfIntervalMs: 60_000 });
     expect(loadSettings({ TRIBUTARY_LOCAL: '1', TRIBUTARY_HTTP_PORT: 'off', TRIBUTARY_PROGRESS: 'OFF', TRIBUTARY_EMF: 'yes' })).toMatchObject({ httpPort: undefined, progress: 'off', emf: true });
     expect(loadSettings({ TRIBUTARY_LOCAL: '1', TRIBUTARY_HTTP_PORT: '0' }).httpPort).toBe(0);
+  });
+
+  it('takes the memory limit as megabytes or off', () => {
+    expect(parseSettings({ TRIBUTARY_LOCAL: '1', TRIBUTARY_MEMORY_LIMIT_MB: '2048' }).problems).toEqual([]);
+    expect(parseSettings({ TRIBUTARY_LOCAL: '1', TRIBUTARY_MEMORY_LIMIT_MB: 'Off' }).problems).toEqual([]);
+    expect(parseSettings({ TRIBUTARY_LOCAL: '1', TRIBUTARY_MEMORY_LIMIT_MB: '0' }).problems).toEqual(['TRIBUTARY_MEMORY_LIMIT_MB: must be a positive number or off, got "0"']);
   });
 
   it('prints the effective settings with secrets masked', () => {

@@ -23,9 +23,10 @@ describe('group membership from the environment', () => {
   });
 
   it('passes the bounds and timings to the runtime', () => {
-    const env = { TRIBUTARY_MAX_INFLIGHT_RECORDS: '5000', TRIBUTARY_COMMIT_INTERVAL_MS: '1000', TRIBUTARY_BACKPRESSURE_FLUSH_MS: '250', LOG_LEVEL: 'silent' };
+    const env = { TRIBUTARY_MAX_INFLIGHT_RECORDS: '5000', TRIBUTARY_COMMIT_INTERVAL_MS: '1000', TRIBUTARY_BACKPRESSURE_FLUSH_MS: '250', TRIBUTARY_MEMORY_LIMIT_MB: '512', LOG_LEVEL: 'silent' };
     const options = runtimeOptionsOf(validateTopology(shopSpec(), { env: {} }), kafka, env);
-    expect(options).toMatchObject({ limits: { maxInflightRecords: 5000 }, commitIntervalMs: 1000, backpressureFlushMs: 250 });
+    expect(options).toMatchObject({ limits: { maxInflightRecords: 5000 }, commitIntervalMs: 1000, backpressureFlushMs: 250, memoryLimitBytes: 512 * 2 ** 20 });
+    expect(runtimeOptionsOf(validateTopology(shopSpec(), { env: {} }), kafka, { TRIBUTARY_MEMORY_LIMIT_MB: 'off', LOG_LEVEL: 'silent' }).memoryLimitBytes).toBeUndefined();
     expect(runtimeOptionsOf(validateTopology(shopSpec(), { env: {} }), kafka, { LOG_LEVEL: 'silent' }).backpressureFlushMs).toBeUndefined();
   });
 
