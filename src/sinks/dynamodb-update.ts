@@ -211,23 +211,20 @@ export function compileUpdateBuilder(
 }
 
 /**
- * The `add` updates of consecutive records of one item and one source partition (in offset order)
- * as one request: ADD their sum, SET the last record's attributes and write id, and with
- * `applyOnce` its offset as the guard, on condition that the stored guard is below the first
- * record's offset (`firstOffset`). Applied, it leaves the item as the updates one after another
- * would; refused, some of them were applied before (a replay), and the caller applies them one by
- * one to learn which. `undefined` when the sum may not be exact: a value or the sum that is not a
- * safe integer (DynamoDB adds decimals; a sum of doubles could differ in its last digits).
+ * The `add` updates of one item's records (each source partition's in offset order) as one request:
+ * ADD their sum, SET the last record's attributes and write id, and with `applyOnce` each source
+ * partition's last offset as its guard, on condition that every stored guard is below that
+ * partition's first offset here. Applied, it leaves the item as the updates one after another
+ * would (an ADD does not depend on the order); refused, some of them were applied before (a
+ * replay), and the caller applies them in smaller steps to learn which. `undefined` when the sum may
+ * not be exact: a value or the sum that is not a safe integer (DynamoDB adds decimals; a sum of
+ * doubles could differ in its last digits).
  *
  * @example
- * combineAdds([update(offset 7, +1), update(offset 8, +1)], 7, true);
- * // ADD #t :t (:t = 2), SET #g = :g (:g = 8), ConditionExpression: attribute_not_exists(#g) OR #g < :g0 (:g0 = 7)
+ * combineAdds([update(partition 0, offset 7, +1), update(partition 0, offset 8, +1)], true);
+ * // ADD #t :t (:t = 2), SET #g = :g (:g = 8), ConditionExpression: (attribute_not_exists(#g) OR #g < :f0) (:f0 = 7)
  */
-export function combineAdds(
-  updates: readonly (UpdateItemResult & { ok: true })[],
-  firstOffset: number,
-  applyOnce: boolean,
-): (UpdateItemResult & { ok: true }) | undefined {
+export function combineAdds(updates: readonly (UpdateItemResult & { ok: true })[], applyOnce: boolean): (UpdateItemResult & { ok: true }) | undefined {
   const last = updates.at(-1);
   if (last === undefined) return undefined;
   let sum = 0;
@@ -236,12 +233,44 @@ export function combineAdds(
     sum += value;
   }
   if (!Number.isSafeInteger(sum)) return undefined;
-  const values = { ...last.input.ExpressionAttributeValues, ':t': { N: String(sum) } };
+  const values: Record<string, AttributeValue> = { ...last.input.ExpressionAttributeValues, ':t': { N: String(sum) } };
   if (applyOnce) {
+    // Each guard (a source partition's) with its first and last offsets among the updates.
+    const guards = new Map<string, { first: AttributeValue; last: AttributeValue }>();
+    for (const { input } of updates) {
+      const name = input.ExpressionAttributeNames?.['#g'] as string;
+      const offset = input.ExpressionAttributeValues?.[':g'] as AttributeValue;
+      const guard = guards.get(name);
+      if (guard === undefined) guards.set(name, { first: offset, last: offset });
+      else guard.last = offset;
+    }
+    const names = { ...last.input.ExpressionAttributeNames };
+    const conditions: string[] = [];
+    const sets: string[] = [];
+    let i = 0;
+    for (const [name, guard] of guards) {
+      // The last update's own guard is in its SET already (`#g = :g`, its offset: its partition's last).
+      const ref = name === names['#g'] ? '#g' : `#g${i}`;
+      if (ref !== '#g') {
+        names[ref] = name;
+        values[`:g${i}`] = guard.last;
+        sets.push(`${ref} = :g${i}`);
+      }
+      values[`:f${i}`] = guard.first;
+      conditions.push(`(attribute_not_exists(${ref}) OR ${ref} < :f${i})`);
+      i++;
+    }
+    const expression = last.input.UpdateExpression as string;
     return {
       ok: true,
       value: sum,
-      input: { ...last.input, ExpressionAttributeValues: { ...values, ':g0': { N: String(firstOffset) } }, ConditionExpression: 'attribute_not_exists(#g) OR #g < :g0' },
+      input: {
+        ...last.input,
+        UpdateExpression: sets.length === 0 ? expression : expression.replace(/^SET /, `SET ${sets.join(', ')}, `),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ConditionExpression: conditions.join(' AND '),
+      },
     };
   }
   return {

@@ -328,31 +328,36 @@ export class DynamoDbSink implements Sink {
   }
 
   /**
-   * `add` mode: one key's records, each run of one source partition as a single update (the sum;
-   * see `combineAdds`), in order. A hot key (a popular game's counter) otherwise took one request
-   * per record, one after another. A run whose combined update cannot be made, is refused
-   * (`applyOnce`: some of it was applied before) or is invalid is applied record by record, as
-   * before.
+   * `add` mode: one key's records of the batch as a single update (the sum; see `combineAdds`). A hot
+   * key (a popular game's counter) otherwise took one request per record, one after another, and a
+   * batch that grew while the sink was slow took longer still. Refused (`applyOnce`: some of it was
+   * applied before: a replay), invalid, or not summable exactly, the records go in smaller steps:
+   * each run of one source partition as one update, then record by record.
    */
   async #addRuns(list: readonly Ready[]): Promise<void> {
     const toUpdate = this.#toUpdate as UpdateBuilder;
-    for (let start = 0; start < list.length; ) {
-      const { topic, partition } = (list[start] as Ready).envelope.meta;
-      let end = start + 1;
-      while (end < list.length && (list[end] as Ready).envelope.meta.partition === partition && (list[end] as Ready).envelope.meta.topic === topic) end++;
-      const run = list.slice(start, end);
-      start = end;
-      // Built once: for the combined update and, if it is not written, for each record's own.
-      const updates = run.map((r) => toUpdate(r.envelope, r.item, r.key));
-      const writable = updates.every((u): u is UpdateItemResult & { ok: true } => u.ok && !('put' in u));
-      if (run.length > 1 && writable && (await this.#updateRun(run, updates))) continue;
-      for (let i = 0; i < run.length; i++) await this.#update(run[i] as Ready, updates[i]);
+    // Built once: for the combined updates and, if they are not written, for each record's own.
+    const updates = list.map((r) => toUpdate(r.envelope, r.item, r.key));
+    if (await this.#updateRun(list, updates)) return;
+    const runs: number[] = [];
+    for (let i = 1; i < list.length; i++) {
+      const a = (list[i - 1] as Ready).envelope.meta;
+      const b = (list[i] as Ready).envelope.meta;
+      if (a.partition !== b.partition || a.topic !== b.topic) runs.push(i);
+    }
+    runs.push(list.length);
+    for (let start = 0, k = 0; k < runs.length; start = runs[k++] as number) {
+      const end = runs[k] as number;
+      // A single run was the whole list, tried above.
+      if (runs.length > 1 && (await this.#updateRun(list.slice(start, end), updates.slice(start, end)))) continue;
+      for (let i = start; i < end; i++) await this.#update(list[i] as Ready, updates[i]);
     }
   }
 
-  /** Writes a run as one update; `false` when it was not written (the caller applies it record by record). */
-  async #updateRun(run: readonly Ready[], updates: readonly (UpdateItemResult & { ok: true })[]): Promise<boolean> {
-    const combined = combineAdds(updates, (run[0] as Ready).envelope.meta.offset, this.#applyOnce);
+  /** Writes records as one update; `false` when it was not written (the caller goes in smaller steps). */
+  async #updateRun(run: readonly Ready[], updates: readonly UpdateResult[]): Promise<boolean> {
+    if (run.length < 2 || !updates.every((u): u is UpdateItemResult & { ok: true } => u.ok && !('put' in u))) return false;
+    const combined = combineAdds(updates, this.#applyOnce);
     if (combined === undefined) return false;
     let applied: boolean;
     try {

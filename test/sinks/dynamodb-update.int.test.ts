@@ -179,7 +179,7 @@ describe('dynamoDbSink (add, applyOnce): a counter exact under replay', () => {
     },
   );
 
-  it("writes a run of one item's records as one update, and a run partly applied before record by record", async () => {
+  it("writes one item's records of a batch as one update, and what was partly applied before in smaller steps", async () => {
     const table = await hashTable();
     const client = dynamoClient();
     const { context, metrics } = testContext();
@@ -189,18 +189,26 @@ describe('dynamoDbSink (add, applyOnce): a counter exact under replay', () => {
       const series = metrics.snapshot().find((m) => m.name === 'sink_request_latency_ms' && m.labels.step === 'users');
       return series === undefined || typeof series.value === 'number' ? 0 : series.value.count;
     };
-    // Offsets 1-3 one by one, then a replay from 2 (partly applied) to 5, then 6-9 of which the
-    // first two come from another partition: 5 runs in all, every offset added once.
+    const count = async () => (await scanTable(client, table)).map((i) => i.concurrent_users);
+    // Offsets 1-3 one by one, then a replay from 2 (partly applied) to 5: the combined update
+    // refused (2 and 3 were applied), then one request per record.
     for (const offset of [1, 2, 3]) await sink.write([at(offset)]);
-    const before = requests();
+    let before = requests();
     await sink.write([at(2), at(3), at(4), at(5)]);
-    // The combined update refused (2 and 3 were applied), then one request per record.
     expect(requests() - before).toBe(5);
-    const replayed = requests();
-    await sink.write([at(6, 1), at(7, 1), at(8), at(9)]);
-    expect(requests() - replayed).toBe(2);
-    expect((await scanTable(client, table)).map((i) => i.concurrent_users)).toEqual([8 + 1]);
-    expect(metrics.value('sink_records_total', { step: 'users', outcome: 'already_applied' })).toBe(2);
+    expect(await count()).toEqual([5]);
+    // Two source partitions in one batch: one update.
+    before = requests();
+    await sink.write([at(6, 1), at(7, 1), at(6), at(7)]);
+    expect(requests() - before).toBe(1);
+    expect(await count()).toEqual([9]);
+    // A replay of partition 0 beside new records of partition 1: the combined update refused, then
+    // partition 0's run refused and its records one by one (6, 7 applied before), partition 1's run as one.
+    before = requests();
+    await sink.write([at(6), at(7), at(8), at(8, 1), at(9, 1)]);
+    expect(requests() - before).toBe(1 + 1 + 3 + 1);
+    expect(await count()).toEqual([12]);
+    expect(metrics.value('sink_records_total', { step: 'users', outcome: 'already_applied' })).toBe(4);
   });
 
   it('two sinks on one item (in and out) keep guards of their own', async () => {

@@ -138,25 +138,35 @@ describe('combineAdds', () => {
   const at = (build: typeof once, offset: number, n: number) => build(envelopeOf({ n }, { topic: 't', partition: 0, offset }), key, key) as UpdateItemResult & { ok: true };
 
   it("applyOnce: ADDs the sum, SETs the last offset, on condition that the stored guard is below the first", () => {
-    const r = combineAdds([at(once, 7, 1), at(once, 8, -1), at(once, 10, 1)], 7, true);
+    const r = combineAdds([at(once, 7, 1), at(once, 8, -1), at(once, 10, 1)], true);
     expect(r?.value).toBe(1);
     expect(r?.input.UpdateExpression).toBe('SET #g = :g ADD #t :t');
-    expect(r?.input.ConditionExpression).toBe('attribute_not_exists(#g) OR #g < :g0');
-    expect(r?.input.ExpressionAttributeValues).toEqual({ ':t': { N: '1' }, ':g': { N: '10' }, ':g0': { N: '7' } });
+    expect(r?.input.ConditionExpression).toBe('(attribute_not_exists(#g) OR #g < :f0)');
+    expect(r?.input.ExpressionAttributeValues).toEqual({ ':t': { N: '1' }, ':g': { N: '10' }, ':f0': { N: '7' } });
+  });
+
+  it('applyOnce over several source partitions: each guard SET to its last offset, each below its first', () => {
+    const on = (partition: number, offset: number, n: number) => once(envelopeOf({ n }, { topic: 't', partition, offset }), key, key) as UpdateItemResult & { ok: true };
+    const r = combineAdds([on(1, 40, 1), on(0, 7, 1), on(1, 41, 1), on(2, 3, -1), on(0, 9, 1)], true);
+    expect(r?.value).toBe(3);
+    expect(r?.input.UpdateExpression).toBe('SET #g0 = :g0, #g2 = :g2, #g = :g ADD #t :t');
+    expect(r?.input.ExpressionAttributeNames).toEqual({ '#t': 'users', '#g': offsetGuardAttribute('users-in', 't', 0), '#g0': offsetGuardAttribute('users-in', 't', 1), '#g2': offsetGuardAttribute('users-in', 't', 2) });
+    expect(r?.input.ConditionExpression).toBe('(attribute_not_exists(#g0) OR #g0 < :f0) AND (attribute_not_exists(#g) OR #g < :f1) AND (attribute_not_exists(#g2) OR #g2 < :f2)');
+    expect(r?.input.ExpressionAttributeValues).toEqual({ ':t': { N: '3' }, ':g': { N: '9' }, ':g0': { N: '41' }, ':g2': { N: '3' }, ':f0': { N: '40' }, ':f1': { N: '7' }, ':f2': { N: '3' } });
   });
 
   it("without applyOnce: the last update's write id, its retry conditional on it, with the sum", () => {
     const last = at(counts, 3, 2);
-    const r = combineAdds([at(counts, 1, 2), at(counts, 2, 2), last], 1, false);
+    const r = combineAdds([at(counts, 1, 2), at(counts, 2, 2), last], false);
     expect(r?.input.ExpressionAttributeValues).toEqual({ ...last.input.ExpressionAttributeValues, ':t': { N: '6' } });
     expect(r?.retryInput?.ConditionExpression).toBe(last.retryInput?.ConditionExpression);
     expect(r?.retryInput?.ExpressionAttributeValues?.[':t']).toEqual({ N: '6' });
   });
 
   it('refuses what it could not add exactly: decimals, or a sum past the safe integers', () => {
-    expect(combineAdds([at(once, 1, 0.1), at(once, 2, 0.2)], 1, true)).toBeUndefined();
-    expect(combineAdds([at(once, 1, Number.MAX_SAFE_INTEGER), at(once, 2, 1)], 1, true)).toBeUndefined();
-    expect(combineAdds([], 0, true)).toBeUndefined();
+    expect(combineAdds([at(once, 1, 0.1), at(once, 2, 0.2)], true)).toBeUndefined();
+    expect(combineAdds([at(once, 1, Number.MAX_SAFE_INTEGER), at(once, 2, 1)], true)).toBeUndefined();
+    expect(combineAdds([], true)).toBeUndefined();
   });
 });
 
