@@ -56,7 +56,9 @@ export interface Percentiles {
   p99: number;
   max: number;
   /** The same over the records produced after the warm-up (`WARM_UP_MS` in lease-latency.ts). */
-  steady?: Omit<Percentiles, 'steady'>;
+  steady?: Omit<Percentiles, 'steady' | 'settled'>;
+  /** The same over the records produced after the start-up backlog drained (`SETTLED_MS`). */
+  settled?: Omit<Percentiles, 'steady' | 'settled'>;
 }
 
 export interface RunTributaryOptions {

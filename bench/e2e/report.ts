@@ -1,12 +1,13 @@
 /** The Markdown report of one end-to-end run: figures, baselines, ratios, targets, correctness. */
 import type { Percentiles } from './contenders.ts';
-import { WARM_UP_MS } from './lease-latency.ts';
+import { SETTLED_MS, WARM_UP_MS } from './lease-latency.ts';
 import type { E2eResult } from './run.ts';
 
 const n = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 /** The p99 of the steady state (records produced after the warm-up), or of all records when not split. */
 const steadyP99 = (x: Percentiles | undefined) => (x === undefined ? undefined : (x.steady?.p99 ?? x.p99));
 const warmUp = `${WARM_UP_MS / 1000} s`;
+const settled = `${SETTLED_MS / 1000} s`;
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !Number.isFinite(a / b) ? undefined : a / b);
 
 type Client = 'platformatic' | 'kafkajs';
@@ -21,11 +22,13 @@ interface Target {
 }
 
 /** The sinks written per event by a DynamoDB request (not a window's result): their worst p99 at 50% load. */
-const DYNAMO_EVENT_SINKS = ['user-sessions', 'transactions', 'leaderboard', 'fraud-alerts-table'];
+const DYNAMO_EVENT_SINKS = ['user-sessions', 'session-close', 'concurrent-users-in', 'concurrent-users-out', 'transactions', 'leaderboard', 'fraud-alerts-table'];
 
-function worstDynamoP99(r: E2eResult): { sink: string; p99: number } | undefined {
+/** The worst p99 of those sinks, after the warm-up (or, `settled`, after the start-up backlog drained). */
+function worstDynamoP99(r: E2eResult, settledOnly = false): { sink: string; p99: number } | undefined {
   const bySink = r.tributary.latency?.sinkLatency?.bySink ?? {};
-  const list = DYNAMO_EVENT_SINKS.flatMap((sink) => (bySink[sink] === undefined || bySink[sink].count === 0 ? [] : [{ sink, p99: steadyP99(bySink[sink]) as number }]));
+  const p99 = (x: Percentiles) => (settledOnly ? x.settled?.p99 : steadyP99(x));
+  const list = DYNAMO_EVENT_SINKS.flatMap((sink) => (bySink[sink] === undefined || bySink[sink].count === 0 || p99(bySink[sink]) === undefined ? [] : [{ sink, p99: p99(bySink[sink]) as number }]));
   return list.sort((a, b) => b.p99 - a.p99)[0];
 }
 
@@ -49,9 +52,12 @@ function targets(r: E2eResult): Target[] {
   // Latency targets are read after the warm-up; the whole run's figure follows each for reference.
   atMost(`p99 latency at 50% load, hot sinks (DynamoDB/Kafka acknowledgement), after a ${warmUp} warm-up`, steadyP99(t.latency?.sinkLatency?.hot), 100, 'ms');
   atMost('(the same over the whole run, start-up included)', t.latency?.sinkLatency?.hot.p99, 100, 'ms');
+  atMost(`(the same after ${settled}, the start-up backlog drained)`, t.latency?.sinkLatency?.hot.settled?.p99, 100, 'ms');
   const dynamo = worstDynamoP99(r);
   const rawP99 = r.dynamoRaw?.requestP99Ms;
   atMost(`p99 latency at 50% load, worst per-event DynamoDB sink${dynamo === undefined ? '' : ` (${dynamo.sink})`} after a ${warmUp} warm-up, vs 2x DynamoDB Local's own request p99 (${n(rawP99)} ms)`, rawP99 === undefined ? undefined : dynamo?.p99, 2 * Math.round(rawP99 ?? 0), 'ms');
+  const dynamoSettled = worstDynamoP99(r, true);
+  atMost(`(the same after ${settled}${dynamoSettled === undefined ? '' : `: ${dynamoSettled.sink}`})`, rawP99 === undefined ? undefined : dynamoSettled?.p99, 2 * Math.round(rawP99 ?? 0), 'ms');
   const hotLoad = r.hotMaxEventsPerSec === undefined ? 'at a fixed load' : 'at 50% of its maximum load';
   const hotKafka = t['hot-kafka']?.sinkLatency?.hot;
   atMost(`p99 latency, hot Kafka path alone ${hotLoad} (parse, validate, dedup, route, Kafka sink ack), after a ${warmUp} warm-up`, steadyP99(hotKafka), 100, 'ms');
@@ -66,7 +72,7 @@ function targets(r: E2eResult): Target[] {
 }
 
 function latencyRow(name: string, x: Percentiles): string {
-  return `| ${name} | ${n(x.count)} | ${n(x.p50)} | ${n(x.p95)} | ${n(x.p99)} | ${n(x.max)} | ${n(x.steady?.p99)} | ${n(x.steady?.max)} |`;
+  return `| ${name} | ${n(x.count)} | ${n(x.p50)} | ${n(x.p95)} | ${n(x.p99)} | ${n(x.max)} | ${n(x.steady?.p99)} | ${n(x.steady?.max)} | ${n(x.settled?.p99)} |`;
 }
 
 export function markdown(r: E2eResult, command: string): string {
@@ -125,15 +131,15 @@ export function markdown(r: E2eResult, command: string): string {
     const topology = lat.sinkLatency?.bySink['user-sessions'] !== undefined ? 'the full default topology' : 'the no-DynamoDB topology';
     lines.push('', '### Latency (produce timestamp to sink acknowledgement)', '',
       `Produced live at ${n(lat.rate)} events/s (50% of the measured maximum of ${topology}), ${n(lat.events)} records, into ${topology}. Per sink: from the record's produce header to that sink's acknowledgement (its release of the record: a DynamoDB or Kafka write done, a Parquet file landed). A window result carries the metadata of its window's first event, so its figure includes the window's span plus grace; a Parquet row waits for its file's rotation (${process.env.BENCH_PARQUET_ROTATION ?? '5s'} in the harness).`, '',
-      `The last two columns leave out the records produced in the run's first ${warmUp} (the generator's producer connecting, Tributary's code warming up).`, '',
-      `| sink | records | p50 ms | p95 ms | p99 ms | max ms | p99 after ${warmUp} ms | max after ${warmUp} ms |`, '|---|---:|---:|---:|---:|---:|---:|---:|');
+      `The columns "after ${warmUp}" leave out the records produced in the run's first ${warmUp} (the generator's producer connecting, Tributary's code warming up); "after ${settled}" those of its first ${settled} (some DynamoDB sinks drain a start-up backlog for 10-13 s: the leaderboard's known-maximum cache starts empty).`, '',
+      `| sink | records | p50 ms | p95 ms | p99 ms | max ms | p99 after ${warmUp} ms | max after ${warmUp} ms | p99 after ${settled} ms |`, '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     const latRow = (name: string, x: Percentiles | undefined) => x !== undefined && lines.push(latencyRow(name, x));
     latRow('**hot sinks pooled** (per-event DynamoDB and Kafka writes)', lat.sinkLatency?.hot);
     for (const [id, x] of Object.entries(lat.sinkLatency?.bySink ?? {}).sort()) latRow(id, x);
     latRow('every sink of the record (final lease release)', lat.latency);
     const dynamo = worstDynamoP99(r);
     if (dynamo !== undefined && r.dynamoRaw !== undefined) {
-      lines.push('', `DynamoDB Local's own requests in this run (BatchWriteItem of 25 items, 8 in flight): p50 ${n(r.dynamoRaw.requestP50Ms)} ms, p99 ${n(r.dynamoRaw.requestP99Ms)} ms; the worst per-event DynamoDB sink above (${DYNAMO_EVENT_SINKS.join(', ')}) is ${dynamo.sink}, p99 ${n(dynamo.p99)} ms after the warm-up.`);
+      lines.push('', `DynamoDB Local's own requests in this run (BatchWriteItem of 25 items, 8 in flight): p50 ${n(r.dynamoRaw.requestP50Ms)} ms, p99 ${n(r.dynamoRaw.requestP99Ms)} ms; the worst per-event DynamoDB sink above (${DYNAMO_EVENT_SINKS.join(', ')}) is ${dynamo.sink}, p99 ${n(dynamo.p99)} ms after the warm-up${worstDynamoP99(r, true) === undefined ? '' : `, and after ${settled} ${worstDynamoP99(r, true)?.sink}, p99 ${n(worstDynamoP99(r, true)?.p99)} ms`}.`);
     }
   }
   const hk = t['hot-kafka'];
@@ -141,7 +147,7 @@ export function markdown(r: E2eResult, command: string): string {
     const x = hk.sinkLatency.hot;
     lines.push('', '### Hot Kafka path alone (latency)', '',
       `Topology: the default one cut to parse, validate, dedup and route (every output, unmatched included) into one Kafka sink, fed live at ${n(hk.rate)} events/s (${r.hotMaxEventsPerSec === undefined ? 'fixed by `--hot-rate`' : `50% of its maximum: ${n(r.hotMaxEventsPerSec)} events/s over the input, run \`hot-kafka-max\``}), ${n(hk.events)} records. From the record's produce header to the Kafka sink's acknowledgement (acks=all write done). RSS peak / steady ${hk.resources.rssPeakMb} / ${hk.resources.rssSteadyMb} MB, CPU steady ${hk.resources.cpuSteadyPct}%.`, '',
-      `| path | records | p50 ms | p95 ms | p99 ms | max ms | p99 after ${warmUp} ms | max after ${warmUp} ms |`, '|---|---:|---:|---:|---:|---:|---:|---:|',
+      `| path | records | p50 ms | p95 ms | p99 ms | max ms | p99 after ${warmUp} ms | max after ${warmUp} ms | p99 after ${settled} ms |`, '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       latencyRow('produce → Kafka sink ack', x));
     if (hk.latency !== undefined) lines.push(latencyRow('produce → final release (dead letters and duplicates included)', hk.latency));
   }
