@@ -339,18 +339,20 @@ export class DynamoDbSink implements Sink {
     // Built once: for the combined updates and, if they are not written, for each record's own.
     const updates = list.map((r) => toUpdate(r.envelope, r.item, r.key));
     if (await this.#updateRun(list, updates)) return;
-    const runs: number[] = [];
+    // Where each run of one source partition ends.
+    const ends: number[] = [];
     for (let i = 1; i < list.length; i++) {
       const a = (list[i - 1] as Ready).envelope.meta;
       const b = (list[i] as Ready).envelope.meta;
-      if (a.partition !== b.partition || a.topic !== b.topic) runs.push(i);
+      if (a.partition !== b.partition || a.topic !== b.topic) ends.push(i);
     }
-    runs.push(list.length);
-    for (let start = 0, k = 0; k < runs.length; start = runs[k++] as number) {
-      const end = runs[k] as number;
-      // A single run was the whole list, tried above.
-      if (runs.length > 1 && (await this.#updateRun(list.slice(start, end), updates.slice(start, end)))) continue;
-      for (let i = start; i < end; i++) await this.#update(list[i] as Ready, updates[i]);
+    ends.push(list.length);
+    let start = 0;
+    for (const end of ends) {
+      // A single run is the whole list, tried above.
+      const written = ends.length > 1 && (await this.#updateRun(list.slice(start, end), updates.slice(start, end)));
+      if (!written) for (let i = start; i < end; i++) await this.#update(list[i] as Ready, updates[i]);
+      start = end;
     }
   }
 
