@@ -210,6 +210,9 @@ export function compileUpdateBuilder(
   };
 }
 
+/** Source partitions one combined `applyOnce` update covers at most. */
+export const MAX_COMBINED_GUARDS = 32;
+
 /**
  * The `add` updates of one item's records (each source partition's in offset order) as one request:
  * ADD their sum, SET the last record's attributes and write id, and with `applyOnce` each source
@@ -218,7 +221,8 @@ export function compileUpdateBuilder(
  * would (an ADD does not depend on the order); refused, some of them were applied before (a
  * replay), and the caller applies them in smaller steps to learn which. `undefined` when the sum may
  * not be exact: a value or the sum that is not a safe integer (DynamoDB adds decimals; a sum of
- * doubles could differ in its last digits).
+ * doubles could differ in its last digits), or with `applyOnce` when the updates come from more than
+ * {@link MAX_COMBINED_GUARDS} source partitions.
  *
  * @example
  * combineAdds([update(partition 0, offset 7, +1), update(partition 0, offset 8, +1)], true);
@@ -244,6 +248,8 @@ export function combineAdds(updates: readonly (UpdateItemResult & { ok: true })[
       if (guard === undefined) guards.set(name, { first: offset, last: offset });
       else guard.last = offset;
     }
+    // DynamoDB refuses an expression past 4 KB (~45 B of condition and SET per guard): partition by partition then.
+    if (guards.size > MAX_COMBINED_GUARDS) return undefined;
     const names = { ...last.input.ExpressionAttributeNames };
     const conditions: string[] = [];
     const sets: string[] = [];

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CountingLease, envelopeOf, type Envelope } from '../../src/core/envelope.ts';
 import { scanTable } from '../../src/sinks/dynamodb-table.ts';
 import { dynamoDbSink, type DynamoSinkOptions } from '../../src/sinks/dynamodb.ts';
+import { MAX_COMBINED_GUARDS } from '../../src/sinks/dynamodb-update.ts';
 import { testContext } from '../support/sink-context.ts';
 import { createTable, dynamoClient } from '../support/stack.ts';
 import { rng, shuffle } from '../support/random.ts';
@@ -209,6 +210,20 @@ describe('dynamoDbSink (add, applyOnce): a counter exact under replay', () => {
     expect(requests() - before).toBe(1 + 1 + 3 + 1);
     expect(await count()).toEqual([12]);
     expect(metrics.value('sink_records_total', { step: 'users', outcome: 'already_applied' })).toBe(4);
+  });
+
+  it('takes the combined update of as many source partitions as it combines (DynamoDB accepts the expression)', async () => {
+    const table = await hashTable();
+    const client = dynamoClient();
+    const { context, metrics } = testContext();
+    const sink = dynamoDbSink(counter(table, client, 'users'), context);
+    const batch = () => Array.from({ length: MAX_COMBINED_GUARDS }, (_, partition) => envelopeOf<unknown>({ game_id: 'g1', delta: 1 }, { topic: 'user-activity', partition, offset: 3 }, new CountingLease()));
+    await sink.write(batch());
+    await sink.write(batch());
+    const series = metrics.snapshot().find((m) => m.name === 'sink_request_latency_ms' && m.labels.step === 'users');
+    // One update, then its replay refused as one and each partition's record refused alone.
+    expect(series !== undefined && typeof series.value !== 'number' && series.value.count).toBe(1 + 1 + MAX_COMBINED_GUARDS);
+    expect((await scanTable(client, table)).map((i) => i.concurrent_users)).toEqual([MAX_COMBINED_GUARDS]);
   });
 
   it('two sinks on one item (in and out) keep guards of their own', async () => {

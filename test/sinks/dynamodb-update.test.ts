@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { envelopeOf } from '../../src/core/envelope.ts';
-import { combineAdds, compileUpdateBuilder, offsetGuardAttribute, updateOptionProblems, WRITE_ID_ATTRIBUTE, type UpdateItemResult } from '../../src/sinks/dynamodb-update.ts';
+import { combineAdds, compileUpdateBuilder, MAX_COMBINED_GUARDS, offsetGuardAttribute, updateOptionProblems, WRITE_ID_ATTRIBUTE, type UpdateItemResult } from '../../src/sinks/dynamodb-update.ts';
 
 const key = { pk: { S: 'BOARD#1' }, sk: { S: 'u1' } };
 const item = { ...key, score: { N: '90' }, name: { S: 'ann' } };
@@ -161,6 +161,13 @@ describe('combineAdds', () => {
     expect(r?.input.ExpressionAttributeValues).toEqual({ ...last.input.ExpressionAttributeValues, ':t': { N: '6' } });
     expect(r?.retryInput?.ConditionExpression).toBe(last.retryInput?.ConditionExpression);
     expect(r?.retryInput?.ExpressionAttributeValues?.[':t']).toEqual({ N: '6' });
+  });
+
+  it('leaves updates from more source partitions than one expression holds to the caller', () => {
+    const from = (partitions: number) => Array.from({ length: partitions }, (_, p) => once(envelopeOf({ n: 1 }, { topic: 't', partition: p, offset: 5 }), key, key) as UpdateItemResult & { ok: true });
+    expect(combineAdds(from(MAX_COMBINED_GUARDS), true)?.value).toBe(MAX_COMBINED_GUARDS);
+    expect(combineAdds(from(MAX_COMBINED_GUARDS + 1), true)).toBeUndefined();
+    expect(combineAdds(from(MAX_COMBINED_GUARDS + 1), false)?.value).toBe(MAX_COMBINED_GUARDS + 1);
   });
 
   it('refuses what it could not add exactly: decimals, or a sum past the safe integers', () => {
