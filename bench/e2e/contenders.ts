@@ -7,6 +7,7 @@ import type { MetricSample } from '../../src/core/metrics.ts';
 import { loadTopologyFile } from '../../src/topology/load.ts';
 import { provisionTopology } from '../../src/topology/provision.ts';
 import type { ChildConfig } from './tributary-child.ts';
+import { IMAGE_NODE_FLAGS, imageMallocEnv } from './image-env.ts';
 import type { Sample } from './sampler.ts';
 
 const CHILD = fileURLToPath(new URL('./tributary-child.ts', import.meta.url));
@@ -20,9 +21,10 @@ const CHILD_LOGS = process.env.BENCH_CHILD_LOGS;
 /**
  * V8 flags of the Tributary child: the Dockerfile's `NODE_OPTIONS` (a young generation of 8 MB
  * semi-spaces; V8's default on this machine let RSS grow ~35% higher for the same throughput).
- * `BENCH_NODE_FLAGS` replaces them (space-separated).
+ * `BENCH_NODE_FLAGS` replaces them (space-separated). The child also gets the image's `MALLOC_*`
+ * settings, unless the harness's environment sets them or `BENCH_MALLOC=off` (glibc's defaults).
  */
-export const CHILD_NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
+export const CHILD_NODE_FLAGS = process.env.BENCH_NODE_FLAGS === undefined ? IMAGE_NODE_FLAGS : process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
 
 export interface TributaryRun {
   name: string;
@@ -104,7 +106,7 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
   await new Promise<void>((resolve, reject) => {
     const stdout = CHILD_LOGS === undefined ? 'ignore' : openSync(`${CHILD_LOGS}/${o.name}.log`, 'w');
     const wrap = process.env.BENCH_CHILD_WRAP?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(wrap[0] ?? process.execPath, wrap.length > 0 ? [...wrap.slice(1), process.execPath, ...args] : args, { stdio: ['ignore', stdout, 'inherit'] });
+    const child = spawn(wrap[0] ?? process.execPath, wrap.length > 0 ? [...wrap.slice(1), process.execPath, ...args] : args, { stdio: ['ignore', stdout, 'inherit'], env: { ...process.env, ...imageMallocEnv() } });
     child.on('error', reject);
     child.on('spawn', () => o.onStarted?.());
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tributary child ${o.name} exited with ${code}`))));

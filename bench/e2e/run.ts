@@ -14,6 +14,7 @@ import { naiveService } from '../baselines/naive-service.ts';
 import { kafkaStreamsReference } from '../reference/run.ts';
 import { checkHotKafka, checkRun, type Correctness } from './correctness.ts';
 import { CHILD_NODE_FLAGS, metricSum, runTributary, type TributaryRun } from './contenders.ts';
+import { imageMallocEnv } from './image-env.ts';
 import { rawBatchWrite, type RawDynamo } from './dynamo-raw.ts';
 import { expectationsOf } from './expectations.ts';
 import { holdBackOf, produceInput, type Input } from './input.ts';
@@ -43,7 +44,7 @@ export interface E2eResult {
   runId: string;
   startedAt: string;
   finishedAt?: string;
-  machine: { cores: number; cpu: string; node: string; nodeFlags: string[]; loadAverageAtStart: number[]; loadAverageAtEnd?: number[]; memoryGb: number };
+  machine: { cores: number; cpu: string; node: string; nodeFlags: string[]; mallocEnv?: Record<string, string>; loadAverageAtStart: number[]; loadAverageAtEnd?: number[]; memoryGb: number };
   input: { records: number; ticks: number; bytes: number; produceSeconds: number; eventsPerSecondOfEventTime: number; truth: string };
   baselines: Record<string, BaselineResult>;
   dynamoRawItemsPerSec?: number;
@@ -75,7 +76,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     options: { ...o, skip: [...o.skip] },
     runId,
     startedAt: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version, nodeFlags: CHILD_NODE_FLAGS, loadAverageAtStart: loadavg(), memoryGb: Math.round(totalmem() / 2 ** 30) },
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version, nodeFlags: CHILD_NODE_FLAGS, mallocEnv: imageMallocEnv(), loadAverageAtStart: loadavg(), memoryGb: Math.round(totalmem() / 2 ** 30) },
     input: { records: 0, ticks: 0, bytes: 0, produceSeconds: 0, eventsPerSecondOfEventTime: 0, truth: '' },
     baselines: {},
     tributary: {},
