@@ -37,6 +37,8 @@ export const METRICS = {
   ready: { kind: 'gauge', help: 'Whether the process is ready: started, and every dependency answers (1) or not (0)' },
   dependency_available: { kind: 'gauge', help: 'Whether a dependency (kafka, s3, dynamodb) answers (1) or is in an outage (0)' },
   dependency_failures_total: { kind: 'counter', help: 'Calls to a dependency that failed and were retried, per dependency' },
+  inflight_limit_records: { kind: 'gauge', help: 'The in-flight record bound in force: the configured one, lowered under memory pressure' },
+  memory_pressure_total: { kind: 'counter', help: 'Changes of the in-flight bound under memory pressure, per action: lowered (RSS still above 85% of the memory limit after a memory-reducing collection: live memory), raised (RSS below 75%)' },
   memory_collections_total: { kind: 'counter', help: 'Memory-reducing collections the memory guard ran (RSS above 85% of TRIBUTARY_MEMORY_LIMIT_MB), per outcome: released, still_above' },
   revoked_records_total: { kind: 'counter', help: 'Records of partitions revoked from this member that a sink let go unwritten (their next owner writes them), per step' },
 } as const;

@@ -5,6 +5,7 @@
  * queue is full, a sink that is overloaded), the gate closes and the runtime pauses the source. It
  * opens again only when both counts are back under the low-water mark (`resumeRatio` of the bound)
  * and no hold is left: the hysteresis keeps the source from flapping between pause and resume.
+ * Under memory pressure the runtime scales both bounds down (`setScale`, see memory-pressure.ts).
  */
 import { ConfigError } from '../core/errors.ts';
 
@@ -32,10 +33,16 @@ export interface GateListener {
 export class InflightGate {
   records = 0;
   bytes = 0;
+  /** The configured bounds. */
   readonly maxRecords: number;
   readonly maxBytes: number;
-  readonly #lowRecords: number;
-  readonly #lowBytes: number;
+  /** The bounds in force: the configured ones times `scale`. */
+  limitRecords: number;
+  limitBytes: number;
+  readonly #ratio: number;
+  #lowRecords = 0;
+  #lowBytes = 0;
+  #scale = 1;
   readonly #holds = new Set<string>();
   readonly #listener: GateListener;
   #closed = false;
@@ -51,9 +58,35 @@ export class InflightGate {
     if (problems.length > 0) throw new ConfigError(problems);
     this.maxRecords = maxRecords;
     this.maxBytes = maxBytes;
-    this.#lowRecords = Math.floor(maxRecords * ratio);
-    this.#lowBytes = maxBytes * ratio;
+    this.limitRecords = maxRecords;
+    this.limitBytes = maxBytes;
+    this.#ratio = ratio;
+    this.#setLimits(1);
     this.#listener = listener;
+  }
+
+  /** The fraction of the configured bounds in force (1 unless memory pressure lowered it). */
+  get scale(): number {
+    return this.#scale;
+  }
+
+  /**
+   * Scales both bounds (0 < `scale` <= 1; at least one record). Lowered below the counts, the gate
+   * closes (reason `memory`); raised, it opens once the counts are under the new low-water marks.
+   */
+  setScale(scale: number): void {
+    if (!(scale > 0 && scale <= 1)) throw new RangeError(`in-flight scale must be in (0, 1], got ${scale}`);
+    this.#setLimits(scale);
+    if (!this.#closed && (this.records >= this.limitRecords || this.bytes >= this.limitBytes)) this.#close('memory');
+    else if (this.#closed) this.#maybeOpen();
+  }
+
+  #setLimits(scale: number): void {
+    this.#scale = scale;
+    this.limitRecords = Math.max(1, Math.floor(this.maxRecords * scale));
+    this.limitBytes = this.maxBytes * scale;
+    this.#lowRecords = Math.floor(this.limitRecords * this.#ratio);
+    this.#lowBytes = this.limitBytes * this.#ratio;
   }
 
   get closed(): boolean {
@@ -69,8 +102,8 @@ export class InflightGate {
   add(bytes: number): void {
     const records = ++this.records;
     this.bytes += bytes;
-    if (!this.#closed && (records >= this.maxRecords || this.bytes >= this.maxBytes)) {
-      this.#close(records >= this.maxRecords ? 'records' : 'bytes');
+    if (!this.#closed && (records >= this.limitRecords || this.bytes >= this.limitBytes)) {
+      this.#close(records >= this.limitRecords ? 'records' : 'bytes');
     }
   }
 

@@ -165,8 +165,8 @@ export class Runtime {
   }
 
   /** Records read and not done, whether the source is paused, and the holds on it (`sink:<id>:overload`). */
-  get inflight(): { records: number; bytes: number; paused: boolean; holds: readonly string[] } {
-    return { records: this.#gate.records, bytes: this.#gate.bytes, paused: this.#gate.closed, holds: this.#gate.holds };
+  get inflight(): { records: number; bytes: number; limitRecords: number; limitBytes: number; paused: boolean; holds: readonly string[] } {
+    return { records: this.#gate.records, bytes: this.#gate.bytes, limitRecords: this.#gate.limitRecords, limitBytes: this.#gate.limitBytes, paused: this.#gate.closed, holds: this.#gate.holds };
   }
 
   /**
@@ -212,7 +212,7 @@ export class Runtime {
       setInterval(() => this.#watchOutages(), 1000),
     );
     const { memoryLimitBytes } = this.#options;
-    if (memoryLimitBytes !== undefined) this.#timers.push(watchMemory(new MemoryGuard({ limitBytes: memoryLimitBytes }), this));
+    if (memoryLimitBytes !== undefined) this.#timers.push(watchMemory(new MemoryGuard({ limitBytes: memoryLimitBytes }), { logger: this.logger, metrics: this.metrics, gate: this.#gate }));
     // Sinks that recover their position per partition forget revoked ones (their new owner writes them now),
     // and those whose writes a new owner could miss hold them while the member may lose partitions.
     this.events.subscribe((event) => {

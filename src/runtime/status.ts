@@ -42,7 +42,8 @@ export interface Status {
 
 export interface StatusSources {
   readonly metrics: Metrics;
-  readonly inflight: { readonly records: number; readonly bytes: number };
+  /** `limitRecords`/`limitBytes`: the bounds in force (lowered under memory pressure), else `limits`. */
+  readonly inflight: { readonly records: number; readonly bytes: number; readonly limitRecords?: number; readonly limitBytes?: number };
   readonly limits: { readonly maxRecords: number; readonly maxBytes: number };
   readonly readiness: () => ReadinessState;
   readonly startedAt: number;
@@ -96,7 +97,7 @@ export function readStatus(sources: StatusSources): Status {
     recordsRead: metrics.total('source_records_total'),
     consumerLag: metrics.total('consumer_lag_records'),
     commitLag: metrics.total('commit_lag_records'),
-    inflight: { records: sources.inflight.records, bytes: sources.inflight.bytes, maxRecords: sources.limits.maxRecords, maxBytes: sources.limits.maxBytes },
+    inflight: { records: sources.inflight.records, bytes: sources.inflight.bytes, maxRecords: sources.inflight.limitRecords ?? sources.limits.maxRecords, maxBytes: sources.inflight.limitBytes ?? sources.limits.maxBytes },
     pausedPartitions: metrics.total('paused_partitions'),
     deadLetters: metrics.total('dead_letters_total'),
     commits: metrics.total('commits_total'),

@@ -42,6 +42,7 @@ export class Telemetry {
     if (records > 0) metrics.inc('records_out_total', { step: 'source' }, records);
     metrics.set('inflight_records', {}, gate.records);
     metrics.set('inflight_bytes', {}, gate.bytes);
+    metrics.set('inflight_limit_records', {}, gate.limitRecords);
     metrics.set('commit_lag_records', {}, book.commitLag());
   }
 

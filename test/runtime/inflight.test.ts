@@ -23,6 +23,29 @@ describe('InflightGate', () => {
     expect(log).toEqual(['close:records', 'open']);
   });
 
+  it('scales both bounds under memory pressure: closes past the lowered bound, opens under its low-water mark', () => {
+    const { g, log } = gate({ maxInflightRecords: 100, maxInflightBytes: 1000 });
+    for (let i = 0; i < 40; i++) g.add(1);
+    g.setScale(0.25);
+    expect([g.limitRecords, g.limitBytes, g.scale]).toEqual([25, 250, 0.25]);
+    expect(log).toEqual(['close:memory']);
+    g.remove(27, 27);
+    expect(g.closed).toBe(true);
+    g.remove(1, 1);
+    expect(g.closed).toBe(false);
+    for (let i = 0; i < 12; i++) g.add(1);
+    expect(g.closed).toBe(false);
+    g.add(1);
+    expect(log).toEqual(['close:memory', 'open', 'close:records']);
+    g.setScale(1);
+    expect(g.closed).toBe(false);
+    expect([g.limitRecords, g.maxRecords]).toEqual([100, 100]);
+    g.setScale(0.001);
+    expect(g.limitRecords).toBe(1);
+    expect(() => g.setScale(0)).toThrow(RangeError);
+    expect(() => g.setScale(1.5)).toThrow(RangeError);
+  });
+
   it('closes at the byte bound', () => {
     const { g, log } = gate({ maxInflightRecords: 1000, maxInflightBytes: 100, resumeRatio: 0.25 });
     g.add(60);

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/core/logger.ts';
 import { Metrics } from '../../src/core/metrics.ts';
+import { InflightGate } from '../../src/runtime/inflight.ts';
 import { MemoryGuard, memoryLimitOf, watchMemory } from '../../src/runtime/memory-guard.ts';
+import { MemoryPressure } from '../../src/runtime/memory-pressure.ts';
 
 const MiB = 2 ** 20;
 
@@ -34,6 +36,20 @@ describe('MemoryGuard', () => {
     clock.ms = 9_999;
     expect(await guard.check()).toBeUndefined();
     clock.ms = 10_000;
+    expect(await guard.check()).toBeDefined();
+    expect(state.collections).toBe(2);
+  });
+
+  it('collects after only 2 s above 90% of the limit', async () => {
+    const rss = { value: 900 };
+    const { guard, clock, state } = fakeGuard(rss);
+    await guard.check();
+    clock.ms = 2_000;
+    expect(await guard.check()).toBeUndefined();
+    rss.value = 910;
+    clock.ms = 1_999;
+    expect(await guard.check()).toBeUndefined();
+    clock.ms = 2_000;
     expect(await guard.check()).toBeDefined();
     expect(state.collections).toBe(2);
   });
@@ -108,5 +124,36 @@ describe('watchMemory', () => {
     expect(stillAbove).toBeGreaterThan(1);
     expect(warnings).toHaveLength(1);
     expect(metrics.value('memory_collections_total', { outcome: 'released' }) ?? 0).toBe(0);
+  });
+
+  it('lowers the in-flight bound while live memory stays high, pausing the source, and restores it once memory is low', async () => {
+    const metrics = new Metrics();
+    const messages: string[] = [];
+    const log = (_fields: object, message: string) => void messages.push(message);
+    const logger = { debug: () => {}, info: log, warn: log } as unknown as Logger;
+    const rss = { value: 900 };
+    const guard = new MemoryGuard({ limitBytes: 1000 * MiB, minIntervalMs: 0, rss: () => rss.value * MiB, collect: async () => {} });
+    const events: string[] = [];
+    const gate = new InflightGate({ maxInflightRecords: 1000 }, { onClose: (reason) => events.push(`close:${reason}`), onOpen: () => events.push('open') });
+    for (let i = 0; i < 600; i++) gate.add(1);
+    const pressure = new MemoryPressure({ limitBytes: 1000 * MiB, quietMs: 0, raiseEveryMs: 0 });
+    const timer = watchMemory(guard, { logger, metrics, gate, pressure }, 5);
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 200 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await until(() => gate.scale === 1 / 16);
+    expect(gate.limitRecords).toBe(62);
+    expect(events[0]).toBe('close:memory');
+    expect(metrics.value('inflight_limit_records', {})).toBe(62);
+    expect(metrics.value('memory_pressure_total', { action: 'lowered' })).toBe(4);
+    rss.value = 500;
+    gate.remove(600, 600);
+    await until(() => gate.scale === 1);
+    clearInterval(timer);
+    expect(gate.scale).toBe(1);
+    expect(gate.closed).toBe(false);
+    expect(metrics.value('memory_pressure_total', { action: 'raised' })).toBe(8);
+    expect(messages.filter((m) => m.startsWith('memory pressure: in-flight bound lowered'))).toHaveLength(1);
+    expect(messages).toContain('memory pressure gone: in-flight bound back to its configured value');
   });
 });
