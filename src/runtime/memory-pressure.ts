@@ -11,9 +11,10 @@
  * RSS above the guard's threshold (the memory is live, not pooled or garbage; see memory-guard.ts,
  * which collects within 2 s above 90% of the limit), raised by `step` of the configured bound at a
  * time while RSS stays below `lowFraction` (its peak over `raiseEveryMs`, before collections) and
- * nothing was lowered for `quietMs`. It starts where the bound fits
- * the room left at start (`startScale`): in a 384 MB task the first fetches of a backlog filled the
- * default bound and the task was killed half a second after the first lowering.
+ * nothing was lowered for `quietMs`. It starts where the bound fits the room left at start
+ * (`startScale`), since the first seconds of a backlog are the steepest: in a 384 MB task the first
+ * fetches filled the default bound and the task was killed half a second after the first lowering.
+ * That start keeps a 512 MB task clear of its limit; a 384 MB one is killed all the same.
  */
 import type { MemoryTrim } from './memory-guard.ts';
 
