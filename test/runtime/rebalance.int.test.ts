@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/envelope.ts';
-import { silentLogger } from '../../src/core/logger.ts';
+import { createLogger } from '../../src/core/logger.ts';
 import { createRuntime, type RuntimeEvent } from '../../src/runtime/runtime.ts';
 import type { Sink } from '../../src/core/sink.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
@@ -41,11 +41,15 @@ describe.each(cases)('rebalance on $name', ({ name, client, groupProtocol, write
       async flush() {},
       async close() {},
     });
+    // Each member's log at info (joins, revocations, commit trouble), printed only when the test fails.
+    const logs = new Map<string, string[]>();
     const member = (name: string, events: RuntimeEvent[]) => {
+      const lines: string[] = [];
+      logs.set(name, lines);
       const runtime = createRuntime({
         source: { client, groupProtocol, brokers, groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
         deadLetterTopic: dlq,
-        logger: silentLogger,
+        logger: createLogger({ member: name }, 'info', { write: (line: string) => void lines.push(line.trim()) }),
         commitIntervalMs: 1000,
       });
       runtime.events.subscribe((e) => events.push(e));
@@ -64,7 +68,16 @@ describe.each(cases)('rebalance on $name', ({ name, client, groupProtocol, write
 
     console.log(`rebalance (${name}): ${writes} writes for ${N} records (${writes - N} duplicates)`);
     expect(seen.size).toBe(N);
-    expect(await committedOffsets(brokers, groupId, topic)).toEqual(await endOffsets(brokers, topic));
+    const committed = await committedOffsets(brokers, groupId, topic);
+    const ends = await endOffsets(brokers, topic);
+    if (JSON.stringify([...committed].sort()) !== JSON.stringify([...ends].sort())) {
+      // Seen once in CI (2026-12-05, classic protocol): partitions 0 and 2 had no commit at all.
+      for (const [who, runtime, events] of [['a', a.runtime, eventsA], ['b', b.runtime, eventsB]] as const) {
+        const commits = runtime.metrics.snapshot().filter((m) => m.name === 'commits_total' || m.name === 'committed_offset');
+        console.log(`member ${who}: events ${JSON.stringify(events.slice(-60))}\ncommits ${JSON.stringify(commits)}\nlog:\n${(logs.get(who) ?? []).slice(-150).join('\n')}`);
+      }
+    }
+    expect(committed).toEqual(ends);
     const revoked = eventsA.filter((e) => e.type === 'revoked').flatMap((e) => ('partitions' in e ? e.partitions : []));
     expect(revoked.length).toBeGreaterThan(0);
   });
