@@ -43,6 +43,9 @@ export interface MemoryPressureOptions {
  */
 export const INFLIGHT_RECORD_RESIDENT_BYTES = 2_600;
 
+/** The lowest scale of the in-flight bound, at start and under pressure. */
+const MIN_SCALE = 1 / 16;
+
 /**
  * The scale the in-flight bound starts at: what fits between the process's resident memory before
  * it reads anything and `fraction` of its limit, so that the first fetches of a backlog cannot
@@ -51,7 +54,7 @@ export const INFLIGHT_RECORD_RESIDENT_BYTES = 2_600;
 export function startScale(o: { readonly limitBytes: number; readonly rssBytes: number; readonly maxRecords: number; readonly fraction?: number; readonly minScale?: number }): number {
   const room = o.limitBytes * (o.fraction ?? 0.5) - o.rssBytes;
   const scale = room / (o.maxRecords * INFLIGHT_RECORD_RESIDENT_BYTES);
-  return Math.min(1, Math.max(o.minScale ?? 1 / 16, scale));
+  return Math.min(1, Math.max(o.minScale ?? MIN_SCALE, scale));
 }
 
 /** What one `update` did to the scale. */
@@ -72,7 +75,7 @@ export class MemoryPressure {
   #peak = 0;
 
   constructor(options: MemoryPressureOptions) {
-    const minScale = options.minScale ?? 1 / 16;
+    const minScale = options.minScale ?? MIN_SCALE;
     const step = options.step ?? 1 / 8;
     if (!(options.limitBytes > 0) || !(minScale > 0 && minScale <= 1) || !(step > 0 && step <= 1)) {
       throw new RangeError(`memory pressure: limit ${options.limitBytes} B, minScale ${minScale}, step ${step}`);
