@@ -4,7 +4,7 @@
  * exactness-group.ts, outputs are read back and compared in exactness-check.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +22,9 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = existsSync(join(ROOT, 'node_modules/.bin/node')) ? join(ROOT, 'node_modules/.bin/node') : process.execPath;
 const YAML = 'topologies/game-events.yaml';
 /** Names the logical instance a process is: a restart keeps it, so static membership can apply. */
+/** One pino line of an instance's log. */
+export type LogLine = { readonly msg?: string; readonly level?: number; readonly [field: string]: unknown };
+
 export const INSTANCE_ID_ENV = 'TRIBUTARY_GROUP_INSTANCE_ID';
 /** Registers a clean-up to run when the run is over: vitest's `onTestFinished` in tests, a list in the bench. */
 export type OnFinished = (cleanUp: () => Promise<void>) => void;
@@ -102,6 +105,19 @@ export class ExactnessRun {
     this.instances.push(instance);
     this.log(`started ${name} (pid ${child.pid})`);
     return instance;
+  }
+
+  /** Every JSON line the instances logged so far (pino: `msg`, `level` and the fields), in file order. */
+  instanceLogs(): LogLine[] {
+    const lines = this.instances.flatMap((i) => readFileSync(join(this.logDir, `${i.name}.log`), 'utf8').split('\n'));
+    return lines.flatMap((line) => {
+      if (!line.startsWith('{')) return [];
+      try {
+        return [JSON.parse(line) as LogLine];
+      } catch {
+        return [];
+      }
+    });
   }
 
   async kill(instance: Instance, signal: 'SIGKILL' | 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -3,7 +3,7 @@
  * run with faults must equal the ground truth of its input, item by item. Each test runs
  * `tributary run topologies/game-events.yaml` as separate processes; see test/support/exactness*.ts.
  *
- *   npx vitest run test/topology/exactness.int.test.ts            # ~12 min, the five tests
+ *   npx vitest run test/topology/exactness.int.test.ts            # ~9 min, the six tests
  *   npx vitest run test/topology/exactness.int.test.ts -t crash   # one of them
  *
  * Each test prints what it measured and one line per comparison; instance logs stay in the printed
@@ -22,8 +22,8 @@ const SEGMENTS = 6;
 const SEGMENT_MS = 10_000;
 const KILLS = SEGMENTS - 1;
 
-async function setUp(name: string): Promise<{ run: ExactnessRun; feeder: Feeder }> {
-  const run = new ExactnessRun();
+async function setUp(name: string, env: Record<string, string> = {}): Promise<{ run: ExactnessRun; feeder: Feeder }> {
+  const run = new ExactnessRun(env);
   await run.provision();
   run.log(`${name}: input ${JSON.stringify(INPUT.truth.stats)}; instance logs in ${run.logDir}`);
   return { run, feeder: new Feeder(INPUT.records, SEGMENTS, `${run.tag}-`, SEGMENT_MS) };
@@ -42,6 +42,36 @@ async function finish(run: ExactnessRun, feeder: Feeder, name: string, measured:
   return diffs;
 }
 
+/** One logical instance, killed with SIGKILL after each of the first `KILLS` segments and restarted; compared at the end. */
+async function crashAndRestart(name: string, env: Record<string, string> = {}): Promise<{ run: ExactnessRun; diffs: TableDiff[] }> {
+  const { run, feeder } = await setUp(name, env);
+  const random = rng(41);
+  const restarts: Record<string, number | string | undefined>[] = [];
+  let known = new Set<string>();
+  for (let k = 0; k < SEGMENTS; k++) {
+    const before = await run.watch.committed();
+    const instance = run.spawn(`life-${k}`, 'crashing'); // one logical instance, restarted
+    const firstCommit = run.watch.commitAfter(before, instance.exited);
+    const assigned = await run.watch.newMember(known, 120_000);
+    known = new Set([...known, ...assigned.members]);
+    void feeder.start(k);
+    const entry: Record<string, number | string | undefined> = { life: k, assignedAfterSpawnMs: Math.round(assigned.ms) };
+    restarts.push(entry);
+    if (k === KILLS) {
+      void firstCommit.then((ms) => (entry.firstCommitAfterSpawnMs = ms && Math.round(ms)));
+      break;
+    }
+    const runMs = 2000 + Math.floor(random() * 8000);
+    await sleep(runMs);
+    entry.lagAtKill = (await run.watch.lag()).lag;
+    entry.killedAfterAssignmentMs = runMs;
+    await run.kill(instance, 'SIGKILL');
+    entry.firstCommitAfterSpawnMs = (await firstCommit)?.toFixed(0) ?? 'none before the kill';
+  }
+  const diffs = await finish(run, feeder, `${name}: ${KILLS} kills`, { kills: KILLS, restarts });
+  return { run, diffs };
+}
+
 function expectExact(diffs: readonly TableDiff[]): void {
   expect(diffs.filter((d) => !isExact(d)).map((d) => d.table), `outputs differ from the ground truth:\n${formatDiffs(diffs)}`).toEqual([]);
 }
@@ -56,31 +86,22 @@ describe('exactness of the default topology under faults (separate processes)', 
   }, 300_000);
 
   it(`crash: one instance killed with SIGKILL ${KILLS} times mid-input and restarted`, async () => {
-    const { run, feeder } = await setUp('crash');
-    const random = rng(41);
-    const restarts: Record<string, number | string | undefined>[] = [];
-    let known = new Set<string>();
-    for (let k = 0; k < SEGMENTS; k++) {
-      const before = await run.watch.committed();
-      const instance = run.spawn(`life-${k}`, 'crashing'); // one logical instance, restarted
-      const firstCommit = run.watch.commitAfter(before, instance.exited);
-      const assigned = await run.watch.newMember(known, 120_000);
-      known = new Set([...known, ...assigned.members]);
-      void feeder.start(k);
-      const entry: Record<string, number | string | undefined> = { life: k, assignedAfterSpawnMs: Math.round(assigned.ms) };
-      restarts.push(entry);
-      if (k === KILLS) {
-        void firstCommit.then((ms) => (entry.firstCommitAfterSpawnMs = ms && Math.round(ms)));
-        break;
-      }
-      const runMs = 2000 + Math.floor(random() * 8000);
-      await sleep(runMs);
-      entry.lagAtKill = (await run.watch.lag()).lag;
-      entry.killedAfterAssignmentMs = runMs;
-      await run.kill(instance, 'SIGKILL');
-      entry.firstCommitAfterSpawnMs = (await firstCommit)?.toFixed(0) ?? 'none before the kill';
-    }
-    const diffs = await finish(run, feeder, `crash: ${KILLS} kills`, { kills: KILLS, restarts });
+    const { diffs } = await crashAndRestart('crash');
+    expectExact(diffs);
+  }, 480_000);
+
+  // On ECS the task's memory limit is always set, so the in-flight bound follows memory pressure
+  // (memory-pressure.ts): here it starts at its floor (1,000 of 16,000 records: the limit leaves no
+  // room above the starting RSS), so each restart's backlog pauses and resumes the source many
+  // times at a bound the controller set, while the instance is killed.
+  it(`crash under a memory limit: the in-flight bound scaled down by memory pressure, killed ${KILLS} times`, async () => {
+    const { run, diffs } = await crashAndRestart('crash-memory', { TRIBUTARY_MEMORY_LIMIT_MB: '256', TRIBUTARY_MAX_INFLIGHT_RECORDS: '16000' });
+    const logs = run.instanceLogs();
+    const startedLower = logs.filter((l) => l.msg?.startsWith('memory limit: the in-flight bound starts lower')).length;
+    const pausedAtBound = logs.filter((l) => l.msg === 'source paused' && l.reason !== undefined).length;
+    console.log(`crash-memory: ${startedLower} lives started at a lower bound; the source paused ${pausedAtBound} times`);
+    expect(startedLower).toBeGreaterThan(0);
+    expect(pausedAtBound).toBeGreaterThan(0);
     expectExact(diffs);
   }, 480_000);
 
