@@ -176,6 +176,7 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       yaml,
       latency: true,
       hotSinks,
+      cpuProf: o.cpuProf,
       onStarted: () => {
         produced = sleep(4000).then(() => produceInput({ events, seed: o.seed + 1, prefix: livePrefix, rate }));
       },
