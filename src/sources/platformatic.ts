@@ -13,6 +13,8 @@
  * - Commits go through `platformatic-commit.ts` under the generation of the last join (classic) or
  *   the member epoch the coordinator reports (consumer protocol), never `Consumer.commit`: that one
  *   rejoins and resends a refused commit under the new generation, for partitions maybe gone.
+ * - Closing a `MessagesStream` unsubscribes its topics (the member's next join asks for none), so
+ *   `stop()` only pauses it and `close()` closes it, right before leaving.
  * - `close()` leaves the group by member id, static member or not (LeaveGroup, or a heartbeat with
  *   epoch -1), so a graceful stop hands the partitions over at once. A killed member with a
  *   `groupInstanceId` is replaced, without a rebalance, by the next process with that id (classic
@@ -157,8 +159,8 @@ export class PlatformaticSource implements KafkaSource {
       (member?.id === previous.id && (member.generation === previous.generation || member.generation === previous.generation + 1));
     this.#onAssignment(now, continuous);
     if (member !== undefined) this.#handlers?.onJoined?.(this.#ownership.assigned());
-    // The client pauses and resumes its streams around some rebalances: keep our pause in force.
-    if (this.#paused.size > 0) this.#stream?.pause();
+    // The client pauses and resumes its streams around some rebalances: keep our pause (and the stop's) in force.
+    if (this.#paused.size > 0 || this.#stopped) this.#stream?.pause();
   }
 
   #onAssignment(now: readonly TopicPartition[], continuous = true): void {
@@ -276,17 +278,21 @@ export class PlatformaticSource implements KafkaSource {
     return result;
   }
 
+  /**
+   * Stops delivering records; the member stays in the group, subscribed, until `close`. The stream
+   * is paused, not closed: closing it unsubscribes its topics, so a rebalance during the drain (another
+   * member leaving) would give this member no partitions while its sinks still finish their records,
+   * and its final commit would be dropped as no longer owned.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const stream = this.#stream;
-    if (stream === undefined) return;
-    stream.pause();
-    await stream.close();
+    this.#stream?.pause();
   }
 
   async close(): Promise<void> {
     await this.stop();
+    await this.#stream?.close();
     await this.#consumer.close(true);
   }
 }

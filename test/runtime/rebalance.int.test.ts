@@ -1,12 +1,14 @@
 /**
  * A second member joins while the first is busy: partitions move, the first member checkpoints its
  * revoked partitions, and between them the two deliver every record; the group's committed offsets
- * end at the log end (an old member's commit never lands after the new owner's).
+ * end at the log end (an old member's commit never lands after the new owner's). And a member still
+ * draining when another leaves the group keeps its partitions through that rebalance, so its final
+ * commit lands.
  */
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/envelope.ts';
 import { createLogger } from '../../src/core/logger.ts';
-import { createRuntime, type RuntimeEvent } from '../../src/runtime/runtime.ts';
+import { createRuntime, type Runtime, type RuntimeEvent } from '../../src/runtime/runtime.ts';
 import type { Sink } from '../../src/core/sink.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
 import { committedOffsets, endOffsets, eventually, jsonRecords, produce } from './support.ts';
@@ -71,7 +73,9 @@ describe.each(cases)('rebalance on $name', ({ name, client, groupProtocol, write
     const committed = await committedOffsets(brokers, groupId, topic);
     const ends = await endOffsets(brokers, topic);
     if (JSON.stringify([...committed].sort()) !== JSON.stringify([...ends].sort())) {
-      // Seen once in CI (2026-12-05, classic protocol): partitions 0 and 2 had no commit at all.
+      // Seen once in CI (2026-12-05, classic protocol): partitions 0 and 2 had no commit at all. The
+      // member that owned them was still draining when the other left, rejoined unsubscribed (the
+      // source closed its stream at the drain's start) and dropped its final commit; see the test below.
       for (const [who, runtime, events] of [['a', a.runtime, eventsA], ['b', b.runtime, eventsB]] as const) {
         const commits = runtime.metrics.snapshot().filter((m) => m.name === 'commits_total' || m.name === 'committed_offset');
         console.log(`member ${who}: events ${JSON.stringify(events.slice(-60))}\ncommits ${JSON.stringify(commits)}\nlog:\n${(logs.get(who) ?? []).slice(-150).join('\n')}`);
@@ -80,5 +84,88 @@ describe.each(cases)('rebalance on $name', ({ name, client, groupProtocol, write
     expect(committed).toEqual(ends);
     const revoked = eventsA.filter((e) => e.type === 'revoked').flatMap((e) => ('partitions' in e ? e.partitions : []));
     expect(revoked.length).toBeGreaterThan(0);
+  });
+});
+
+/** A sink that holds every write until `open()`; `entered` resolves at its first write. */
+function heldSink(id: string) {
+  const gate = Promise.withResolvers<void>();
+  const entered = Promise.withResolvers<void>();
+  const written: Envelope<Buffer | null>[] = [];
+  const sink: Sink<Buffer | null> = {
+    id,
+    async write(batch: readonly Envelope<Buffer | null>[]) {
+      entered.resolve();
+      await gate.promise;
+      for (const e of batch) {
+        written.push(e);
+        e.lease.release();
+      }
+    },
+    async flush() {},
+    async close() {},
+  };
+  return { sink, written, entered: entered.promise, open: () => gate.resolve() };
+}
+
+describe.each(cases)('shutdown overlapping another member leaving, on $name', ({ client, groupProtocol }) => {
+  // ECS stops several tasks of a deploy together: one member still draining (its sinks finishing
+  // the records it read) when another leaves. The draining member rejoins the rebalance that leave
+  // starts; it must rejoin still subscribed, keep its partitions and commit them at its end. (With
+  // @platformatic/kafka, closing the message stream at the start of the drain unsubscribed the
+  // topics: the member rejoined with none, its partitions were revoked under its sinks, and its
+  // final commit was dropped; their next owner would read them again from the last commit.)
+  it('the draining member keeps its partitions and its final commit lands', async () => {
+    const topic = await createTopic({ prefix: 'drain-leave', partitions: 4 });
+    const dlq = await createTopic({ prefix: 'drain-leave-dlq', partitions: 1 });
+    const groupId = uniqueName('drain-leave');
+    const member = (name: string, sink: Sink<Buffer | null>, events: RuntimeEvent[]) => {
+      const runtime = createRuntime({
+        source: { client, groupProtocol, brokers, groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+        deadLetterTopic: dlq,
+        logger: createLogger({ member: name }, 'silent'),
+        // Only the final commits (and revocation checkpoints) commit: no periodic commit hides a lost one.
+        commitIntervalMs: 600_000,
+      });
+      runtime.events.subscribe((e) => events.push(e));
+      return { runtime, done: runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { maxBatchRecords: 200, lingerMs: 5 }))) };
+    };
+    const eventsA: RuntimeEvent[] = [];
+    const eventsB: RuntimeEvent[] = [];
+    const a = member('a', { id: 'a', async write(batch) { for (const e of batch) e.lease.release(); }, async flush() {}, async close() {} }, eventsA);
+    await eventually(() => eventsA.some((e) => e.type === 'joined'), 60_000, 50);
+    const held = heldSink('b');
+    const b = member('b', held.sink, eventsB);
+    await eventually(() => eventsA.some((e) => e.type === 'revoked') && eventsB.some((e) => e.type === 'assigned'), 60_000, 50);
+    const ownedByB = new Set(eventsB.flatMap((e) => (e.type === 'assigned' ? e.partitions.map((p) => p.partition) : [])));
+
+    // Records only now, so that every record of B's partitions is B's to read and commit.
+    await produce(brokers, topic, jsonRecords(4000));
+    const ends = await endOffsets(brokers, topic);
+    const inflight = (runtime: Runtime) => {
+      const value = runtime.metrics.snapshot().find((m) => m.name === 'inflight_records')?.value;
+      return typeof value === 'number' ? value : 0;
+    };
+    const expectedByB = [...ownedByB].reduce((sum, p) => sum + (ends.get(p) ?? 0), 0);
+    await held.entered;
+    await eventually(() => inflight(b.runtime) >= expectedByB, 60_000, 50);
+
+    // B starts draining (its sink holds the records), then A leaves the group; B takes part in the
+    // rebalance that starts before its sink is done.
+    const bStopped = b.runtime.shutdown();
+    await eventually(() => eventsB.some((e) => e.type === 'stopping'), 10_000, 10);
+    await a.runtime.shutdown();
+    await a.done;
+    const sinceLeave = eventsB.length;
+    await eventually(() => eventsB.slice(sinceLeave).some((e) => e.type === 'assigned' || e.type === 'revoked'), 60_000, 50);
+    held.open();
+    await bStopped;
+    await b.done;
+
+    // B's final commit, after A left, covers every partition B read (its own leave revokes them after it).
+    const committedAfterLeave = eventsB.slice(sinceLeave).flatMap((e) => (e.type === 'committed' ? e.offsets.map((o) => o.partition) : []));
+    expect(new Set(committedAfterLeave)).toEqual(ownedByB);
+    expect(held.written.length).toBe(expectedByB);
+    expect(await committedOffsets(brokers, groupId, topic)).toEqual(ends);
   });
 });
