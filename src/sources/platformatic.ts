@@ -138,7 +138,7 @@ export class PlatformaticSource implements KafkaSource {
       if (!this.#stopped) handlers.onError(error);
     });
     stream.on('data', (message: PlatformaticMessage) => this.#onMessage(message));
-    if (this.#paused.size > 0) stream.pause();
+    if (this.#paused.size > 0 || this.#stopped) stream.pause();
     this.#onJoin();
   }
 
