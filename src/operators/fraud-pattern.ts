@@ -44,6 +44,12 @@ export interface FraudPatternOptions<T = unknown> {
   readonly state?: Changelog;
   /** Partitions revoked from the source: with `state`, their state is written once more and dropped. */
   readonly revoked?: Obs<readonly TopicPartition[]>;
+  /**
+   * Partitions assigned to the source (of the topics this step reads): with `state`, restored at
+   * once, as the window does, instead of when a partition's first record comes: the restore no
+   * longer holds that record, nor runs while the backlog of a start or a rebalance pours in.
+   */
+  readonly assigned?: Obs<readonly TopicPartition[]>;
   /** Processing time, for restores. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
 }
@@ -130,6 +136,7 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
       const { step } = durable === undefined ? openStep() : { step: undefined };
       const unregister = durable === undefined ? undefined : options.state?.register(durable);
       const revoked = durable === undefined ? undefined : options.revoked?.subscribe((partitions) => durable.revoke(partitions));
+      const assigned = durable === undefined ? undefined : options.assigned?.subscribe((partitions) => durable.expect(partitions));
       const input = source.subscribe({
         next(envelope) {
           try {
@@ -147,6 +154,7 @@ export function fraudOperator<T, S>(options: FraudPatternOptions<T>, spec: Patte
       return () => {
         unregister?.();
         revoked?.unsubscribe();
+        assigned?.unsubscribe();
         input.unsubscribe();
       };
     });

@@ -148,3 +148,44 @@ describe('fraud patterns with durable state: a record in flight when its partiti
     expect([...(await changelog.restore(0)).keys()]).toEqual(['tx:0']);
   });
 });
+
+describe('fraud patterns with durable state: partitions assigned', () => {
+  /** Counts restores, by changelog partition. */
+  class CountingChangelog extends MemoryChangelog {
+    readonly restores: number[] = [];
+    override restore(partition: number, choose?: (previous: Buffer, next: Buffer) => Buffer): Promise<Map<string, Buffer>> {
+      this.restores.push(partition);
+      return super.restore(partition, choose);
+    }
+  }
+  type Login = { event_id: string; user_id: string };
+  const login = (offset: number): Envelope<Login> => envelopeOf({ event_id: `l${offset}`, user_id: 'u1' }, { topic: 'logins', partition: 1, offset }, new CountingLease(), 1_000 + offset);
+  const velocity = (state: MemoryChangelog, assigned?: Subject<{ topic: string; partition: number }[]>) =>
+    fraudVelocity<Login>({ id: 'velocity', key: (v) => v.user_id, severity: 'high', threshold: 3, withinMs: 10_000, state, ...(assigned ? { assigned } : {}) });
+
+  it('are restored at once, before their first record, and the record then sees the restored state', async () => {
+    const changelog = new CountingChangelog();
+    // A previous life: three logins of u1 on logins:1, checkpointed (three is not above the threshold).
+    const before = new Subject<Envelope<Login>>();
+    const first: FraudAlert[] = [];
+    const sub = before.pipe(velocity(changelog)).subscribe((a) => first.push(a.value));
+    for (const offset of [0, 1, 2]) before.next(login(offset));
+    await tick();
+    changelog.checkpoint();
+    sub.unsubscribe();
+    expect(first).toEqual([]);
+    expect(changelog.restores).toEqual([1]); // lazily, at its first record: no `assigned` given
+
+    const assigned = new Subject<{ topic: string; partition: number }[]>();
+    const input = new Subject<Envelope<Login>>();
+    const alerts: FraudAlert[] = [];
+    input.pipe(velocity(changelog, assigned)).subscribe((a) => alerts.push(a.value));
+    assigned.next([{ topic: 'logins', partition: 1 }, { topic: 'logins', partition: 2 }]);
+    expect(changelog.restores).toEqual([1, 1, 2]); // at the assignment, no record yet
+    await tick();
+    input.next(login(3)); // the fourth login within 10 s: an alert only with the three restored
+    await tick();
+    expect(alerts.map((a) => a.key)).toEqual(['u1']);
+    expect(changelog.restores).toEqual([1, 1, 2]); // the record did not restore again
+  });
+});

@@ -1,4 +1,4 @@
-import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import { map, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Envelope } from '../../../core/envelope.ts';
 import { compileField, compileKey, compilePredicate } from '../../../core/expression.ts';
 import type { Metrics } from '../../../core/metrics.ts';
@@ -200,13 +200,15 @@ type AnyEnvelope = Envelope<unknown>;
 
 function compileFraud(step: FraudStep, metrics: Metrics, deps: StepDeps, scheduler: SchedulerLike): OperatorFunction<AnyEnvelope, AnyEnvelope> {
   const keyOf = compileKey(step.key);
+  const topics = deps.upstreamTopics?.(step.id);
+  const assigned = topics && deps.assigned?.pipe(map((all) => all.filter((p) => topics.has(p.topic))));
   const base = {
     id: step.id,
     key: (value: unknown, meta: Envelope<unknown>['meta']) => keyOf(value, meta),
     severity: step.severity,
     maxKeys: step.maxKeys,
     metrics,
-    ...(deps.state === undefined ? {} : { state: deps.state, scheduler, ...(deps.revoked ? { revoked: deps.revoked } : {}) }),
+    ...(deps.state === undefined ? {} : { state: deps.state, scheduler, ...(deps.revoked ? { revoked: deps.revoked } : {}), ...(assigned ? { assigned } : {}) }),
     ...(step.when === undefined ? {} : { when: compilePredicate(step.when) }),
   };
   switch (step.pattern) {
