@@ -1,6 +1,6 @@
 /** Runs one Tributary variant in a child process against produced input topics. */
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectionsFromEnv } from '../../src/config.ts';
 import type { MetricSample } from '../../src/core/metrics.ts';
@@ -104,6 +104,7 @@ export async function runTributary(o: RunTributaryOptions): Promise<TributaryRun
   const profDir = `${o.outDir}/prof-${o.name}`;
   const args = [...CHILD_NODE_FLAGS, ...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), CHILD, JSON.stringify(config)];
   await new Promise<void>((resolve, reject) => {
+    if (CHILD_LOGS !== undefined) mkdirSync(CHILD_LOGS, { recursive: true });
     const stdout = CHILD_LOGS === undefined ? 'ignore' : openSync(`${CHILD_LOGS}/${o.name}.log`, 'w');
     const wrap = process.env.BENCH_CHILD_WRAP?.split(' ').filter(Boolean) ?? [];
     const child = spawn(wrap[0] ?? process.execPath, wrap.length > 0 ? [...wrap.slice(1), process.execPath, ...args] : args, { stdio: ['ignore', stdout, 'inherit'], env: { ...process.env, ...imageMallocEnv() } });
