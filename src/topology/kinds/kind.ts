@@ -17,7 +17,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
+import { map, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Batch, Envelope, Routed } from '../../core/envelope.ts';
 
 import type { Metrics } from '../../core/metrics.ts';
@@ -185,6 +185,11 @@ export interface StepDeps {
   readonly kafka?: KafkaConnectionOptions;
   /** With `state`: the upstream partitions a repartitioned window's watermark waits for. */
   readonly origins?: readonly TopicPartition[];
+}
+
+/** `partitions$` kept to the partitions of `topics` (a step's upstream topics); undefined when either is. */
+export function ofTopics(partitions$: Observable<readonly TopicPartition[]> | undefined, topics: ReadonlySet<string> | undefined): Observable<readonly TopicPartition[]> | undefined {
+  return topics && partitions$?.pipe(map((all) => all.filter((p) => topics.has(p.topic))));
 }
 
 /** A step's inputs as its `compile` gets them. */

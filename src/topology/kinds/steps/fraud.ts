@@ -1,4 +1,4 @@
-import { map, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Envelope } from '../../../core/envelope.ts';
 import { compileField, compileKey, compilePredicate } from '../../../core/expression.ts';
 import type { Metrics } from '../../../core/metrics.ts';
@@ -11,7 +11,7 @@ import { duration, expression, key, name, num, oneOf, positiveInt, predicate } f
 import type { Check, Described } from '../../schema.ts';
 import { child, described, fields, list } from '../../schema.ts';
 import { formatDuration, lastSegment, properties } from '../common.ts';
-import { defineStep, option, type NodeBase, type StepDeps } from '../kind.ts';
+import { defineStep, ofTopics, option, type NodeBase, type StepDeps } from '../kind.ts';
 import type { Duration, KeySpec } from '../../spec.ts';
 
 interface FraudSpecBase {
@@ -200,8 +200,7 @@ type AnyEnvelope = Envelope<unknown>;
 
 function compileFraud(step: FraudStep, metrics: Metrics, deps: StepDeps, scheduler: SchedulerLike): OperatorFunction<AnyEnvelope, AnyEnvelope> {
   const keyOf = compileKey(step.key);
-  const topics = deps.upstreamTopics?.(step.id);
-  const assigned = topics && deps.assigned?.pipe(map((all) => all.filter((p) => topics.has(p.topic))));
+  const assigned = ofTopics(deps.assigned, deps.upstreamTopics?.(step.id));
   const base = {
     id: step.id,
     key: (value: unknown, meta: Envelope<unknown>['meta']) => keyOf(value, meta),

@@ -7,7 +7,7 @@ import { bool, duration, expression, key, oneOf, path, pathProblem, positiveInt,
 import type { Check, Described } from '../../schema.ts';
 import { child, described, entries, fields, list } from '../../schema.ts';
 import { formatDuration, lastSegment, properties } from '../common.ts';
-import { defineStep, option, type NodeBase, type StepDeps } from '../kind.ts';
+import { defineStep, ofTopics, option, type NodeBase, type StepDeps } from '../kind.ts';
 import type { Duration, KeySpec } from '../../spec.ts';
 
 export type AggregateFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'distinct' | 'approx_distinct' | 'top_k';
@@ -208,9 +208,9 @@ function compileWindow(step: WindowStep, deps: StepDeps, scheduler: SchedulerLik
   const carried = step.carry.map((p) => [p.replaceAll('.', '_'), compileField(p)] as const);
   const aggregators = Object.fromEntries(step.aggregate.map((a) => [a.name, aggregatorOf(a)]));
   const topics = deps.upstreamTopics?.(step.id);
-  const partitions = topics && deps.assigned?.pipe(map((assigned) => assigned.filter((p) => topics.has(p.topic))));
+  const partitions = ofTopics(deps.assigned, topics);
   const flow = topics && deps.flow?.pipe(map(({ paused, partitions: all }) => ({ paused, partitions: all.filter((p) => topics.has(p.topic)) })));
-  const revoked = topics && deps.revoked?.pipe(map((all) => all.filter((p) => topics.has(p.topic))));
+  const revoked = ofTopics(deps.revoked, topics);
   return window<unknown, Record<string, Aggregator<unknown>>>({
     id: step.id,
     window: step.window,
