@@ -10,7 +10,7 @@
  *            --stall-ms 15000, --naive-events 3000, --hot-rate N (events/s of the hot-Kafka-path run; default
  *            half of that path's maximum, measured first over the input),
  *            --bounds dedup=250000,windows=10000,fraud=25000 (operator bounds of every Tributary variant),
- *            --cpu-prof (profile the Tributary children, live runs included), --keep-leftovers (keep earlier runs' e2e-* topics
+ *            --cpu-prof (profile every Tributary child: bench/out/e2e/prof-<variant>/), --keep-leftovers (keep earlier runs' e2e-* topics
  *            and buckets, deleted before the run by default)
  *   env: TRIBUTARY_MAX_INFLIGHT_RECORDS/_BYTES (the children's in-flight bound), BENCH_NODE_FLAGS (their V8 flags),
  *        BENCH_TOPOLOGY (the topology the variants start from; default topologies/game-events.yaml)

@@ -141,9 +141,9 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
     const exp = inputOf === input ? expected : expectationsOf(inputOf.truth);
     r.correctness.push(await checkRun(run, inputOf.truth, exp, inputOf.ticks, withDynamo));
   };
-  const common = { runId, inputPrefix, inputTopics: topics, expected: input.expected, holdBack: holdBackOf(input.topics), outDir: o.outDir };
+  const common = { runId, inputPrefix, inputTopics: topics, expected: input.expected, holdBack: holdBackOf(input.topics), outDir: o.outDir, cpuProf: o.cpuProf };
   const noDynamo = writeVariant(o.outDir, `${runId}-no-dynamo`, { noDynamo: true });
-  await attempt('tributary', async () => record(await runTributary({ ...common, name: 'no-dynamo', yaml: noDynamo, cpuProf: o.cpuProf }), input, false));
+  await attempt('tributary', async () => record(await runTributary({ ...common, name: 'no-dynamo', yaml: noDynamo }), input, false));
   await attempt('kafkajs', async () =>
     record(await runTributary({ ...common, name: 'no-dynamo-kafkajs', yaml: writeVariant(o.outDir, `${runId}-no-dynamo-kafkajs`, { noDynamo: true, client: 'kafkajs' }) }), input, false));
   await attempt('dynamo', async () => {
@@ -176,7 +176,6 @@ export async function runE2e(o: E2eOptions): Promise<E2eResult> {
       yaml,
       latency: true,
       hotSinks,
-      cpuProf: o.cpuProf,
       onStarted: () => {
         produced = sleep(4000).then(() => produceInput({ events, seed: o.seed + 1, prefix: livePrefix, rate }));
       },
