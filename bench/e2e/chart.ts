@@ -14,7 +14,7 @@ export function chart(r: E2eResult): string {
   b('Kafka Streams reference', r.baselines.reference?.eventsPerSec);
   b('Tributary (Kafka + S3 Parquet sinks)', r.tributary['no-dynamo']?.eventsPerSec, true);
   b('Tributary, kafkajs source', r.tributary['no-dynamo-kafkajs']?.eventsPerSec, true);
-  b('Tributary, all sinks (DynamoDB Local bound)', r.tributary.full?.eventsPerSec, true);
+  b('Tributary, all sinks (DynamoDB)', r.tributary.full?.eventsPerSec, true);
   b('naive kafkajs + DynamoDB service', r.baselines.naive?.eventsPerSec);
   b('JSON.parse loop (in memory)', r.baselines.json?.eventsPerSec);
   b('Tributary operators alone (in memory)', r.baselines.operators?.eventsPerSec, true);
