@@ -37,8 +37,8 @@ export class InflightGate {
   readonly maxRecords: number;
   readonly maxBytes: number;
   /** The bounds in force: the configured ones times `scale`. */
-  limitRecords: number;
-  limitBytes: number;
+  limitRecords = 0;
+  limitBytes = 0;
   readonly #ratio: number;
   #lowRecords = 0;
   #lowBytes = 0;
@@ -58,8 +58,6 @@ export class InflightGate {
     if (problems.length > 0) throw new ConfigError(problems);
     this.maxRecords = maxRecords;
     this.maxBytes = maxBytes;
-    this.limitRecords = maxRecords;
-    this.limitBytes = maxBytes;
     this.#ratio = ratio;
     this.#setLimits(1);
     this.#listener = listener;

@@ -138,8 +138,7 @@ export class PlatformaticSource implements KafkaSource {
       if (!this.#stopped) handlers.onError(error);
     });
     stream.on('data', (message: PlatformaticMessage) => this.#onMessage(message));
-    if (this.#paused.size > 0 || this.#stopped) stream.pause();
-    this.#onJoin();
+    this.#onJoin(); // which keeps the stream paused if it must be
   }
 
   #onJoin(): void {
@@ -159,7 +158,12 @@ export class PlatformaticSource implements KafkaSource {
       (member?.id === previous.id && (member.generation === previous.generation || member.generation === previous.generation + 1));
     this.#onAssignment(now, continuous);
     if (member !== undefined) this.#handlers?.onJoined?.(this.#ownership.assigned());
-    // The client pauses and resumes its streams around some rebalances: keep our pause (and the stop's) in force.
+    // The client pauses and resumes its streams around some rebalances.
+    this.#keepPaused();
+  }
+
+  /** Keeps the stream paused while a partition is paused or the source is stopped. */
+  #keepPaused(): void {
     if (this.#paused.size > 0 || this.#stopped) this.#stream?.pause();
   }
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/envelope.ts';
-import { createLogger } from '../../src/core/logger.ts';
+import { createLogger, type Logger } from '../../src/core/logger.ts';
 import { createRuntime, type Runtime, type RuntimeEvent } from '../../src/runtime/runtime.ts';
 import type { Sink } from '../../src/core/sink.ts';
 import { brokers, createTopic, uniqueName } from '../support/stack.ts';
@@ -21,6 +21,29 @@ const cases = [
   { name: 'platformatic, KIP-848 consumer protocol', client: 'platformatic', groupProtocol: 'consumer', writeMs: 50 },
   { name: 'kafkajs', client: 'kafkajs', groupProtocol: 'classic', writeMs: 5 },
 ] as const;
+
+/** One member of `groupId` running `sink` over `topic`; its runtime events go to `events`. */
+function startMember(o: {
+  readonly client: (typeof cases)[number]['client'];
+  readonly groupProtocol: (typeof cases)[number]['groupProtocol'];
+  readonly groupId: string;
+  readonly topic: string;
+  readonly dlq: string;
+  readonly logger: Logger;
+  readonly commitIntervalMs: number;
+  readonly sink: Sink<Buffer | null>;
+  readonly events: RuntimeEvent[];
+}) {
+  const runtime = createRuntime({
+    source: { client: o.client, groupProtocol: o.groupProtocol, brokers, groupId: o.groupId, topics: [o.topic], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+    deadLetterTopic: o.dlq,
+    logger: o.logger,
+    commitIntervalMs: o.commitIntervalMs,
+  });
+  runtime.events.subscribe((e) => o.events.push(e));
+  const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(o.sink, { maxBatchRecords: 200, lingerMs: 5 })));
+  return { runtime, done };
+}
 
 describe.each(cases)('rebalance on $name', ({ name, client, groupProtocol, writeMs }) => {
   it('moves partitions to a new member without losing a record or a commit', async () => {
@@ -48,15 +71,8 @@ describe.each(cases)('rebalance on $name', ({ name, client, groupProtocol, write
     const member = (name: string, events: RuntimeEvent[]) => {
       const lines: string[] = [];
       logs.set(name, lines);
-      const runtime = createRuntime({
-        source: { client, groupProtocol, brokers, groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
-        deadLetterTopic: dlq,
-        logger: createLogger({ member: name }, 'info', { write: (line: string) => void lines.push(line.trim()) }),
-        commitIntervalMs: 1000,
-      });
-      runtime.events.subscribe((e) => events.push(e));
-      const done = runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink(name), { maxBatchRecords: 200, lingerMs: 5 })));
-      return { runtime, done };
+      const logger = createLogger({ member: name }, 'info', { write: (line: string) => void lines.push(line.trim()) });
+      return startMember({ client, groupProtocol, groupId, topic, dlq, logger, commitIntervalMs: 1000, sink: sink(name), events });
     };
     const eventsA: RuntimeEvent[] = [];
     const eventsB: RuntimeEvent[] = [];
@@ -119,17 +135,9 @@ describe.each(cases)('shutdown overlapping another member leaving, on $name', ({
     const topic = await createTopic({ prefix: 'drain-leave', partitions: 4 });
     const dlq = await createTopic({ prefix: 'drain-leave-dlq', partitions: 1 });
     const groupId = uniqueName('drain-leave');
-    const member = (name: string, sink: Sink<Buffer | null>, events: RuntimeEvent[]) => {
-      const runtime = createRuntime({
-        source: { client, groupProtocol, brokers, groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
-        deadLetterTopic: dlq,
-        logger: createLogger({ member: name }, 'silent'),
-        // Only the final commits (and revocation checkpoints) commit: no periodic commit hides a lost one.
-        commitIntervalMs: 600_000,
-      });
-      runtime.events.subscribe((e) => events.push(e));
-      return { runtime, done: runtime.run((input$, ctx) => input$.pipe(ctx.toSink(sink, { maxBatchRecords: 200, lingerMs: 5 }))) };
-    };
+    // Only the final commits (and revocation checkpoints) commit: no periodic commit hides a lost one.
+    const member = (name: string, sink: Sink<Buffer | null>, events: RuntimeEvent[]) =>
+      startMember({ client, groupProtocol, groupId, topic, dlq, logger: createLogger({ member: name }, 'silent'), commitIntervalMs: 600_000, sink, events });
     const eventsA: RuntimeEvent[] = [];
     const eventsB: RuntimeEvent[] = [];
     const a = member('a', { id: 'a', async write(batch) { for (const e of batch) e.lease.release(); }, async flush() {}, async close() {} }, eventsA);
